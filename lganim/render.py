@@ -99,11 +99,9 @@ def _prepare_conv(conv: ModulatedConv2d, dtype: torch.dtype, channels_last: bool
     wsq = w.detach().float().pow(2).sum(dim=(2, 3)).t().contiguous()  # [in, out]
     if conv.upsample:
         w = w.transpose(0, 1)                              # conv_transpose2d wants [in, out, k, k]
-    w = w.detach().to(dtype)
+    w = w.detach().to(dtype)                               # a view in fp32, one cast copy otherwise
     if channels_last:
         w = w.contiguous(memory_format=torch.channels_last)
-    elif not w.is_contiguous():
-        w = w.contiguous()
     return w, wsq
 
 

@@ -1,0 +1,397 @@
+"""`lganim bench`: frames/s of the fp32 per-frame reference against the batched `FastRenderer`, written as JSON.
+
+Random weights of the real architecture at `--size` (they have the real cost), the same W+ codes for both paths:
+
+- reference: `Generator.synthesis` one frame at a time in fp32, as the official inference renders, on the first
+  `--reference-frames` codes (its time is linear in the frame count; all of them are rendered by the fast path);
+- fast: `FastRenderer` in `--dtype`, in chunks of each `--batch`; its max abs error is taken over the frames
+  both paths rendered.
+
+For each: frames/s (median over `--repeats` timed passes, after `--warmup` untimed ones; the two paths are timed
+in alternation so that a busy machine slows both alike), time to first frame, peak memory, and for the fast path
+the max abs error against the reference images and the speedup. On CUDA every timing ends with
+`torch.cuda.synchronize` and the fast path's throughput is also given as a share of the device's bf16 peak,
+from the FLOP count of `synthesis_flops`.
+
+Peak memory: on CUDA `max_memory_allocated` above what was allocated before the pass; on the CPU the growth of the
+process's peak resident set (Linux `VmHWM`, reset before each pass through `/proc/self/clear_refs`), or None where
+that is not available.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from .config import GeneratorConfig
+from .errors import LganimError
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Dense bf16 tensor-core peak in TFLOP/s from NVIDIA's data sheets (the sparse figures halved); --peak-tflops
+# overrides. Matched in order against torch.cuda.get_device_name().
+BF16_PEAK_TFLOPS = (("H200", 989.4), ("H100", 989.4), ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0))
+PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
+
+
+# ---- FLOP count -------------------------------------------------------------------------------------------------
+
+def synthesis_flops(config: GeneratorConfig) -> dict[str, int]:
+    """FLOPs of one frame of synthesis (2 per multiply-add), by kind, plus "total".
+
+    conv:   the 3×3 convolutions (the stride-2 transposed ones at their input resolution: 9 multiply-adds per input
+            pixel and channel pair) and the 1×1 ToRGB convolutions;
+    fir:    the 4×4 blur after each transposed conv and the ×2 FIR upsampling of the RGB skip, at output resolution
+            (16 taps per output pixel and channel, as the reference computes them);
+    affine: the style affines w -> s (D × C_in per layer);
+    demod:  the demodulation Σ_i s_i² Σ_kk W² (C_in × C_out per StyleGAN layer).
+    Elementwise work (bias, noise, activation, modulation of activations) and the mapping network are not
+    counted. 1024² (channel_multiplier 2): 150.8 GFLOP; 256²: 90.8; 256² with multiplier 1: 30.1.
+    """
+    table = config.channel_table()
+    d = config.style_dim
+    flops = {"conv": 0, "fir": 0, "affine": 0, "demod": 0}
+
+    def styled(c_in: int, c_out: int, in_res: int, out_res: int, upsample: bool):
+        flops["conv"] += 2 * 9 * c_in * c_out * in_res * in_res
+        if upsample:
+            flops["fir"] += 2 * 16 * c_out * out_res * out_res
+        flops["affine"] += 2 * d * c_in
+        flops["demod"] += 2 * c_in * c_out
+
+    def to_rgb(c: int, res: int, upsample_skip: bool):
+        flops["conv"] += 2 * c * 3 * res * res
+        flops["affine"] += 2 * d * c
+        if upsample_skip:
+            flops["fir"] += 2 * 16 * 3 * res * res
+
+    c = table[4]
+    styled(c, c, 4, 4, False)
+    to_rgb(c, 4, False)
+    for log_res in range(3, config.log_size + 1):
+        r = 2 ** log_res
+        c_out = table[r]
+        styled(c, c_out, r // 2, r, True)
+        styled(c_out, c_out, r, r, False)
+        to_rgb(c_out, r, True)
+        c = c_out
+    flops["total"] = sum(flops.values())
+    return flops
+
+
+# ---- models and codes -------------------------------------------------------------------------------------------
+
+def random_generator(config: GeneratorConfig, device: torch.device, seed: int):
+    """A `Generator` of the real architecture with every parameter drawn from a seeded `torch.Generator`.
+
+    Weights keep the architecture's init (N(0, 1), the mapping's divided by lr_mul); biases and noise strengths,
+    zero in a fresh network, are drawn N(0, PARAM_STD²) so that the benchmark's error covers every term.
+    """
+    from .stylegan2 import Generator
+
+    rng = torch.Generator(device="cpu").manual_seed(seed)
+    g = Generator.from_config(config)
+    with torch.no_grad():
+        for name, t in g.state_dict().items():
+            if name.endswith(".kernel"):
+                continue  # the fixed blur FIR
+            noise = torch.randn(t.shape, generator=rng)
+            if name.startswith("style.") and name.endswith(".weight"):
+                t.copy_(noise / config.lr_mlp)
+            elif name.endswith("bias") or name.endswith("noise.weight"):
+                t.add_(noise * PARAM_STD)  # modulation biases stay centred on their init of 1
+            else:
+                t.copy_(noise)  # conv/modulation weights, the constant input, the noise maps
+    return g.to(device).eval().requires_grad_(False)
+
+
+def make_codes(g, frames: int, seed: int) -> torch.Tensor:
+    """W+ codes [T, L, D] of a short motion: a mapped base code plus a growing mapped offset per layer."""
+    rng = torch.Generator(device="cpu").manual_seed(seed + 1)
+    dev = g.input.input.device
+    z0 = torch.randn(1, g.style_dim, generator=rng).to(dev)
+    z1 = torch.randn(g.num_ws, g.style_dim, generator=rng).to(dev)
+    with torch.inference_mode():
+        w0 = g.mapping(z0)                                  # [1, D]
+        dw = g.mapping(z1) - w0                             # [L, D]
+        t = torch.linspace(0, 1, frames, device=dev)[:, None, None]
+        return (w0[:, None, :] + 0.5 * t * dw[None]).contiguous()  # [T, L, D]
+
+
+# ---- measurement ------------------------------------------------------------------------------------------------
+
+class PeakMemory:
+    """Peak memory above the starting level during a `with` block (bytes; None where it cannot be measured)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.bytes: int | None = None
+
+    @staticmethod
+    def _reset_peak_rss() -> int | None:
+        """Reset the process's peak resident set (VmHWM) to the current one and return that, in bytes."""
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            m = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
+        except OSError:
+            return None
+        return int(m.group(1)) * 1024 if m else None
+
+    @staticmethod
+    def _read_hwm() -> int | None:
+        try:
+            m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+        except OSError:
+            return None
+        return int(m.group(1)) * 1024 if m else None
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._start = torch.cuda.memory_allocated(self.device)
+        else:
+            self._start = self._reset_peak_rss()
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.bytes = torch.cuda.max_memory_allocated(self.device) - self._start
+        elif self._start is not None:
+            peak = self._read_hwm()
+            self.bytes = None if peak is None else max(0, peak - self._start)
+        return False
+
+
+def _sync(device: torch.device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _reference_pass(g, ws: torch.Tensor, device: torch.device) -> tuple[float, float, torch.Tensor]:
+    """Per-frame fp32 reference: (seconds, seconds to the first frame, images [T, 3, H, W])."""
+    frames = []
+    start = time.perf_counter()
+    first = None
+    for t in range(ws.shape[0]):
+        frames.append(g.synthesis(ws[t:t + 1]))
+        if first is None:
+            _sync(device)
+            first = time.perf_counter() - start
+    _sync(device)
+    return time.perf_counter() - start, first, torch.cat(frames)
+
+
+def _fast_pass(renderer, ws: torch.Tensor, device: torch.device) -> tuple[float, float, torch.Tensor]:
+    """Batched renderer, streamed: (seconds, seconds to the first chunk, images [T, 3, H, W])."""
+    chunks = []
+    start = time.perf_counter()
+    first = None
+    for chunk in renderer.stream(ws):
+        chunks.append(chunk)
+        if first is None:
+            _sync(device)
+            first = time.perf_counter() - start
+    _sync(device)
+    return time.perf_counter() - start, first, torch.cat(chunks)
+
+
+def bf16_peak_tflops(device: torch.device, override: float | None) -> float | None:
+    """The bf16 peak used for "% of peak": the override, else the data-sheet value for a known CUDA device."""
+    if override is not None:
+        return override
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((peak for key, peak in BF16_PEAK_TFLOPS if key in name), None)
+
+
+def write_json_atomic(path: Path, data: dict):
+    """Write JSON through a temporary file in the same folder and rename it: no partial file on failure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- CLI --------------------------------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser):
+    """Arguments of `python -m lganim bench`."""
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device to render on")
+    parser.add_argument("--size", type=int, default=256, help="generator resolution (power of two, 8 to 1024)")
+    parser.add_argument("--channel-multiplier", type=int, default=2, help="2 = the real FFHQ config-f widths")
+    parser.add_argument("--frames", type=int, default=16, help="frames T rendered by each path")
+    parser.add_argument("--reference-frames", type=int, default=8,
+                        help="frames the per-frame reference renders (its cost is linear in them; capped at --frames)")
+    parser.add_argument("--batch", type=int, action="append", default=None,
+                        help="chunk size of the fast path; repeat for several (default: all frames in one chunk)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="compute dtype of the fast path")
+    parser.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+                        help="NHWC activations in the fast path (auto: CUDA and bf16/fp16)")
+    parser.add_argument("--compile", default=None, metavar="MODE", nargs="?", const="default",
+                        help="torch.compile the fast path (CUDA only), optionally with a mode, e.g. reduce-overhead")
+    parser.add_argument("--repeats", type=int, default=None, help="timed passes per path (default 3 on CUDA, 2 on CPU)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed passes per path before timing")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and codes")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of the device for %% of peak")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
+
+
+def _validate(args) -> torch.device:
+    if args.size < 8 or args.size > 1024 or args.size & (args.size - 1):
+        raise LganimError(f"--size must be a power of two from 8 to 1024, got {args.size}")
+    if args.channel_multiplier not in (1, 2):
+        raise LganimError(f"--channel-multiplier must be 1 or 2, got {args.channel_multiplier}")
+    if args.frames < 1:
+        raise LganimError(f"--frames must be at least 1, got {args.frames}")
+    if args.reference_frames < 1:
+        raise LganimError(f"--reference-frames must be at least 1, got {args.reference_frames}")
+    if any(b < 1 for b in args.batch or []):
+        raise LganimError("every --batch must be at least 1")
+    if args.repeats is not None and args.repeats < 1:
+        raise LganimError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.warmup < 0:
+        raise LganimError(f"--warmup must be 0 or more, got {args.warmup}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise LganimError("--device cuda: no CUDA device is available; use --device cpu")
+    if args.compile and args.device != "cuda":
+        raise LganimError("--compile needs --device cuda")
+    if args.dtype == "bf16" and args.device == "cuda" and not torch.cuda.is_bf16_supported():
+        raise LganimError("this CUDA device has no bf16; use --dtype fp16 or fp32")
+    return torch.device(args.device)
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+def run(args) -> int:
+    """Run the benchmark described by parsed `args`; print a table, write `--json`. Returns the exit status."""
+    from .render import FastRenderer
+
+    device = _validate(args)
+    repeats = args.repeats or (3 if device.type == "cuda" else 2)
+    batches = args.batch or [args.frames]
+    dtype = DTYPES[args.dtype]
+    channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
+    compile_mode = {None: False, "default": True}.get(args.compile, args.compile)
+    config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
+    gflop = synthesis_flops(config)["total"] / 1e9
+    peak_tflops = bf16_peak_tflops(device, args.peak_tflops)
+
+    g = random_generator(config, device, args.seed)
+    ws = make_codes(g, args.frames, args.seed)
+    ref_n = min(args.reference_frames, args.frames)
+    renderers = {b: FastRenderer(g, dtype=dtype, channels_last=channels_last, compile=compile_mode, chunk_size=b)
+                 for b in batches}
+
+    with torch.inference_mode():
+        for _ in range(args.warmup):
+            g.synthesis(ws[:1])
+            for r in renderers.values():
+                _fast_pass(r, ws, device)
+        ref_times, ref_first, fast_times, fast_first = [], [], {b: [] for b in batches}, {b: [] for b in batches}
+        ref_mem, fast_mem, fast_err = None, {}, {}
+        for rep in range(repeats):  # alternate the paths so that load from elsewhere hits both alike
+            with PeakMemory(device) as mem:
+                seconds, first, ref_images = _reference_pass(g, ws[:ref_n], device)
+            ref_times.append(seconds)
+            ref_first.append(first)
+            ref_mem = mem.bytes if ref_mem is None else max(ref_mem, mem.bytes or 0)
+            for b, r in renderers.items():
+                with PeakMemory(device) as mem:
+                    seconds, first, images = _fast_pass(r, ws, device)
+                fast_times[b].append(seconds)
+                fast_first[b].append(first)
+                fast_mem[b] = mem.bytes if b not in fast_mem else max(fast_mem[b], mem.bytes or 0)
+                fast_err[b] = (images[:ref_n].float() - ref_images).abs().max().item()
+
+    ref_s = statistics.median(ref_times)
+    reference = {"frames": ref_n, "fps": ref_n / ref_s, "ms_per_frame": 1e3 * ref_s / ref_n,
+                 "first_frame_ms": 1e3 * statistics.median(ref_first), "peak_mem_bytes": ref_mem,
+                 "times_s": ref_times}
+    fast = []
+    for b in batches:
+        s = statistics.median(fast_times[b])
+        fps = args.frames / s
+        entry = {"batch": b, "fps": fps, "ms_per_frame": 1e3 * s / args.frames, "speedup": fps / reference["fps"],
+                 "max_abs_err": fast_err[b], "first_frame_ms": 1e3 * statistics.median(fast_first[b]),
+                 "peak_mem_bytes": fast_mem[b], "times_s": fast_times[b],
+                 "tflops": gflop * fps / 1e3,
+                 "pct_bf16_peak": 100 * gflop * fps / (peak_tflops * 1e3) if peak_tflops else None}
+        fast.append(entry)
+    best = max(fast, key=lambda e: e["fps"])
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "device": device.type, "device_name": _device_name(device), "torch": torch.__version__,
+        "cpu_threads": torch.get_num_threads(), "size": args.size, "channel_multiplier": args.channel_multiplier,
+        "frames": args.frames, "dtype": args.dtype, "channels_last": renderers[batches[0]].channels_last,
+        "compile": args.compile, "repeats": repeats, "warmup": args.warmup, "seed": args.seed,
+        "gflop_per_frame": gflop, "bf16_peak_tflops": peak_tflops,
+        "image_abs_max": ref_images.abs().max().item(),
+        "reference": reference, "fast": fast,
+        "best_batch": best["batch"], "fps": best["fps"], "speedup": best["speedup"],
+        "max_abs_err": max(e["max_abs_err"] for e in fast),
+    }
+    if args.size == 1024:
+        result["fps_1024"] = best["fps"]
+    print(format_table(result))
+    if args.json is not None:
+        write_json_atomic(args.json, result)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _mib(n: int | None) -> str:
+    return "-" if n is None else f"{n / 2 ** 20:.0f}"
+
+
+def format_table(result: dict) -> str:
+    """A short plain-text table of a result dict from `run`."""
+    head = (f"{result['device_name']} ({result['device']}), {result['size']}² cm{result['channel_multiplier']}, "
+            f"{result['frames']} frames, fast dtype {result['dtype']}, {result['gflop_per_frame']:.1f} GFLOP/frame")
+    rows = [f"{'path':<14}{'batch':>6}{'frames/s':>10}{'ms/frame':>10}{'first ms':>10}{'peak MiB':>10}"
+            f"{'speedup':>9}{'max|err|':>10}{'% peak':>8}"]
+    ref = result["reference"]
+    rows.append(f"{'reference fp32':<14}{1:>6}{ref['fps']:>10.2f}{ref['ms_per_frame']:>10.1f}"
+                f"{ref['first_frame_ms']:>10.1f}{_mib(ref['peak_mem_bytes']):>10}{1.0:>9.2f}{0.0:>10.1e}{'-':>8}")
+    for e in result["fast"]:
+        pct = "-" if e["pct_bf16_peak"] is None else f"{e['pct_bf16_peak']:.1f}"
+        rows.append(f"{'fast ' + result['dtype']:<14}{e['batch']:>6}{e['fps']:>10.2f}{e['ms_per_frame']:>10.1f}"
+                    f"{e['first_frame_ms']:>10.1f}{_mib(e['peak_mem_bytes']):>10}{e['speedup']:>9.2f}"
+                    f"{e['max_abs_err']:>10.1e}{pct:>8}")
+    return "\n".join([head, *rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (`python -m lganim.bench`); `python -m lganim bench` uses add_arguments/run."""
+    parser = argparse.ArgumentParser(prog="lganim bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except LganimError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
