@@ -379,8 +379,13 @@ class MotionGenerator(nn.Module):
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
                 os.replace(target, old / "previous")
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
+                try:
+                    os.replace(tmp, target)
+                except OSError:
+                    os.replace(old / "previous", target)
+                    raise
+                finally:
+                    shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(tmp, target)
         finally:

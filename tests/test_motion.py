@@ -399,3 +399,20 @@ def test_save_load_errors(tmp_path):
     (folder / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(LganimError, match="weights"):
         MotionGenerator.load(folder)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu(tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    model = make_model()
+    text, image = embeddings()
+    cpu = model(text, image, 6, generator=gen(4))
+    folder = model.save(tmp_path / "m")
+    cuda = MotionGenerator.load(folder, device="cuda")
+    # CPU generator, CUDA model: the hidden state is drawn on the generator's device, then moved
+    out = cuda(text.cuda(), image.cuda(), 6, generator=gen(4))
+    assert out.device.type == "cuda" and torch.equal(out[:, 0], torch.zeros_like(out[:, 0]))
+    torch.testing.assert_close(out.cpu(), cpu, atol=1e-4, rtol=1e-4)
+    half = MotionGenerator.load(folder, device="cuda", dtype=torch.float16)
+    assert half(text.cuda(), image.cuda(), 6).dtype == torch.float16
