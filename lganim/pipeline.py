@@ -1,0 +1,197 @@
+"""Orchestration: start codes → motion → batched synthesis → uint8 frames, streamed in chunks.
+
+    anim = Animator.from_pretrained("demo")
+    result = anim("The person is smiling.", seed=1, num_frames=12)    # result.frames uint8 [B, T, H, W, 3]
+    for chunk in anim.stream("The person is smiling.", seed=1):       # chunk.frames uint8 [B, n, H, W, 3]
+        ...
+
+Where the motion Δw comes from is a strategy with one method, `offsets(prompts, w0, first_frames,
+num_frames, schedule, generator) -> Δw [B, T, L, D]` (DESIGN.md §1).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import AnimationSettings
+from .device import resolve_device, resolve_dtype
+from .errors import LganimError
+from .hub import Domain, get_domain
+from .stylegan2 import Generator, render_chunks, to_uint8
+
+MAX_BATCH = 16          # clips per request
+DEFAULT_CHUNK = 16      # frames rendered per synthesis call on the reference path
+
+
+@dataclass
+class Plan:
+    """Everything needed to render a request: the W+ code of every frame."""
+
+    ws: torch.Tensor                  # [B, T, L, D]
+    prompts: list[str]
+    seeds: list[int | None]
+    settings: AnimationSettings
+
+
+@dataclass
+class FrameChunk:
+    """Frames [start, start + n) of every clip in the batch."""
+
+    start: int
+    frames: np.ndarray                # uint8 [B, n, H, W, 3]
+
+
+@dataclass
+class AnimationResult:
+    frames: np.ndarray                # uint8 [B, T, H, W, 3]
+    ws: torch.Tensor                  # [B, T, L, D] float32 on the CPU
+    prompts: list[str]
+    seeds: list[int | None]
+    fps: int
+    domain: str
+
+    def save(self, path: str | Path, index: int = 0) -> Path:
+        """Write clip `index` as MP4 or GIF (by suffix) with exactly T frames."""
+        from .video import write_video
+        return write_video(self.frames[index], path, self.fps)
+
+
+class TrainedMotion:
+    """Δw from the paper's recurrent generator: CLIP text + CLIP image of the first frame → LatentRecurrent → Mapper."""
+
+    def __init__(self, model, clip):
+        self.model, self.clip = model, clip
+
+    def offsets(self, prompts: list[str], w0: torch.Tensor, first_frames: torch.Tensor, num_frames: int,
+                schedule: str, generator: torch.Generator | None) -> torch.Tensor:
+        text = self.clip.encode_text(prompts)                 # [B, E]
+        image = self.clip.encode_image(first_frames)          # [B, E]
+        dtype = next(self.model.parameters()).dtype
+        return self.model(text.to(dtype), image.to(dtype), num_frames, schedule=schedule, generator=generator)
+
+
+def broadcast_requests(prompts: str | Sequence[str], seeds: int | Sequence[int] | None,
+                       ) -> tuple[list[str], list[int | None]]:
+    """Pair prompts with seeds: one of either is repeated to the length of the other."""
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    seeds = [seeds] if seeds is None or isinstance(seeds, int) else list(seeds)
+    if not prompts:
+        raise LganimError("Give at least one prompt.")
+    for p in prompts:
+        if not isinstance(p, str) or not p.strip():
+            raise LganimError("The prompt is empty: describe the motion, e.g. \"The person is smiling.\"")
+    for s in seeds:
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2 ** 32):
+            raise LganimError(f"A seed must be an integer from 0 to 4294967295, got {s!r}.")
+    if len(prompts) != len(seeds) and 1 not in (len(prompts), len(seeds)):
+        raise LganimError(f"Give one prompt or one seed, or as many prompts as seeds "
+                          f"(got {len(prompts)} prompts and {len(seeds)} seeds).")
+    n = max(len(prompts), len(seeds))
+    if n > MAX_BATCH:
+        raise LganimError(f"At most {MAX_BATCH} clips per request, got {n}.")
+    return prompts * (n // len(prompts)), seeds * (n // len(seeds))
+
+
+class Animator:
+    """A domain's frozen StyleGAN2 plus a motion strategy: prompts and faces in, frames out."""
+
+    def __init__(self, domain: Domain, generator: Generator, motion, *, device: torch.device,
+                 renderer: Callable[[torch.Tensor], torch.Tensor] | None = None, chunk_size: int = DEFAULT_CHUNK):
+        self.domain = domain
+        self.generator = generator
+        self.motion = motion
+        self.device = device
+        self.renderer = renderer or generator.synthesis
+        self.chunk_size = chunk_size
+
+    @classmethod
+    def from_pretrained(cls, domain: str = "human", *, motion: str | Path | None = None, device: str = "auto",
+                        dtype: str | torch.dtype | None = None) -> "Animator":
+        """Load a domain's generator and motion model (downloading what is missing).
+
+        motion: a folder written by `python -m lganim train`; the demo domain ships its own untrained one.
+        """
+        from .checkpoints import load_generator
+        from .encoders import load_clip
+        from .hub import CLIP_MOTION_MODEL, fetch
+        from .motion import MotionGenerator
+
+        spec = get_domain(domain)
+        dev, dt = resolve_device(device), resolve_dtype(dtype)
+        if spec.untrained:
+            from .demo import ensure_demo
+            files = ensure_demo()
+            generator_path, clip_name, motion = files.generator, str(files.clip_motion), motion or files.motion
+        else:
+            if motion is None:
+                raise LganimError(f"The {domain} domain has no motion model yet: train one with `python -m lganim "
+                                  f"train --domain {domain}` and pass its folder as --motion DIR.")
+            generator_path, clip_name = fetch(spec.weights), CLIP_MOTION_MODEL
+        motion_dir = Path(motion)
+        if not (motion_dir / "config.json").is_file():
+            raise LganimError(f"{motion_dir} is not a motion checkpoint folder (no config.json in it).")
+        generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
+        model = MotionGenerator.load(motion_dir, device=dev, dtype=dt)
+        if model.config.num_ws != generator.num_ws or model.config.style_dim != generator.style_dim:
+            raise LganimError(f"The motion model in {motion_dir} drives {model.config.num_ws}×{model.config.style_dim} "
+                              f"W+ codes but the {domain} generator has {generator.num_ws}×{generator.style_dim}.")
+        clip = load_clip(clip_name, device=dev, dtype=dt)
+        return cls(spec, generator, TrainedMotion(model, clip), device=dev)
+
+    # -- planning -------------------------------------------------------------------------------------------
+    def start_codes(self, seeds: list[int | None], truncation: float) -> torch.Tensor:
+        """One W+ start code per seed: z ~ N(0, I) from a seeded torch.Generator → mapping → truncation. [B, L, D]"""
+        g = self.generator
+        zs = []
+        for seed in seeds:
+            rng = torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(2 ** 32, ())))
+            zs.append(torch.randn(1, g.style_dim, generator=rng))
+        p = g.input.input
+        w = g.mapping(torch.cat(zs).to(p.device, p.dtype))
+        return g.broadcast_ws(g.truncate(w, truncation)).contiguous()
+
+    def prepare(self, prompts: str | Sequence[str], seed: int | Sequence[int] | None = 0, *, image=None,
+                num_frames: int = 16, fps: int = 12, strength: float = 1.0, schedule: str = "linear",
+                truncation: float | None = None, generator: torch.Generator | None = None) -> Plan:
+        """Validate a request and compute the W+ code of every frame: w[t] = w0 + strength · Δw[t]."""
+        settings = AnimationSettings(num_frames=num_frames, fps=fps, strength=float(strength),
+                                     truncation=self.domain.truncation if truncation is None else float(truncation),
+                                     schedule=schedule)
+        prompts, seeds = broadcast_requests(prompts, seed)
+        if image is not None:
+            raise LganimError("Photo input is not supported yet: use a seed to sample a face.")
+        with torch.inference_mode():
+            w0 = self.start_codes(seeds, settings.truncation)                        # [B, L, D]
+            first = self.renderer(w0)                                                # [B, 3, H, W]
+            dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator)  # [B, T, L, D]
+            ws = w0[:, None] + settings.strength * dw.to(w0)
+        return Plan(ws, prompts, seeds, settings)
+
+    # -- rendering ------------------------------------------------------------------------------------------
+    def render(self, plan: Plan) -> Iterator[FrameChunk]:
+        """Render all B·T frames in time order, `chunk_size` frames per call: yields FrameChunks as they finish."""
+        b, t = plan.ws.shape[:2]
+        steps = max(1, self.chunk_size // b)                                         # time steps per chunk
+        flat = plan.ws.transpose(0, 1).reshape(t * b, *plan.ws.shape[2:])           # [T·B, L, D], time-major
+        start = 0
+        with torch.inference_mode():
+            for images in render_chunks(self.renderer, flat, steps * b):
+                n = images.shape[0] // b
+                frames = to_uint8(images)                                            # [n·B, H, W, 3]
+                frames = frames.reshape(n, b, *frames.shape[1:]).transpose(0, 1)     # [B, n, H, W, 3]
+                yield FrameChunk(start, frames.numpy())
+                start += n
+
+    def stream(self, prompts, seed=0, **kwargs) -> Iterator[FrameChunk]:
+        """Like calling the Animator, but yields chunks of frames while they are rendered."""
+        yield from self.render(self.prepare(prompts, seed, **kwargs))
+
+    def __call__(self, prompts, seed=0, **kwargs) -> AnimationResult:
+        plan = self.prepare(prompts, seed, **kwargs)
+        frames = np.concatenate([c.frames for c in self.render(plan)], axis=1)
+        return AnimationResult(frames, plan.ws.float().cpu(), plan.prompts, plan.seeds, plan.settings.fps,
+                               self.domain.name)
