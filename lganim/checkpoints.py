@@ -108,6 +108,15 @@ def _storage_from_bytes(data: bytes):
                           "the file may be unsafe; it was not loaded") from exc
 
 
+def _tensor_from_storage(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
+                         metadata=None):
+    # torch._utils._rebuild_tensor_v2 with the pickled grad flag and backward hooks dropped: a hook is
+    # a callable, and nothing callable from the file is kept.
+    if not isinstance(storage, (torch.TypedStorage, torch.UntypedStorage)):
+        raise LganimError("refused a tensor whose storage is not a torch storage in the network pickle")
+    return torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, False, collections.OrderedDict())
+
+
 def _tensor_from_parameter(data, requires_grad=False, backward_hooks=None, state=None):
     # torch._utils._rebuild_parameter(_with_state): keep the plain tensor, drop grad flags and state.
     return data
@@ -118,7 +127,7 @@ class _TensorTypeMarker:
 
 
 def _rebuild_from_type(func, new_type, args, state):
-    # torch._tensor._rebuild_from_type_v2: `func` is one of the allow-listed rebuilders above.
+    # torch._tensor._rebuild_from_type_v2: `func` came through find_class, so it is allow-listed.
     return func(*args)
 
 
@@ -126,7 +135,7 @@ def _rebuild_from_type(func, new_type, args, state):
 _NVIDIA_PICKLE_GLOBALS = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _persistent_stub,
     ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
-    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_tensor_v2"): _tensor_from_storage,
     ("torch._utils", "_rebuild_parameter"): _tensor_from_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _tensor_from_parameter,
     ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type,
@@ -165,6 +174,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self._source = source
 
     def find_class(self, module: str, name: str):
+        module = "builtins" if module == "__builtin__" else module  # protocol 2 pickles name Python 2's module
         if name == "EasyDict" and module.split(".")[0] == "dnnlib":
             return dict  # dnnlib.util.EasyDict is a dict with attribute access
         if module in _NUMPY_MULTIARRAY and name in _NUMPY_MULTIARRAY_NAMES:
@@ -417,8 +427,8 @@ def save_safetensors(directory: str | os.PathLike, state_dict: dict[str, torch.T
         tmp_config.write_text(config_text + "\n", encoding="utf-8")
         os.replace(tmp_weights, weights)
         os.replace(tmp_config, _config_path(weights))
-    except OSError as exc:
-        raise LganimError(f"could not write {weights} ({exc.strerror or exc})") from exc
+    except Exception as exc:  # OSError (disk full, permissions) or a safetensors refusal
+        raise LganimError(f"could not write {weights} ({type(exc).__name__}: {exc})") from exc
     finally:
         for tmp in written:
             tmp.unlink(missing_ok=True)

@@ -282,7 +282,7 @@ def nv_flat(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 def write_nvidia_pickle(path: Path, marker: Path, protocol: int, extra=None) -> dict[str, torch.Tensor]:
     """Write a snapshot pickle like stylegan2-ada-pytorch's training loop; returns G_ema's NVIDIA state dict."""
     fakes = fake_nvidia_modules(marker)
-    src = f"open({str(marker)!r}, 'w').write('module_src ran')"
+    src = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('module_src ran')"
     with pytest.MonkeyPatch.context() as mp:
         for name, module in fakes.items():
             mp.setitem(sys.modules, name, module)
@@ -420,8 +420,8 @@ class RunsCommand:
 def test_nvidia_pickle_refuses_code(tmp_path, func):
     marker = tmp_path / "pwned"
     command = {"os.system": (os.system, f"touch {marker}"),
-               "builtins.exec": (exec, f"open({str(marker)!r}, 'w').write('x')"),
-               "builtins.eval": (eval, f"open({str(marker)!r}, 'w').write('x')"),
+               "builtins.exec": (exec, f"import pathlib; pathlib.Path({str(marker)!r}).touch()"),
+               "builtins.eval": (eval, f"__import__('pathlib').Path({str(marker)!r}).touch()"),
                "builtins.getattr": (getattr, "text", "upper")}[func]
     payload = RunsCommand(*command)
     path = tmp_path / "evil.pkl"
