@@ -12,8 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lganim.checkpoints import (load_generator, read_nvidia_pkl, read_rosinality, read_safetensors,
-                                save_generator, save_safetensors)
+from lganim.checkpoints import (convert_nvidia_state, infer_generator_config, load_generator, read_nvidia_pkl,
+                                read_rosinality, read_safetensors, save_generator, save_safetensors)
 from lganim.config import GeneratorConfig
 from lganim.errors import LganimError
 
@@ -487,3 +487,35 @@ def test_nvidia_pickle_structure_errors(tmp_path):
     with pytest.raises(LganimError, match="unknown weight format"):
         (tmp_path / "w.bin").write_bytes(b"")
         load_generator(tmp_path / "w.bin")
+
+
+@pytest.mark.parametrize("size", [1024, 256])
+def test_full_size_nvidia_layout_converts_to_the_rosinality_manifest(size):
+    # NVIDIA config-f layout from its own rule (channels = min(32768 / res, 512)), shapes only (meta tensors).
+    def t(*shape):
+        return torch.empty(shape, device="meta")
+
+    nv = {"mapping.w_avg": t(512)}
+    for i in range(8):
+        nv[f"mapping.fc{i}.weight"], nv[f"mapping.fc{i}.bias"] = t(512, 512), t(512)
+    res, c_prev = 4, None
+    while res <= size:
+        c = min(32768 // res, 512)
+        names = ["conv1"] if res == 4 else ["conv0", "conv1"]
+        if res == 4:
+            nv["synthesis.b4.const"] = t(c, 4, 4)
+        for name in names:
+            c_in = c_prev if name == "conv0" else c
+            p = f"synthesis.b{res}.{name}"
+            nv.update({f"{p}.weight": t(c, c_in, 3, 3), f"{p}.affine.weight": t(c_in, 512), f"{p}.affine.bias": t(c_in),
+                       f"{p}.noise_strength": t(), f"{p}.bias": t(c), f"{p}.noise_const": t(res, res)})
+        p = f"synthesis.b{res}.torgb"
+        nv.update({f"{p}.weight": t(3, c, 1, 1), f"{p}.bias": t(3), f"{p}.affine.weight": t(c, 512),
+                   f"{p}.affine.bias": t(c)})
+        res, c_prev = res * 2, c
+
+    sd, w_avg = convert_nvidia_state(nv)
+    manifest = json.loads((FIXTURES / f"rosinality_g{size}_keys.json").read_text())["shapes"]
+    assert {k: list(v.shape) for k, v in sd.items()} == manifest
+    assert w_avg.shape == (512,)
+    assert infer_generator_config(sd) == GeneratorConfig(size)
