@@ -519,3 +519,20 @@ def test_full_size_nvidia_layout_converts_to_the_rosinality_manifest(size):
     assert {k: list(v.shape) for k, v in sd.items()} == manifest
     assert w_avg.shape == (512,)
     assert infer_generator_config(sd) == GeneratorConfig(size)
+
+
+def test_safetensors_write_failure_removes_temp_files(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    save_safetensors(tmp_path, {"a": torch.ones(2)}, {"v": 1})  # an existing good file stays intact
+
+    def fail(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", fail)
+    with pytest.raises(LganimError, match="could not write"):
+        save_safetensors(tmp_path, {"a": torch.zeros(2)}, {"v": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+    state, cfg = read_safetensors(tmp_path)
+    assert torch.equal(state["a"], torch.ones(2)) and cfg == {"v": 1}
