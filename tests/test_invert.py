@@ -163,3 +163,22 @@ def test_refine_decreases_loss():
         w_inf = torch.zeros(2, 10, 8)                      # an inference tensor, as `invert` returns
         w2 = refine(w_inf, target_u8, synthesize, steps=5, lr=0.05)
     assert not torch.equal(w2, torch.zeros(2, 10, 8))
+
+
+REAL_E4E = Path(__file__).resolve().parents[1] / "weights" / "e4e_ffhq_encode.pt"
+
+
+@pytest.mark.real_weights
+def test_real_e4e_checkpoint_inverts_astronaut():
+    if not REAL_E4E.is_file():
+        pytest.skip("weights/e4e_ffhq_encode.pt is absent (see weights/README.md)")
+    from lganim.align import align_face
+    from lganim.photo import load_photo
+
+    enc, avg = load_e4e(REAL_E4E)
+    assert enc.config == E4EConfig() and avg.shape == (18, 512)
+    face = align_face(load_photo(FIX / "faces" / "astronaut.png"), size=256).image
+    w = invert(enc, avg, face[None])
+    assert w.shape == (1, 18, 512) and torch.isfinite(w).all()
+    # a trained encoder predicts offsets that are small next to the spread of W itself
+    assert (w - avg).norm(dim=-1).mean() < avg.norm(dim=-1).mean()

@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 
 from lganim.irse import IRSE50, BottleneckIRSE, get_blocks, make_body, make_input_layer
@@ -60,3 +62,27 @@ def test_unit_shortcut_kinds():
     assert same(x).shape == (1, 64, 4, 4)
     wider = BottleneckIRSE(64, 128, 2)
     assert wider(x).shape == (1, 128, 4, 4)
+
+
+REAL_IRSE = Path(__file__).resolve().parents[1] / "weights" / "ir_se50.pth"
+
+
+@pytest.mark.real_weights
+def test_real_ir_se50_loads_strictly_and_recognises_a_face():
+    if not REAL_IRSE.is_file():
+        pytest.skip("weights/ir_se50.pth is absent (see weights/README.md)")
+    from lganim.align import align_face
+    from lganim.invert import images_to_tensor
+    from lganim.photo import load_photo
+
+    net = IRSE50()
+    net.load_state_dict(torch.load(REAL_IRSE, map_location="cpu", weights_only=True), strict=True)
+    net.eval()
+    # the identity-loss convention of pSp/e4e: the inner 188x188 of a 256 FFHQ crop, resized to 112
+    face = np.ascontiguousarray(align_face(load_photo(MANIFEST.parent / "faces" / "astronaut.png"),
+                                           size=256).image[35:223, 32:220])
+    x = images_to_tensor(np.stack([face, face[:, ::-1], np.full_like(face, 128)]), 112, "cpu", torch.float32)
+    with torch.no_grad():
+        e = net(x)
+    same, other = float(e[0] @ e[1]), float(e[0] @ e[2])
+    assert same > 0.5 and same > other + 0.2
