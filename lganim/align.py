@@ -269,7 +269,8 @@ def paste_back(photo: np.ndarray, crops, aligned: AlignedFace, feather: float = 
 
     Args:
         photo: the uint8 [H, W, 3] photo `aligned` was cut from.
-        crops: uint8 [T, S, S, 3] frames of the aligned face (numpy or torch; any S, e.g. the generator's size).
+        crops: uint8 [T, S, S, 3] frames of the aligned face (numpy, or torch on any device; any S, e.g.
+            the generator's size). The warp runs on the CPU.
         aligned: the `AlignedFace` of that photo.
         feather: width of the soft edge as a fraction of the crop side (0 = hard edge). Inside the
             crop the mask rises from 0 at the crop border to 1 at `feather` (smoothstep).
@@ -278,7 +279,7 @@ def paste_back(photo: np.ndarray, crops, aligned: AlignedFace, feather: float = 
         uint8 [T, H, W, 3]. Pixels outside the crop square equal the photo exactly.
     """
     photo = _check_photo(photo)
-    frames = crops if isinstance(crops, torch.Tensor) else torch.from_numpy(np.array(crops))   # own copy
+    frames = crops.detach().cpu() if isinstance(crops, torch.Tensor) else torch.from_numpy(np.array(crops))
     if frames.ndim == 3:
         frames = frames[None]
     if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[1] != frames.shape[2]:

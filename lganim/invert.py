@@ -250,7 +250,7 @@ def load_e4e(path: str | os.PathLike, device: torch.device | str = "cpu",
         encoder.load_state_dict(
             {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, copy=True)
              for k, v in enc_sd.items()}, strict=True, assign=True)
-    except (KeyError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise LganimError(f"The encoder weights in '{name}' do not fit an e4e encoder "
                           f"({str(exc).splitlines()[0][:200]}).") from None
     latent_avg = ckpt.get("latent_avg")
