@@ -25,6 +25,8 @@ def add_animate(sub) -> None:
     src.add_argument("--image", type=Path, help="a photo of a face")
     p.add_argument("--face", type=int, default=0, help="with --image: which face, 0 = the largest")
     p.add_argument("--no-paste-back", action="store_true", help="with --image: output the aligned crop only")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="with --image: sharpen the identity with this many optimisation steps (e.g. 30)")
     p.add_argument("--prompt", action="append", required=True, help="what the face does (repeatable)")
     p.add_argument("--frames", type=int, default=16, help="number of frames T (default 16)")
     p.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
@@ -48,7 +50,7 @@ def run_animate(args) -> int:
     anim = Animator.from_pretrained(args.domain, motion=args.motion, device=args.device, dtype=args.dtype)
     plan = anim.prepare(args.prompt, args.seed or 0, image=args.image, num_frames=args.frames, fps=args.fps,
                         strength=args.strength, schedule=args.schedule, truncation=args.truncation,
-                        face_index=args.face, paste_back=not args.no_paste_back)
+                        face_index=args.face, paste_back=not args.no_paste_back, refine_steps=args.refine)
     chunks = []
     with tqdm(total=plan.ws.shape[0] * plan.ws.shape[1], unit="frame", desc="rendering", disable=None) as bar:
         for chunk in anim.render(plan):

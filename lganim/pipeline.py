@@ -203,11 +203,15 @@ class Animator:
                                           photo_shape=(h, w))
         return PhotoFace(aligned, photo)
 
-    def invert_photo(self, face: PhotoFace) -> torch.Tensor:
-        """The aligned face's W+ code from the e4e encoder: [1, L, D]."""
-        from .invert import invert
+    def invert_photo(self, face: PhotoFace, refine_steps: int = 0,
+                     progress: Callable[[int, int, float], None] | None = None) -> torch.Tensor:
+        """The aligned face's W+ code from the e4e encoder, optionally refined by optimisation: [1, L, D]."""
+        from .invert import invert, refine
         encoder, latent_avg = self.encoder()
         w = invert(encoder, latent_avg, face.aligned.image[None])
+        if refine_steps:
+            w = refine(w, face.aligned.image[None], self.generator.synthesis, steps=refine_steps, w_reg=0.1,
+                       progress=progress)
         if w.shape[1:] != (self.generator.num_ws, self.generator.style_dim):
             raise LganimError(f"The photo encoder gives {tuple(w.shape[1:])} codes but the generator needs "
                               f"({self.generator.num_ws}, {self.generator.style_dim}).")
@@ -216,12 +220,16 @@ class Animator:
     def prepare(self, prompts: str | Sequence[str], seed: int | Sequence[int] | None = 0, *, image=None,
                 num_frames: int = 16, fps: int = 12, strength: float = 1.0, schedule: str = "linear",
                 truncation: float | None = None, generator: torch.Generator | None = None,
-                face_index: int = 0, paste_back: bool = True) -> Plan:
+                face_index: int = 0, paste_back: bool = True, refine_steps: int = 0,
+                progress: Callable[[int, int, float], None] | None = None) -> Plan:
         """Validate a request and compute the W+ code of every frame: w[t] = w0 + strength · Δw[t].
 
         image: a photo (path, bytes, PIL image or uint8 array) instead of seeds; its largest face (or the
-        `face_index`-th largest) is animated and, with `paste_back`, pasted back into the photo.
+        `face_index`-th largest) is animated and, with `paste_back`, pasted back into the photo;
+        `refine_steps` > 0 sharpens the inverted identity by optimisation (`progress(step, total, loss)`).
         """
+        if not isinstance(refine_steps, int) or not 0 <= refine_steps <= 500:
+            raise LganimError(f"refine_steps must be an integer from 0 to 500, got {refine_steps!r}.")
         settings = AnimationSettings(num_frames=num_frames, fps=fps, strength=float(strength),
                                      truncation=self.domain.truncation if truncation is None else float(truncation),
                                      schedule=schedule)
@@ -230,7 +238,7 @@ class Animator:
         from .motion import compose_latents
         with torch.inference_mode():
             if face is not None:
-                w0 = self.invert_photo(face).expand(len(prompts), -1, -1).contiguous()  # [B, L, D]
+                w0 = self.invert_photo(face, refine_steps, progress).expand(len(prompts), -1, -1).contiguous()  # [B, L, D]
             else:
                 w0 = self.start_codes(seeds, settings.truncation)                    # [B, L, D]
             first = self.renderer(w0)                                                # [B, 3, H, W]

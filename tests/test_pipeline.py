@@ -66,6 +66,16 @@ def test_photo_is_aligned_inverted_and_pasted_back(anim):
     assert plan.photo.canvas is None and plan.photo.aligned.image.shape == (128, 128, 3)
 
 
+def test_photo_refinement_moves_the_code_closer_to_the_photo(anim):
+    image = FIXTURES / "faces" / "astronaut.png"
+    losses = []
+    plain = anim.prepare(PROMPT, image=image, num_frames=1, paste_back=False)
+    refined = anim.prepare(PROMPT, image=image, num_frames=1, paste_back=False, refine_steps=5,
+                           progress=lambda step, total, loss: losses.append(loss))
+    assert len(losses) == 5 and losses[-1] < losses[0]
+    assert not torch.equal(plain.ws, refined.ws)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(num_frames=0), "num_frames"),
     (dict(num_frames=100000), "num_frames"),
