@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from .errors import LganimError
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -58,14 +60,20 @@ class GeneratorConfig:
 
 @dataclass(frozen=True)
 class MotionConfig:
-    """The paper's recurrent motion generator (LatentRecurrent + two Mappers)."""
+    """The paper's recurrent motion generator (LatentRecurrent + two Mappers).
+
+    Defaults are the official code's settings (see docs/motion.md).
+    """
 
     num_ws: int = 18            # W+ layers of the generator it drives
     style_dim: int = 512        # width of one W code
-    embed_dim: int = 1024       # CLIP embedding width (RN50: 1024)
-    hidden_dim: int = 384       # GRU hidden width of LatentRecurrent
-    w_residual: float = 0.2     # total motion budget split over the T steps
-    schedule: str = "linear"    # decay schedule of the step size
+    embed_dim: int = 1024       # CLIP embedding width (RN50: 1024); the recurrence runs in this space
+    hidden_dim: int = 384       # hidden width of LatentRecurrent (a residual MLP cell, not a GRU/LSTM)
+    w_residual: float = 0.2     # motion budget; the official step is 4 * w_residual / T * decay(t)
+    schedule: str = "linear"    # decay schedule of the step size at inference
+    mapper_dim: int = 1024      # hidden width of both Mappers
+    hidden_init_std: float = 0.01  # std of the random initial hidden state (zeros without a generator)
+    use_image_mapper: bool = True  # build the image Mapper (v_mapper) of the official layout
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,13 +98,13 @@ class AnimationSettings:
 
     def __post_init__(self):
         if not isinstance(self.num_frames, int) or not 1 <= self.num_frames <= self.MAX_FRAMES:
-            raise ValueError(f"num_frames must be an integer from 1 to {self.MAX_FRAMES}, got {self.num_frames!r}")
+            raise LganimError(f"num_frames must be an integer from 1 to {self.MAX_FRAMES}, got {self.num_frames!r}")
         if not isinstance(self.fps, int) or not 1 <= self.fps <= self.MAX_FPS:
-            raise ValueError(f"fps must be an integer from 1 to {self.MAX_FPS}, got {self.fps!r}")
+            raise LganimError(f"fps must be an integer from 1 to {self.MAX_FPS}, got {self.fps!r}")
         if not math.isfinite(self.strength) or abs(self.strength) > 10:
-            raise ValueError(f"strength must be a finite number in [-10, 10], got {self.strength!r}")
+            raise LganimError(f"strength must be a finite number in [-10, 10], got {self.strength!r}")
         if not math.isfinite(self.truncation) or not 0.0 <= self.truncation <= 1.0:
-            raise ValueError(f"truncation must be in [0, 1], got {self.truncation!r}")
+            raise LganimError(f"truncation must be in [0, 1], got {self.truncation!r}")
 
 
 __all__ = ["GeneratorConfig", "MotionConfig", "AnimationSettings"]
