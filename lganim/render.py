@@ -89,8 +89,8 @@ class _ConvLayer:
     bias: torch.Tensor            # [out] activation bias (StyledConv) or [1, 3, 1, 1] (ToRGB), fp32
 
     def styles(self, w: torch.Tensor) -> torch.Tensor:
-        """w [N, D] -> s' = modulation(w) · scale [N, in], fp32."""
-        return self.modulation(w.float()) * self.scale
+        """w [N, D] -> s' = modulation(w) · scale [N, in], fp32 (whatever dtype the generator is kept in)."""
+        return self.modulation(w.to(self.modulation.weight.dtype)).float() * self.scale
 
 
 def _prepare_conv(conv: ModulatedConv2d, dtype: torch.dtype, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,12 +161,13 @@ class FastRenderer:
         weight, wsq = _prepare_conv(layer.conv, self.dtype, self.channels_last)
         fir = fir_kernel(layer.conv.out_ch, self.dtype, self.device) if layer.conv.upsample else None
         return _ConvLayer(layer.conv.modulation, layer.conv.scale, weight, wsq, layer.conv.upsample, fir,
-                          layer.conv.padding, layer.noise.weight.detach(), layer.activate.bias.detach())
+                          layer.conv.padding, layer.noise.weight.detach().float(), layer.activate.bias.detach().float())
 
     def _to_rgb(self, layer: ToRGB) -> _ConvLayer:
         conv = layer.conv
         weight = conv.weight[0, :, :, 0, 0].detach().to(self.dtype)  # [3, C]
-        return _ConvLayer(conv.modulation, conv.scale, weight, None, False, None, 0, None, layer.bias.detach())
+        return _ConvLayer(conv.modulation, conv.scale, weight, None, False, None, 0, None,
+                          layer.bias.detach().float())
 
     # ---- one chunk ----------------------------------------------------------------------------------------
 
