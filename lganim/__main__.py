@@ -14,7 +14,9 @@ from .errors import LganimError
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 # Commands whose code lives in their own module: name -> module with add_arguments(parser) and run(args).
-MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": (".bench", "time the fp32 per-frame reference against the batched fast renderer (JSON)"),
+}
 
 
 def add_animate(sub) -> None:

@@ -40,7 +40,9 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Dense bf16 tensor-core peak in TFLOP/s from NVIDIA's data sheets (the sparse figures halved); --peak-tflops
 # overrides. Matched in order against torch.cuda.get_device_name().
 BF16_PEAK_TFLOPS = (("H200", 989.4), ("H100", 989.4), ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0))
-PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
+PARAM_STD = 0.1
+REQUEST_PROMPT = "The person is smiling."
+REQUEST_FRAMES = 16  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
 
 
 # ---- FLOP count -------------------------------------------------------------------------------------------------
@@ -251,6 +253,10 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--warmup", type=int, default=1, help="untimed passes per path before timing")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and codes")
     parser.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of the device for %% of peak")
+    parser.add_argument("--request", default=None, metavar="DOMAIN",
+                        help="also time a whole 16-frame request through the pipeline for this domain (e.g. demo)")
+    parser.add_argument("--motion", type=Path, default=None, metavar="DIR",
+                        help="with --request: the motion checkpoint folder (real domains)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
@@ -284,6 +290,99 @@ def _device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
+def summarize(setup: dict, reference: dict, fast: dict[int, dict]) -> dict:
+    """Medians and derived figures from raw measurements.
+
+    setup: the run's description (needs "size", "frames", "gflop_per_frame", "bf16_peak_tflops");
+    reference: {"frames", "times_s", "first_s", "peak_mem_bytes"}; fast: batch -> the same plus "max_abs_err",
+    where times_s are seconds per pass (reference: its frames; fast: all `frames`).
+    """
+    gflop, peak = setup["gflop_per_frame"], setup["bf16_peak_tflops"]
+    ref_fps = reference["frames"] / statistics.median(reference["times_s"])
+    ref = {"frames": reference["frames"], "fps": ref_fps, "ms_per_frame": 1e3 / ref_fps,
+           "first_frame_ms": 1e3 * statistics.median(reference["first_s"]),
+           "peak_mem_bytes": reference["peak_mem_bytes"], "times_s": reference["times_s"]}
+    rows = []
+    for batch, m in fast.items():
+        fps = setup["frames"] / statistics.median(m["times_s"])
+        rows.append({"batch": batch, "fps": fps, "ms_per_frame": 1e3 / fps, "speedup": fps / ref_fps,
+                     "max_abs_err": m["max_abs_err"], "first_frame_ms": 1e3 * statistics.median(m["first_s"]),
+                     "peak_mem_bytes": m["peak_mem_bytes"], "times_s": m["times_s"], "tflops": gflop * fps / 1e3,
+                     "pct_bf16_peak": 100 * gflop * fps / (peak * 1e3) if peak else None})
+    best = max(rows, key=lambda e: e["fps"])
+    result = {**setup, "reference": ref, "fast": rows, "best_batch": best["batch"], "fps": best["fps"],
+              "speedup": best["speedup"], "max_abs_err": max(e["max_abs_err"] for e in rows)}
+    if setup["size"] == 1024:
+        result["fps_1024"] = best["fps"]
+    return result
+
+
+def measure(g, ws: torch.Tensor, renderers: dict, reference_frames: int, repeats: int, warmup: int,
+            device: torch.device) -> tuple[dict, dict[int, dict], float]:
+    """Time the reference and every renderer in alternation: raw measurements for `summarize`, and max |image|."""
+    ref = {"frames": reference_frames, "times_s": [], "first_s": [], "peak_mem_bytes": None}
+    fast = {b: {"times_s": [], "first_s": [], "peak_mem_bytes": None, "max_abs_err": 0.0} for b in renderers}
+    with torch.inference_mode():
+        for _ in range(warmup):
+            g.synthesis(ws[:1])
+            for r in renderers.values():
+                _fast_pass(r, ws, device)
+        for _ in range(repeats):  # alternate the paths so that load from elsewhere hits both alike
+            with PeakMemory(device) as mem:
+                seconds, first, ref_images = _reference_pass(g, ws[:reference_frames], device)
+            _record(ref, seconds, first, mem.bytes)
+            for b, r in renderers.items():
+                with PeakMemory(device) as mem:
+                    seconds, first, images = _fast_pass(r, ws, device)
+                _record(fast[b], seconds, first, mem.bytes)
+                err = (images[:reference_frames].float() - ref_images).abs().max().item()
+                fast[b]["max_abs_err"] = max(fast[b]["max_abs_err"], err)
+    return ref, fast, ref_images.abs().max().item()
+
+
+def _record(m: dict, seconds: float, first: float, peak: int | None):
+    m["times_s"].append(seconds)
+    m["first_s"].append(first)
+    if peak is not None:
+        m["peak_mem_bytes"] = max(m["peak_mem_bytes"] or 0, peak)
+
+
+def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
+                 warmup: int) -> dict:
+    """The whole request through `Animator` (CLIP text + motion + rendering + uint8 frames of a 16-frame clip),
+    once with the reference renderer and once with a `FastRenderer`, timed in alternation.
+
+    "prepare" is CLIP, motion and the start frame; "render" is the REQUEST_FRAMES frames. The domain's files must
+    be available (`demo` is built locally and is tiny: it times the plumbing, not a real generator).
+    """
+    from .pipeline import Animator
+    from .render import FastRenderer
+
+    anim = Animator.from_pretrained(domain, motion=motion, device=str(device))
+    paths = {"reference": anim.renderer, "fast": FastRenderer(anim.generator, dtype=dtype)}
+    times = {name: {"prepare_s": [], "render_s": []} for name in paths}
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            for name, renderer in paths.items():
+                anim.renderer = renderer
+                start = time.perf_counter()
+                plan = anim.prepare(REQUEST_PROMPT, 0, num_frames=REQUEST_FRAMES)
+                _sync(device)
+                prepared = time.perf_counter()
+                for _ in anim.render(plan):
+                    pass
+                _sync(device)
+                if i >= warmup:
+                    times[name]["prepare_s"].append(prepared - start)
+                    times[name]["render_s"].append(time.perf_counter() - prepared)
+    out = {"domain": domain, "size": anim.generator.size, "frames": REQUEST_FRAMES, "prompt": REQUEST_PROMPT}
+    for name, t in times.items():
+        prep, rend = statistics.median(t["prepare_s"]), statistics.median(t["render_s"])
+        out[name] = {"prepare_s": prep, "render_s": rend, "total_s": prep + rend}
+    out["speedup"] = out["reference"]["total_s"] / out["fast"]["total_s"]
+    return out
+
+
 def run(args) -> int:
     """Run the benchmark described by parsed `args`; print a table, write `--json`. Returns the exit status."""
     from .render import FastRenderer
@@ -291,69 +390,29 @@ def run(args) -> int:
     device = _validate(args)
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
-    dtype = DTYPES[args.dtype]
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
     compile_mode = {None: False, "default": True}.get(args.compile, args.compile)
     config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
-    gflop = synthesis_flops(config)["total"] / 1e9
-    peak_tflops = bf16_peak_tflops(device, args.peak_tflops)
 
     g = random_generator(config, device, args.seed)
     ws = make_codes(g, args.frames, args.seed)
-    ref_n = min(args.reference_frames, args.frames)
-    renderers = {b: FastRenderer(g, dtype=dtype, channels_last=channels_last, compile=compile_mode, chunk_size=b)
-                 for b in batches}
-
-    with torch.inference_mode():
-        for _ in range(args.warmup):
-            g.synthesis(ws[:1])
-            for r in renderers.values():
-                _fast_pass(r, ws, device)
-        ref_times, ref_first, fast_times, fast_first = [], [], {b: [] for b in batches}, {b: [] for b in batches}
-        ref_mem, fast_mem, fast_err = None, {}, {}
-        for rep in range(repeats):  # alternate the paths so that load from elsewhere hits both alike
-            with PeakMemory(device) as mem:
-                seconds, first, ref_images = _reference_pass(g, ws[:ref_n], device)
-            ref_times.append(seconds)
-            ref_first.append(first)
-            ref_mem = mem.bytes if ref_mem is None else max(ref_mem, mem.bytes or 0)
-            for b, r in renderers.items():
-                with PeakMemory(device) as mem:
-                    seconds, first, images = _fast_pass(r, ws, device)
-                fast_times[b].append(seconds)
-                fast_first[b].append(first)
-                fast_mem[b] = mem.bytes if b not in fast_mem else max(fast_mem[b], mem.bytes or 0)
-                fast_err[b] = (images[:ref_n].float() - ref_images).abs().max().item()
-
-    ref_s = statistics.median(ref_times)
-    reference = {"frames": ref_n, "fps": ref_n / ref_s, "ms_per_frame": 1e3 * ref_s / ref_n,
-                 "first_frame_ms": 1e3 * statistics.median(ref_first), "peak_mem_bytes": ref_mem,
-                 "times_s": ref_times}
-    fast = []
-    for b in batches:
-        s = statistics.median(fast_times[b])
-        fps = args.frames / s
-        entry = {"batch": b, "fps": fps, "ms_per_frame": 1e3 * s / args.frames, "speedup": fps / reference["fps"],
-                 "max_abs_err": fast_err[b], "first_frame_ms": 1e3 * statistics.median(fast_first[b]),
-                 "peak_mem_bytes": fast_mem[b], "times_s": fast_times[b],
-                 "tflops": gflop * fps / 1e3,
-                 "pct_bf16_peak": 100 * gflop * fps / (peak_tflops * 1e3) if peak_tflops else None}
-        fast.append(entry)
-    best = max(fast, key=lambda e: e["fps"])
-    result = {
+    renderers = {b: FastRenderer(g, dtype=DTYPES[args.dtype], channels_last=channels_last, compile=compile_mode,
+                                 chunk_size=b) for b in batches}
+    ref, fast, image_max = measure(g, ws, renderers, min(args.reference_frames, args.frames), repeats,
+                                   args.warmup, device)
+    setup = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": device.type, "device_name": _device_name(device), "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(), "size": args.size, "channel_multiplier": args.channel_multiplier,
         "frames": args.frames, "dtype": args.dtype, "channels_last": renderers[batches[0]].channels_last,
         "compile": args.compile, "repeats": repeats, "warmup": args.warmup, "seed": args.seed,
-        "gflop_per_frame": gflop, "bf16_peak_tflops": peak_tflops,
-        "image_abs_max": ref_images.abs().max().item(),
-        "reference": reference, "fast": fast,
-        "best_batch": best["batch"], "fps": best["fps"], "speedup": best["speedup"],
-        "max_abs_err": max(e["max_abs_err"] for e in fast),
+        "gflop_per_frame": synthesis_flops(config)["total"] / 1e9,
+        "bf16_peak_tflops": bf16_peak_tflops(device, args.peak_tflops), "image_abs_max": image_max,
     }
-    if args.size == 1024:
-        result["fps_1024"] = best["fps"]
+    result = summarize(setup, ref, fast)
+    if args.request is not None:
+        result["request"] = time_request(args.request, args.motion, device, DTYPES[args.dtype], repeats,
+                                         args.warmup)
     print(format_table(result))
     if args.json is not None:
         write_json_atomic(args.json, result)
@@ -379,6 +438,11 @@ def format_table(result: dict) -> str:
         rows.append(f"{'fast ' + result['dtype']:<14}{e['batch']:>6}{e['fps']:>10.2f}{e['ms_per_frame']:>10.1f}"
                     f"{e['first_frame_ms']:>10.1f}{_mib(e['peak_mem_bytes']):>10}{e['speedup']:>9.2f}"
                     f"{e['max_abs_err']:>10.1e}{pct:>8}")
+    req = result.get("request")
+    if req:
+        rows.append(f"whole request ({req['domain']}, {req['size']}², {req['frames']} frames): reference "
+                    f"{req['reference']['total_s']:.2f} s, fast {req['fast']['total_s']:.2f} s "
+                    f"(prepare {req['fast']['prepare_s']:.2f} s), speedup {req['speedup']:.2f}")
     return "\n".join([head, *rows])
 
 

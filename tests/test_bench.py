@@ -1,0 +1,119 @@
+"""The benchmark command: FLOP count, summary arithmetic, JSON output and errors (timings are never asserted)."""
+import json
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from lganim.__main__ import main as cli
+from lganim.bench import (PeakMemory, main, make_codes, random_generator, summarize, synthesis_flops,
+                          time_request, write_json_atomic)
+from lganim.config import GeneratorConfig
+from lganim.stylegan2 import Generator
+
+
+@pytest.mark.parametrize("size,cm,gflop", [(1024, 2, 150.8), (256, 2, 90.8), (256, 1, 30.1)])
+def test_flops_per_frame_match_design(size, cm, gflop):
+    assert round(synthesis_flops(GeneratorConfig(size, channel_multiplier=cm))["total"] / 1e9, 1) == gflop
+
+
+@pytest.mark.parametrize("size,cm", [(64, 1), (256, 2)])
+def test_flop_count_agrees_with_torch_flop_counter(size, cm):
+    """torch's counter sees the reference's convolutions, FIRs and affines (not the elementwise demodulation)."""
+    with torch.device("meta"):
+        g = Generator(size, channel_multiplier=cm)
+        with FlopCounterMode(display=False) as counter:
+            g.synthesis(torch.zeros(1, g.num_ws, 512))
+    ours = synthesis_flops(g.config)
+    assert ours["total"] - ours["demod"] == counter.get_total_flops()
+
+
+def setup_dict(size=1024, frames=16, peak=1000.0):
+    return {"size": size, "frames": frames, "gflop_per_frame": 150.0, "bf16_peak_tflops": peak}
+
+
+def test_summary_arithmetic_and_fps_1024():
+    ref = {"frames": 2, "times_s": [1.0, 3.0, 1.0], "first_s": [0.5, 0.5, 0.6], "peak_mem_bytes": 10}
+    fast = {16: {"times_s": [0.5, 0.4, 0.6], "first_s": [0.1] * 3, "peak_mem_bytes": 99, "max_abs_err": 0.01},
+            64: {"times_s": [0.25, 0.25, 0.5], "first_s": [0.2] * 3, "peak_mem_bytes": 400, "max_abs_err": 0.02}}
+    r = summarize(setup_dict(), ref, fast)
+    assert r["reference"]["fps"] == pytest.approx(2.0)                # 2 frames in a median 1 s
+    assert [e["fps"] for e in r["fast"]] == pytest.approx([32.0, 64.0])
+    assert r["fps_1024"] == r["fps"] == pytest.approx(64.0) and r["best_batch"] == 64
+    assert r["speedup"] == pytest.approx(32.0)
+    assert r["max_abs_err"] == 0.02
+    assert r["fast"][1]["pct_bf16_peak"] == pytest.approx(100 * 150.0 * 64 / 1e6)
+    assert "fps_1024" not in summarize(setup_dict(size=256, peak=None), ref, fast)
+    assert summarize(setup_dict(peak=None), ref, fast)["fast"][0]["pct_bf16_peak"] is None
+
+
+def test_cli_writes_json_with_speedup_and_error(tmp_path, capsys):
+    out = tmp_path / "sub" / "bench.json"
+    args = ["bench", "--device", "cpu", "--size", "16", "--channel-multiplier", "1", "--frames", "3",
+            "--batch", "2", "--batch", "3", "--repeats", "1", "--warmup", "0", "--json", str(out)]
+    assert cli(args) == 0
+    data = json.loads(out.read_text())
+    assert [e["batch"] for e in data["fast"]] == [2, 3]
+    assert data["reference"]["frames"] == 3
+    assert data["max_abs_err"] < 1e-3 and data["speedup"] > 0
+    assert data["gflop_per_frame"] == pytest.approx(synthesis_flops(GeneratorConfig(16, channel_multiplier=1))
+                                                    ["total"] / 1e9)
+    assert "fps_1024" not in data and data["fast"][0]["pct_bf16_peak"] is None
+    assert "speedup" in capsys.readouterr().out
+    assert [p.name for p in out.parent.iterdir()] == ["bench.json"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--size", "100"], "--size must be a power of two"),
+    (["--frames", "0"], "--frames must be at least 1"),
+    (["--batch", "0"], "every --batch"),
+    (["--compile"], "--compile needs --device cuda"),
+])
+def test_bad_arguments_are_one_line_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cuda_without_a_device_is_a_clear_error(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    assert main(["--device", "cuda"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_json_write_is_atomic(tmp_path):
+    path = tmp_path / "r.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}            # the previous file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # and no temporary is left
+
+
+def test_random_generator_is_seeded_and_complete():
+    cfg = GeneratorConfig(16, style_dim=32, n_mlp=2, channels=((4, 8), (8, 8), (16, 8)))
+    a, b, c = (random_generator(cfg, torch.device("cpu"), s) for s in (0, 0, 1))
+    for (name, x), y, z in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        assert torch.equal(x, y), name
+        if not name.endswith(".kernel"):
+            assert not torch.equal(x, z), name  # every parameter is drawn, biases and noise strengths too
+    ws = make_codes(a, 5, seed=0)
+    assert ws.shape == (5, a.num_ws, 32) and torch.equal(ws, make_codes(b, 5, seed=0))
+
+
+def test_peak_memory_on_cpu_sees_an_allocation():
+    with PeakMemory(torch.device("cpu")) as mem:
+        x = torch.ones(64 * 2 ** 20 // 4)  # 64 MiB
+        del x
+    if mem.bytes is None:
+        pytest.skip("peak RSS is not readable on this system")
+    assert mem.bytes >= 48 * 2 ** 20
+
+
+def test_whole_request_on_the_demo_domain():
+    r = time_request("demo", None, torch.device("cpu"), torch.float32, repeats=1, warmup=0)
+    assert r["frames"] == 16 and r["size"] == 128
+    for path in ("reference", "fast"):
+        assert r[path]["total_s"] == pytest.approx(r[path]["prepare_s"] + r[path]["render_s"])
+    assert r["speedup"] > 0
