@@ -8,8 +8,8 @@ weight serves the whole batch (the same function, by linearity):
     here:       y = conv(x · s'[b], W) · demod[b]          s' = s·scale   [N, in]
                 demod[b, o] = rsqrt(Σ_i s'[b, i]² · Σ_kk W[o, i]² + 1e-8)  (a small matmul [N, in] @ [in, out])
 
-The per-layer weights are the generator's own parameters (a view in fp32, one cast copy in bf16/fp16), so the
-renderer follows the generator's state at construction time.
+The per-layer weights are the generator's own parameters (views in fp32, one cast copy in bf16/fp16). What is
+derived from them (Σ W², the casts) is computed at construction: build a new renderer after loading other weights.
 
 Other choices (each measured, see benchmarks/README.md):
 - the ×2 upsampling convolution is the reference's: conv_transpose2d stride 2, then the 4×4 blur FIR;
@@ -35,7 +35,15 @@ import torch
 import torch.nn.functional as F
 
 from .errors import LganimError
-from .stylegan2 import BLUR_KERNEL, LRELU_GAIN, LRELU_SLOPE, Generator, ModulatedConv2d, StyledConv, ToRGB
+from .stylegan2 import (
+    BLUR_KERNEL,
+    LRELU_GAIN,
+    LRELU_SLOPE,
+    Generator,
+    ModulatedConv2d,
+    StyledConv,
+    ToRGB,
+)
 
 FP16_CLAMP = 256.0
 DEFAULT_CPU_BUDGET = 2 * 1024 ** 3    # bytes of activations per chunk on the CPU
@@ -99,10 +107,10 @@ def _prepare_conv(conv: ModulatedConv2d, dtype: torch.dtype, channels_last: bool
     wsq = w.detach().float().pow(2).sum(dim=(2, 3)).t().contiguous()  # [in, out]
     if conv.upsample:
         w = w.transpose(0, 1)                              # conv_transpose2d wants [in, out, k, k]
-    w = w.detach().to(dtype)                               # a view in fp32, one cast copy otherwise
-    if channels_last:
-        w = w.contiguous(memory_format=torch.channels_last)
-    return w, wsq
+    if dtype == w.dtype:
+        return w.detach(), wsq  # a view: convolutions take NCHW weights with NHWC activations (their format wins)
+    # the one copy: the cast, made directly in the layout the convolutions use
+    return w.detach().to(dtype, memory_format=torch.channels_last if channels_last else torch.preserve_format), wsq
 
 
 class FastRenderer:
@@ -112,10 +120,12 @@ class FastRenderer:
     Args:
         generator: the reference `Generator` (its device is the rendering device; its parameters are reused).
         dtype: compute dtype of the convolutions: None/torch.float32 (exact path), torch.bfloat16 or torch.float16.
-        channels_last: NHWC activations; None = on for CUDA and for bf16/fp16, off for fp32 on the CPU (measured).
-        compile: wrap one chunk's synthesis in `torch.compile` (CUDA only; False, True or a torch.compile mode
-            string such as "reduce-overhead", which also captures CUDA graphs). Chunks are padded to a fixed size
-            so the compiled graph is reused.
+        channels_last: NHWC activations (None = on: measured 20-70 % faster than NCHW on the CPU; cuDNN's
+            tensor-core kernels want it too).
+        compile: wrap one chunk's synthesis in `torch.compile`: False, True, or a mode string such as
+            "reduce-overhead" (which also captures CUDA graphs on CUDA). Chunks are padded to a fixed size so the
+            compiled graph is reused. Meant for CUDA; on the CPU it is off by default (measured: +12 % frames/s
+            at 64² but 26 s of compiling on 2 cores before the first frame).
         chunk_size: frames per chunk; None derives it from `memory_budget_bytes` and `bytes_per_frame()`.
         memory_budget_bytes: activation memory one chunk may use; None = half the free memory on CUDA, 2 GiB on
             the CPU.
@@ -137,9 +147,7 @@ class FastRenderer:
         self.generator = generator
         self.device = generator.input.input.device
         self.dtype = dtype
-        if channels_last is None:  # measured: NHWC helps on CUDA and for bf16 on the CPU, not for fp32 on the CPU
-            channels_last = self.device.type == "cuda" or dtype != torch.float32
-        self.channels_last = bool(channels_last)
+        self.channels_last = True if channels_last is None else bool(channels_last)
         self._memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.clamp = FP16_CLAMP if dtype == torch.float16 else None
         self.chunk_size = chunk_size
@@ -151,8 +159,6 @@ class FastRenderer:
         self._rgbs = [self._to_rgb(generator.to_rgb1)] + [self._to_rgb(t) for t in generator.to_rgbs]
         self._chunk_fn = self._synthesize
         if compile:
-            if self.device.type != "cuda":
-                raise LganimError("compile=True needs a CUDA generator; on the CPU render without compile")
             mode = compile if isinstance(compile, str) else None
             self._chunk_fn = torch.compile(self._synthesize, mode=mode, dynamic=False)
         self._pad_chunks = bool(compile)
@@ -277,13 +283,15 @@ class FastRenderer:
         stop = min(start + size, ws.shape[0])
         part = ws[start:stop]
         maps = [nz[start:stop] if nz.shape[0] > 1 else nz for nz in noise]
-        if self._pad_chunks and part.shape[0] < size:
+        if not self._pad_chunks:
+            return self._chunk_fn(part, maps)
+        if part.shape[0] < size:
             # a fixed chunk shape lets the compiled graph (and its CUDA graphs) be reused for the last chunk
             extra = size - part.shape[0]
             part = torch.cat([part, part[-1:].expand(extra, -1, -1)])
             maps = [torch.cat([m, m[-1:].expand(extra, -1, -1, -1)]) if m.shape[0] > 1 else m for m in maps]
-            return self._chunk_fn(part, maps)[:stop - start].clone()
-        return self._chunk_fn(part, maps)
+        # compiled outputs may live in CUDA-graph memory that the next replay overwrites: copy them out
+        return self._chunk_fn(part, maps)[:stop - start].clone()
 
     def stream(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> Iterator[torch.Tensor]:
         """Render ws [N, L, D] chunk by chunk: yields images [≤chunk, 3, H, W] fp32 in order, as each is done."""
@@ -318,4 +326,4 @@ class FastRenderer:
         return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
 
-__all__ = ["FastRenderer", "blur", "fir_kernel", "upsample_skip", "FP16_CLAMP"]
+__all__ = ["FP16_CLAMP", "FastRenderer", "blur", "fir_kernel", "upsample_skip"]

@@ -6,8 +6,16 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from lganim.__main__ import main as cli
-from lganim.bench import (PeakMemory, main, make_codes, random_generator, summarize, synthesis_flops,
-                          time_request, write_json_atomic)
+from lganim.bench import (
+    PeakMemory,
+    main,
+    make_codes,
+    random_generator,
+    summarize,
+    synthesis_flops,
+    time_request,
+    write_json_atomic,
+)
 from lganim.config import GeneratorConfig
 from lganim.stylegan2 import Generator
 
@@ -67,7 +75,7 @@ def test_cli_writes_json_with_speedup_and_error(tmp_path, capsys):
     (["--size", "100"], "--size must be a power of two"),
     (["--frames", "0"], "--frames must be at least 1"),
     (["--batch", "0"], "every --batch"),
-    (["--compile"], "--compile needs --device cuda"),
+    (["--repeats", "0"], "--repeats must be at least 1"),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, capsys):
     assert main(argv) == 2

@@ -66,8 +66,9 @@ def test_fp32_matches_reference_outputs(g64, io, channels_last):
         assert (fast(out["w_from_z"]) - out["img_w_2d"]).abs().max() < FP32_TOL
 
 
-def test_fp32_reuses_the_generator_weights(g64):
-    fast = FastRenderer(g64, channels_last=False)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fp32_reuses_the_generator_weights(g64, channels_last):
+    fast = FastRenderer(g64, channels_last=channels_last)
     params = {p.untyped_storage().data_ptr() for p in g64.parameters()}
     convs = fast._convs + fast._rgbs
     assert all(layer.weight.untyped_storage().data_ptr() in params for layer in convs)
@@ -195,8 +196,8 @@ def test_bad_inputs_are_one_line_errors(g64):
         FastRenderer(g64, dtype=torch.float64)
     with pytest.raises(LganimError, match="chunk_size"):
         FastRenderer(g64, chunk_size=0)
-    with pytest.raises(LganimError, match="CUDA"):
-        FastRenderer(g64, compile=True)
+    with pytest.raises(LganimError, match="memory_budget_bytes"):
+        FastRenderer(g64, memory_budget_bytes=0)
 
 
 @pytest.mark.gpu
@@ -216,3 +217,22 @@ def test_cuda_paths_match_the_reference(g64, io):
             for compile in (False, "reduce-overhead"):
                 img = FastRenderer(g, dtype=dtype, compile=compile, chunk_size=2)(w_plus).cpu()
                 assert scale_err(img, ref)[0] < tol, (dtype, compile)
+
+
+def test_fixed_shape_chunks_pad_the_last_one_and_copy_out():
+    """The compiled path's padding logic, exercised eagerly (compiling takes tens of seconds on the CPU)."""
+    g = tiny_generator()
+    ws = codes(g, 6)
+    fast = FastRenderer(g, chunk_size=4)
+    fast._pad_chunks = True
+    shapes = []
+
+    def synthesize(ws, noise):
+        shapes.append(ws.shape[0])
+        return fast._synthesize(ws, noise)
+
+    fast._chunk_fn = synthesize
+    with torch.inference_mode():
+        chunks = list(fast.stream(ws))
+        assert shapes == [4, 4] and [c.shape[0] for c in chunks] == [4, 2]
+        assert (torch.cat(chunks) - g.synthesis(ws)).abs().max() < 1e-4
