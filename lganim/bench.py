@@ -406,6 +406,8 @@ def run(args) -> int:
         "compile": args.compile, "repeats": repeats, "warmup": args.warmup, "seed": args.seed,
         "gflop_per_frame": synthesis_flops(config)["total"] / 1e9,
         "bf16_peak_tflops": bf16_peak_tflops(device, args.peak_tflops), "image_abs_max": image_max,
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32 if device.type == "cuda" else None,
+        "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     result = summarize(setup, ref, fast)
     if args.request is not None:
