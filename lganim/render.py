@@ -299,23 +299,23 @@ class FastRenderer:
         n = ws.shape[0]
         size = self.planned_chunk_size(n)
         start = 0
-        with torch.inference_mode():
-            while start < n:
-                try:
+        while start < n:
+            try:
+                with torch.inference_mode():  # per chunk: the caller's code between chunks keeps its own mode
                     out = self._run_chunk(ws, noise, start, size)
-                except torch.OutOfMemoryError:
-                    out = None
-                if out is None:
-                    if size == 1:
-                        raise LganimError(f"out of memory rendering one {self.generator.size}px frame on "
-                                          f"{self.device}; free memory, use bf16, or render on another device")
-                    if self.device.type == "cuda":
-                        torch.cuda.empty_cache()
-                    size = max(1, size // 2)
-                    self._oom_cap = size
-                    continue
-                start += out.shape[0]
-                yield out
+            except torch.OutOfMemoryError:
+                out = None
+            if out is None:
+                if size == 1:
+                    raise LganimError(f"out of memory rendering one {self.generator.size}px frame on "
+                                      f"{self.device}; free memory, use bf16, or render on another device")
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                size = max(1, size // 2)
+                self._oom_cap = size
+                continue
+            start += out.shape[0]
+            yield out
 
     def __call__(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """Render all of ws [N, L, D] (or [N, D]) -> images [N, 3, H, W] fp32 on the generator's device."""

@@ -236,3 +236,9 @@ def test_fixed_shape_chunks_pad_the_last_one_and_copy_out():
         chunks = list(fast.stream(ws))
         assert shapes == [4, 4] and [c.shape[0] for c in chunks] == [4, 2]
         assert (torch.cat(chunks) - g.synthesis(ws)).abs().max() < 1e-4
+
+
+def test_stream_leaves_the_callers_grad_mode_alone():
+    g = tiny_generator()
+    for chunk in FastRenderer(g, chunk_size=1).stream(codes(g, 2)):
+        assert not torch.is_inference_mode_enabled() and chunk.shape == (1, 3, 32, 32)
