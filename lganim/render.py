@@ -21,8 +21,11 @@ Other choices (each measured, see benchmarks/README.md):
 - bf16/fp16: styles and demodulation coefficients are computed in fp32 and cast. For fp16 the outputs of every
   convolution layer (after bias, leaky ReLU and gain) and of every ToRGB are clamped to ±256, as
   stylegan2-ada's `conv_clamp=256` does on its fp16 layers: fp16 overflows at 65504, and one overflowing
-  activation would turn the whole image into inf/NaN. bf16 has the fp32 exponent range and fp32 is never
-  clamped, so neither changes numerically.
+  activation would turn the whole image into inf/NaN. The clamp is on every resolution, not only the high ones
+  that ada runs in fp16, because here every layer is fp16; on the low resolutions it is a pass over small maps.
+  A model whose activations exceed 256 (ada trains with the clamp; the original StyleGAN2 did not) renders
+  differently in fp16: use bf16 for it, which has the fp32 exponent range and is not clamped. fp32 is never
+  clamped, so it stays the reference function.
 
 Shapes: N frames, L = num_ws, D = style_dim, C channels, H = W = resolution.
 """
@@ -120,7 +123,7 @@ class FastRenderer:
     Args:
         generator: the reference `Generator` (its device is the rendering device; its parameters are reused).
         dtype: compute dtype of the convolutions: None/torch.float32 (exact path), torch.bfloat16 or torch.float16.
-        channels_last: NHWC activations (None = on: measured 20-70 % faster than NCHW on the CPU; cuDNN's
+        channels_last: NHWC activations (None = on: measured 19-26 % faster than NCHW on the CPU; cuDNN's
             tensor-core kernels want it too).
         compile: wrap one chunk's synthesis in `torch.compile`: False, True, or a mode string such as
             "reduce-overhead" (which also captures CUDA graphs on CUDA). Chunks are padded to a fixed size so the
