@@ -345,7 +345,8 @@ def infer_generator_config(state_dict: dict[str, torch.Tensor], lr_mlp: float = 
     except (KeyError, IndexError, AttributeError) as exc:
         raise LganimError(f"not a rosinality StyleGAN2 generator state dict (missing {exc})") from exc
     if n_convs % 2:
-        raise LganimError(f"not a rosinality StyleGAN2 generator state dict ({n_convs} styled convs, expected an even number)")
+        raise LganimError(f"not a rosinality StyleGAN2 generator state dict ({n_convs} styled convs, "
+                          "expected an even number)")
     for m in (2, 1, 4):
         default = GeneratorConfig(size, style_dim, n_mlp, channel_multiplier=m, lr_mlp=lr_mlp).channel_table()
         if all(default.get(r) == c for r, c in table.items()):

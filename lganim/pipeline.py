@@ -238,7 +238,8 @@ class Animator:
         from .motion import compose_latents
         with torch.inference_mode():
             if face is not None:
-                w0 = self.invert_photo(face, refine_steps, progress).expand(len(prompts), -1, -1).contiguous()  # [B, L, D]
+                w0 = self.invert_photo(face, refine_steps, progress)                 # [1, L, D]
+                w0 = w0.expand(len(prompts), -1, -1).contiguous()                     # [B, L, D]
             else:
                 w0 = self.start_codes(seeds, settings.truncation)                    # [B, L, D]
             first = self.renderer(w0)                                                # [B, 3, H, W]
