@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import math
 import os
 import re
@@ -89,6 +90,9 @@ def start_domain() -> tuple[str, str]:
         "", "0", "false", "False") else "not downloaded yet"
     return "demo", (f"⚠️ The {wanted} weights are {why}: showing the untrained demo domain. Pick {wanted} to "
                     f"download them, or run `python -m lganim download {wanted}`.")
+
+
+log = logging.getLogger("lganim.app")
 
 
 # -- models: loaded lazily, once per domain ----------------------------------------------------------------
@@ -290,8 +294,8 @@ def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update
     b, t = plan.ws.shape[:2]
     workdir = request_dir()
     finished = False
+    chunks: list[np.ndarray] = []
     try:
-        chunks = []
         for chunk in anim.render(plan):                                          # chunk.frames [B, n, H, W, 3]
             chunks.append(chunk.frames)
             done = chunk.start + chunk.frames.shape[1]
@@ -303,16 +307,18 @@ def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update
         gif = write_video(frames[0], workdir / "clip0.gif", req.fps) if write_gif else None
         labels = [f"{i}: seed {s} · {p[:40]}" for i, (s, p) in enumerate(zip(plan.seeds, plan.prompts))]
         h, w = frames.shape[2:4]
-        status = (f"✅ {b} clip{'s' * (b > 1)} × {t} frames · {w}×{h} px · {req.fps} fps · "
+        status = (f"Done: {b} clip{'s' * (b > 1)} × {t} frames · {w}×{h} px · {req.fps} fps · "
                   f"{time.perf_counter() - t0:.1f} s · domain {req.domain}"
                   + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else ""))
         update = Update(status, live=tile(frames[:, -1]), videos=videos, gif=gif, strip=frame_strip(frames),
                         plot=motion_pca(plan.ws.float().cpu().numpy(), labels))
         finished = True
+        log.info("%s: %d clip(s) × %d frames in %.2f s", req.domain, b, t, time.perf_counter() - t0)
         yield update
     finally:
         if not finished:                                                         # failed or cancelled
             shutil.rmtree(workdir, ignore_errors=True)
+            log.info("%s: stopped after %d/%d frames", req.domain, sum(c.shape[1] for c in chunks), t)
 
 
 def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = PAPER_PROMPTS[0], num_frames: int = 16,
@@ -370,7 +376,8 @@ def domain_info(domain: str) -> tuple[str, float]:
 START_DOMAIN, START_NOTICE = start_domain()
 CONCURRENCY = env_int("LGANIM_CONCURRENCY", 1, 1)
 QUEUE_SIZE = env_int("LGANIM_QUEUE_SIZE", 16, 1)
-CSS = ".lganim-footer {font-size: 0.85em; opacity: 0.85} #live-frame img {image-rendering: pixelated}"
+CSS = (".lganim-footer {font-size: 0.85em; opacity: 0.85} "
+       "#live-frame img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}")
 THEME = gr.themes.Soft()
 
 
@@ -459,6 +466,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")
     parser.add_argument("--port", type=int, default=None, help="port (default 7860, or GRADIO_SERVER_PORT)")
     args = parser.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)
     demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS, show_error=False)
 
 
