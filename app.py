@@ -150,13 +150,29 @@ def text(name: str, value, example: str) -> str:
 
 
 def photo_path(image) -> Path | None:
-    """The uploaded photo's path from a gradio file payload ({"path": ...}), a path string, or None."""
+    """The uploaded photo's path from a gradio file payload {"path": ...}, or None.
+
+    Only files in gradio's upload cache are accepted: a client must upload the photo (gradio_client.handle_file),
+    never name a file that is already on the server.
+    """
     if image is None:
         return None
-    path = image.get("path") if isinstance(image, dict) else image
-    if not isinstance(path, str) or not Path(path).is_file():
-        raise LganimError("image must be an uploaded image file (or empty to sample a face from the seed).")
+    path = image.get("path") if isinstance(image, dict) else None
+    if not isinstance(path, str) or not Path(path).is_file() or not Path(path).resolve().is_relative_to(
+            Path(demo.GRADIO_CACHE).resolve()):
+        raise LganimError("image must be an uploaded image file (gradio_client.handle_file(path)), or empty to "
+                          "sample a face from the seed.")
     return Path(path)
+
+
+def checked_by_handler(component):
+    """Skip gradio's own model check of this input's payload so that the handler checks it (`photo_path`): that
+    check answers an API client's wrong type (a bare path string, a number) with a generic error. The widget and
+    the file schema API clients see stay those of the component. (A subclass would make gradio write a .pyi.)"""
+    schema = component.api_info()
+    component.api_info = lambda: schema
+    component.data_model = None
+    return component
 
 
 @dataclass(frozen=True)
@@ -401,14 +417,14 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=CACH
             info = gr.Markdown(info_text)
             with gr.Tabs():
                 with gr.Tab("One clip", id="single"):
-                    image = gr.Image(type="filepath", sources=["upload", "clipboard"], interactive=PHOTOS_READY,
-                                     label="Photo of a face (optional)" if PHOTOS_READY
-                                     else "Photo input: not supported yet (sample a face from the seed)",
-                                     height=200, elem_id="photo")
+                    image = checked_by_handler(gr.Image(
+                        type="filepath", sources=["upload", "clipboard"], interactive=PHOTOS_READY, height=200,
+                        label="Photo of a face (optional)" if PHOTOS_READY
+                        else "Photo input: not supported yet (sample a face from the seed)", elem_id="photo"))
                     with gr.Row():
                         seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                          elem_id="seed", scale=4)
-                        dice = gr.Button("🎲 Random seed", scale=1, size="sm")
+                        dice = gr.Button("Random seed", scale=1, size="sm")
                     prompt = gr.Textbox(PAPER_PROMPTS[0], label="Prompt", lines=2, elem_id="prompt",
                                         info='A sentence, or a sequence: "The person is smiling; then winking."')
                     gr.Examples([[p] for p in PAPER_PROMPTS], inputs=[prompt], examples_per_page=len(PAPER_PROMPTS),
@@ -424,7 +440,8 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=CACH
                         go_batch = gr.Button("Animate batch", variant="primary", elem_id="animate-batch")
                         stop_batch = gr.Button("Cancel", variant="stop")
             with gr.Accordion("Motion settings", open=True):
-                num_frames = gr.Slider(1, AnimationSettings.MAX_FRAMES, 16, step=1, label="Video length (frames)")
+                num_frames = gr.Slider(1, AnimationSettings.MAX_FRAMES, 16, step=1, label="Video length (frames)",
+                                       elem_id="frames")
                 fps = gr.Slider(1, AnimationSettings.MAX_FPS, 12, step=1, label="Frames per second")
                 strength = gr.Slider(-4, 4, 1.0, step=0.1, label="Strength",
                                      info="How much motion; negative gives “less of it” (the opposite direction)")

@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+import yaml
 
 import app
 from lganim.video import count_frames
@@ -39,6 +40,17 @@ def test_import_loads_nothing():
                          env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"torch": False, "pipeline": False, "animators": 0}
+    assert not (ROOT / "app.pyi").exists()                   # gradio writes one beside a component subclass
+
+
+def test_space_front_matter_matches_the_app():
+    text = (ROOT / "README.md").read_text()
+    assert text.startswith("---\n")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    human = app.DOMAINS["human"].weights
+    assert meta["sdk"] == "gradio" and meta["sdk_version"] == gr.__version__
+    assert (ROOT / meta["app_file"]).is_file() and meta["license"] == "mit"
+    assert f"{human.repo_id} {human.filename}" in meta["preload_from_hub"]
 
 
 def test_paper_prompts_are_the_28_training_prompts():
