@@ -14,7 +14,6 @@ library's `LganimError` becomes a `gr.Error` in one place (`user_errors`). Envir
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import math
 import os
@@ -51,7 +50,6 @@ STRIP_HEIGHT = 96                # px per row of the frame strip
 PCA_POINTS = 64                  # frames per clip drawn in the motion plot
 REQUEST_DIR_PREFIX = "lganim-"
 CACHE_SWEEP = (900, 3600)        # gradio delete_cache: every 15 min, files older than 1 h
-PHOTOS_READY = importlib.util.find_spec("lganim.align") is not None
 
 CITATION = ("Hang, Yang, Liu, Fu, Geng and Guo, *Language-Guided Face Animation by Recurrent StyleGAN-based "
             "Generator*, IEEE Transactions on Multimedia 2023 ([arXiv 2208.05617](https://arxiv.org/abs/2208.05617)).")
@@ -97,12 +95,12 @@ log = logging.getLogger("lganim.app")
 
 # -- models: loaded lazily, once per domain ----------------------------------------------------------------
 _animators: dict[str, object] = {}
-_load_lock = threading.Lock()
+_load_locks = {name: threading.Lock() for name in DOMAINS}   # one per domain: a slow download blocks no other
 
 
 def get_animator(domain: str):
     """The domain's `Animator`, loaded on first use and cached; concurrent first requests load it once."""
-    with _load_lock:
+    with _load_locks[domain]:
         anim = _animators.get(domain)
         if anim is None:
             from lganim.pipeline import Animator
@@ -200,12 +198,9 @@ class Request:
                   whole("fps", fps, 1, AnimationSettings.MAX_FPS),
                   real("strength", strength, -MAX_STRENGTH, MAX_STRENGTH),
                   real("truncation", truncation, 0.0, 1.0), schedule)
-        if req.image is not None:
-            if not PHOTOS_READY:
-                raise LganimError("Photo input is not supported yet: clear the photo and sample a face from a seed.")
-            if not DOMAINS[domain].supports_photos:
-                raise LganimError(f"The {domain} domain cannot animate photos (no face encoder for it): clear the "
-                                  f"photo or pick {', '.join(n for n, d in DOMAINS.items() if d.supports_photos)}.")
+        if req.image is not None and not DOMAINS[domain].supports_photos:
+            raise LganimError(f"The {domain} domain cannot animate photos (no face encoder for it): clear the photo "
+                              f"or pick {', '.join(n for n, d in DOMAINS.items() if d.supports_photos)}.")
         return req
 
 
@@ -321,7 +316,8 @@ def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update
         progress(1.0, desc="Writing the video…")
         videos = [write_video(clip, workdir / f"clip{i}.mp4", req.fps) for i, clip in enumerate(frames)]
         gif = write_video(frames[0], workdir / "clip0.gif", req.fps) if write_gif else None
-        labels = [f"{i}: seed {s} · {p[:40]}" for i, (s, p) in enumerate(zip(plan.seeds, plan.prompts))]
+        labels = [f"{i}: {'photo' if s is None else f'seed {s}'} · {p[:40]}"
+                  for i, (s, p) in enumerate(zip(plan.seeds, plan.prompts))]
         h, w = frames.shape[2:4]
         status = (f"Done: {b} clip{'s' * (b > 1)} × {t} frames · {w}×{h} px · {req.fps} fps · "
                   f"{time.perf_counter() - t0:.1f} s · domain {req.domain}"
@@ -348,7 +344,7 @@ def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = PAPER
                             schedule=schedule)
         with closing(run(req, progress, write_gif=True)) as updates:
             for u in updates:
-                    yield (str(u.videos[0]) if u.videos else None, str(u.gif) if u.gif else None, u.live, u.strip,
+                yield (str(u.videos[0]) if u.videos else None, str(u.gif) if u.gif else None, u.live, u.strip,
                        plot_value(u.plot, "frame"), u.status)
 
 
@@ -383,7 +379,7 @@ def domain_info(domain: str) -> tuple[str, float]:
         where = "weights on disk"
     else:
         where = f"weights download on first use ({spec.weights.repo_id})"
-    photos = "photos supported" if spec.supports_photos and PHOTOS_READY else "sampled faces only"
+    photos = "photos supported" if spec.supports_photos else "sampled faces only (no photo encoder)"
     note = " — **untrained random weights: a check of the plumbing, never a result**" if spec.untrained else ""
     return f"Licence: {spec.licence} · {where} · {photos}{note}", spec.truncation
 
@@ -408,7 +404,7 @@ def footer() -> str:
 with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=CACHE_SWEEP) as demo:
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, sample a face from a seed (or drop in a "
                 "photo), describe the motion, and watch the frames arrive.")
-    notice = gr.Markdown(START_NOTICE, visible=bool(START_NOTICE), elem_id="notice")
+    gr.Markdown(START_NOTICE, visible=bool(START_NOTICE), elem_id="notice")
     with gr.Row():
         with gr.Column(scale=5):
             domain = gr.Dropdown([(domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
@@ -418,9 +414,8 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=CACH
             with gr.Tabs():
                 with gr.Tab("One clip", id="single"):
                     image = checked_by_handler(gr.Image(
-                        type="filepath", sources=["upload", "clipboard"], interactive=PHOTOS_READY, height=200,
-                        label="Photo of a face (optional)" if PHOTOS_READY
-                        else "Photo input: not supported yet (sample a face from the seed)", elem_id="photo"))
+                        type="filepath", sources=["upload", "clipboard"], height=200, elem_id="photo",
+                        label="Photo of a face (optional: replaces the seed's face)"))
                     with gr.Row():
                         seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                          elem_id="seed", scale=4)

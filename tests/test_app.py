@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,18 @@ def test_every_value_is_checked_with_a_one_line_message(overrides, message):
     with pytest.raises(gr.Error) as err:
         single(**overrides)
     assert message in err.value.message and "\n" not in err.value.message
+
+
+def test_photos_only_where_the_domain_has_a_face_encoder():
+    cache = Path(app.demo.GRADIO_CACHE)
+    cache.mkdir(parents=True, exist_ok=True)
+    photo = cache / "upload-test" / "astronaut.png"                   # as if uploaded through gradio
+    photo.parent.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png", photo)
+    with pytest.raises(gr.Error, match="The dog domain cannot animate photos.*human"):
+        single(domain="dog", image={"path": str(photo)})
+    with pytest.raises(gr.Error, match="image must be an uploaded image file"):
+        single(image={"path": str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png")})   # not uploaded
 
 
 def test_handler_streams_frames_before_the_video_on_the_demo_domain(monkeypatch):

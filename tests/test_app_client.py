@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from lganim.video import count_frames
 
@@ -131,6 +131,14 @@ def test_bad_values_get_one_line_errors_and_the_server_keeps_serving(client, bad
         client.predict(**{**GOOD, **bad}, api_name="/animate")
     assert message in str(err.value) and "\n" not in str(err.value).strip()
     assert count_frames(client.predict(**{**GOOD, "num_frames": 2}, api_name="/animate")[0]) == 2
+
+
+def test_an_uploaded_photo_is_animated(client):
+    photo = handle_file(str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"))
+    mp4, gif, last, strip, plot, status = client.predict(**{**GOOD, "image": photo, "num_frames": 4},
+                                                         api_name="/animate")
+    assert count_frames(mp4) == 4 and "512×512 px" in status          # the whole photo, face pasted back
+    assert "photo" in str(plot)
 
 
 def test_nan_strength_in_raw_json_is_refused(server):
