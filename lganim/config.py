@@ -58,14 +58,20 @@ class GeneratorConfig:
 
 @dataclass(frozen=True)
 class MotionConfig:
-    """The paper's recurrent motion generator (LatentRecurrent + two Mappers)."""
+    """The paper's recurrent motion generator (LatentRecurrent + two Mappers).
+
+    Defaults are the official code's settings (see docs/motion.md).
+    """
 
     num_ws: int = 18            # W+ layers of the generator it drives
     style_dim: int = 512        # width of one W code
-    embed_dim: int = 1024       # CLIP embedding width (RN50: 1024)
-    hidden_dim: int = 384       # GRU hidden width of LatentRecurrent
-    w_residual: float = 0.2     # total motion budget split over the T steps
-    schedule: str = "linear"    # decay schedule of the step size
+    embed_dim: int = 1024       # CLIP embedding width (RN50: 1024); the recurrence runs in this space
+    hidden_dim: int = 384       # hidden width of LatentRecurrent (a residual MLP cell, not a GRU/LSTM)
+    w_residual: float = 0.2     # motion budget; the official step is 4 * w_residual / T * decay(t)
+    schedule: str = "linear"    # decay schedule of the step size at inference
+    mapper_dim: int = 1024      # hidden width of both Mappers
+    hidden_init_std: float = 0.01  # std of the random initial hidden state (zeros without a generator)
+    use_image_mapper: bool = True  # build the image Mapper (v_mapper) of the official layout
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -164,11 +164,12 @@ class Animator:
         prompts, seeds = broadcast_requests(prompts, seed)
         if image is not None:
             raise LganimError("Photo input is not supported yet: use a seed to sample a face.")
+        from .motion import compose_latents
         with torch.inference_mode():
             w0 = self.start_codes(seeds, settings.truncation)                        # [B, L, D]
             first = self.renderer(w0)                                                # [B, 3, H, W]
             dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator)  # [B, T, L, D]
-            ws = w0[:, None] + settings.strength * dw.to(w0)
+            ws = compose_latents(w0, dw, settings.strength)                           # [B, T, L, D]
         return Plan(ws, prompts, seeds, settings)
 
     # -- rendering ------------------------------------------------------------------------------------------

@@ -1,0 +1,29 @@
+"""Test session setup: offline, isolated caches (set before lganim or huggingface_hub is imported)."""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="lganim-tests-"))
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = str(_SESSION_DIR / "hf")
+os.environ["LGANIM_CACHE"] = str(_SESSION_DIR / "cache")
+os.environ["LGANIM_WEIGHTS"] = str(_SESSION_DIR / "weights")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def weights_dir():
+    """The LGANIM_WEIGHTS folder of this session, emptied after the test."""
+    path = Path(os.environ["LGANIM_WEIGHTS"])
+    path.mkdir(parents=True, exist_ok=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
