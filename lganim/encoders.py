@@ -1,0 +1,308 @@
+"""CLIP text and image encoders through clip-anytorch (`import clip`).
+
+The motion generator conditions on CLIP RN50 embeddings (E = 1024) and the training/fitting losses
+use ViT-B/32 (E = 512). Both load through `clip.load`, which takes a model name (downloaded to a
+cache) or the path of a file that holds either OpenAI's TorchScript archive or a plain state dict.
+`build_tiny_clip` makes small random CLIP state dicts that load through the same function, for
+tests and the offline demo.
+
+clip-anytorch imports torchvision, and the torchvision wheels on the index are CUDA builds whose
+`import` fails on a CPU-only torch (`operator torchvision::nms does not exist`). `import_clip`
+defines the missing operator schemas first; CLIP never calls them.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import LganimError
+
+# CLIP's image normalisation (RGB in [0, 1]), from its preprocessing transform.
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+CLIP_VOCAB_SIZE = 49408
+CLIP_CONTEXT_LENGTH = 77
+
+# torchvision registers fake kernels for these ops at import time, which fails when its C++
+# extension (a CUDA build) cannot load; declaring the schemas is enough for the import to succeed.
+_TORCHVISION_OP_SCHEMAS = {
+    "nms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+    "qnms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+}
+_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _ensure_torchvision() -> None:
+    """Make `import torchvision` work on a CPU-only torch; a no-op where it imports normally."""
+    if "torchvision" in sys.modules:
+        return
+    try:
+        import torchvision  # noqa: F401
+        return
+    except ImportError as err:
+        raise LganimError(f"clip-anytorch needs torchvision ({err}); install the torchvision that matches "
+                          f"torch {torch.__version__}.") from err
+    except RuntimeError as err:
+        if "torchvision::" not in str(err):
+            raise LganimError(f"torchvision failed to import ({err}); reinstall the torchvision that matches "
+                              f"torch {torch.__version__}.") from err
+    for name, schema in _TORCHVISION_OP_SCHEMAS.items():
+        if not hasattr(torch.ops.torchvision, name):
+            torch.library.define(f"torchvision::{name}", schema)
+    try:
+        import torchvision  # noqa: F401,F811
+    except (ImportError, RuntimeError) as err:
+        raise LganimError(f"torchvision failed to import even without its C++ ops ({err}); reinstall the "
+                          f"torchvision that matches torch {torch.__version__}.") from err
+
+
+def import_clip():
+    """Import and return the `clip` module (clip-anytorch), making torchvision importable first."""
+    _ensure_torchvision()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        try:
+            import clip
+        except ImportError as err:
+            raise LganimError(f"clip-anytorch could not be imported ({err}); install the packages in "
+                              "requirements.txt.") from err
+    return clip
+
+
+def _check_prompts(prompts) -> list[str]:
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    if not isinstance(prompts, (list, tuple)) or len(prompts) == 0:
+        raise LganimError("Give at least one prompt (a sentence such as 'The person is smiling.').")
+    for prompt in prompts:
+        if not isinstance(prompt, str):
+            raise LganimError(f"A prompt must be text, got {type(prompt).__name__}.")
+        if not prompt.strip():
+            raise LganimError("The prompt is empty; type a sentence such as 'The person is smiling.'")
+    return list(prompts)
+
+
+class ClipEncoder(nn.Module):
+    """A frozen CLIP model with text/image encoders that return L2-normalised float32 embeddings.
+
+    Parameters do not require gradients and the model stays in eval mode (the ResNet variant has
+    BatchNorm), but `encode_image` is differentiable with respect to its input, so it can serve
+    as a loss. Build it with `load_clip`.
+    """
+
+    def __init__(self, model: nn.Module, name: str):
+        super().__init__()
+        self.model = model  # clip.model.CLIP
+        self.name = name
+        device = model.text_projection.device
+        self.register_buffer("mean", torch.tensor(CLIP_MEAN, device=device).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(CLIP_STD, device=device).view(1, 3, 1, 1), persistent=False)
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True):
+        """CLIP is frozen: the module always stays in eval mode."""
+        return super().train(False)
+
+    @property
+    def embed_dim(self) -> int:
+        """E, the size of the joint text/image embedding (1024 for RN50, 512 for ViT-B/32)."""
+        return int(self.model.text_projection.shape[1])
+
+    @property
+    def input_resolution(self) -> int:
+        """Side of the square image the visual encoder takes (224 for RN50 and ViT-B/32)."""
+        return int(self.model.visual.input_resolution)
+
+    @property
+    def context_length(self) -> int:
+        return int(self.model.context_length)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.text_projection.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model.text_projection.dtype
+
+    def tokenize(self, prompts) -> torch.Tensor:
+        """Token ids [B, 77] (int64, on the model's device) for a prompt or a list of prompts.
+
+        A prompt longer than the context is truncated (its last token becomes end-of-text) with a
+        warning; an empty prompt raises LganimError.
+        """
+        clip = import_clip()
+        rows = []
+        for prompt in _check_prompts(prompts):
+            try:
+                rows.append(clip.tokenize([prompt], context_length=self.context_length))
+            except RuntimeError:
+                warnings.warn(f"The prompt is longer than CLIP's {self.context_length} tokens and was truncated: "
+                              f"{prompt[:60]!r}...", stacklevel=2)
+                rows.append(clip.tokenize([prompt], context_length=self.context_length, truncate=True))
+        return torch.cat(rows).to(self.device)
+
+    def encode_text(self, prompts) -> torch.Tensor:
+        """L2-normalised text embeddings, float32 [B, E], for a prompt or a list of B prompts."""
+        tokens = self.tokenize(prompts)  # [B, 77]
+        features = self.model.encode_text(tokens)  # [B, E] in the model dtype
+        return F.normalize(features.float(), dim=-1)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """Images [B, 3, H, W] in [-1, 1] → CLIP input [B, 3, R, R], normalised, in the model dtype.
+
+        Non-square images are centre-cropped to a square; the resize is bicubic with antialiasing
+        (CLIP's own transform resizes with bicubic PIL). Differentiable.
+        """
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+            shape = list(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+            raise LganimError(f"CLIP images must be a tensor [B, 3, H, W] in [-1, 1], got {shape}.")
+        if not images.is_floating_point():
+            raise LganimError(f"CLIP images must be floating point in [-1, 1], got {images.dtype}.")
+        x = (images.to(self.device, torch.float32) + 1) / 2  # [B, 3, H, W] in [0, 1]
+        height, width = x.shape[-2:]
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        x = x[:, :, top:top + side, left:left + side]
+        res = self.input_resolution
+        if side != res:
+            x = F.interpolate(x, size=(res, res), mode="bicubic", align_corners=False, antialias=True)
+        x = x.clamp(0, 1)  # CLIP sees 8-bit images; bicubic overshoot would leave that range
+        return ((x - self.mean) / self.std).to(self.dtype)
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        """L2-normalised image embeddings, float32 [B, E], for images [B, 3, H, W] in [-1, 1].
+
+        Differentiable with respect to `images` (use it under `torch.inference_mode()` when no
+        gradient is needed).
+        """
+        features = self.model.encode_image(self.preprocess(images))  # [B, E]
+        return F.normalize(features.float(), dim=-1)
+
+
+def _resolve_source(clip, name_or_path) -> str:
+    """Model name or existing file path for `clip.load`, or a LganimError saying what to do."""
+    name = str(name_or_path)
+    if name in clip.available_models():
+        return name
+    if os.path.isfile(name):
+        return name
+    raise LganimError(f"No CLIP model file at '{name}'; give a model name ({', '.join(clip.available_models())}) "
+                      "or the path of a CLIP .pt file.")
+
+
+def load_clip(name_or_path, device="cpu", dtype: torch.dtype = torch.float32, download_root=None) -> ClipEncoder:
+    """Load a frozen CLIP (e.g. "RN50", "ViT-B/32", or a .pt file) as a `ClipEncoder`.
+
+    A model name is downloaded into `download_root` (default: clip's own cache, ~/.cache/clip) on
+    first use; a file path may hold OpenAI's TorchScript archive or a plain state dict (read with
+    `torch.load`, whose default is weights_only=True). The model is moved to `device` and cast to
+    `dtype` (clip.load would leave fp16 weights on CUDA).
+    """
+    if dtype not in _DTYPES:
+        raise LganimError(f"CLIP dtype must be one of float32, float16, bfloat16, got {dtype}.")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise LganimError(f"Unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'.") from err
+    clip = import_clip()
+    source = _resolve_source(clip, name_or_path)
+    root = os.path.expanduser(str(download_root or Path("~/.cache/clip")))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*torch\.jit\.load.* is deprecated")
+            model, _ = clip.load(source, device=device, jit=False, download_root=root)
+    except OSError as err:  # includes urllib's URLError: offline or unreachable
+        if source in clip.available_models():
+            url = clip.clip._MODELS[source]
+            raise LganimError(f"Could not download CLIP {source} ({err}); on a machine without internet, download "
+                              f"{url} elsewhere and place it at {os.path.join(root, os.path.basename(url))}, "
+                              "or pass the file's path.") from err
+        raise LganimError(f"Could not read CLIP file '{source}' ({err}).") from err
+    except Exception as err:
+        raise LganimError(f"'{source}' is not a usable CLIP checkpoint ({type(err).__name__}: {err}).") from err
+    return ClipEncoder(_cast_clip(model.to(device), dtype), source)
+
+
+def _cast_clip(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Cast CLIP the way `clip.model.convert_weights` does for fp16, for any `dtype`.
+
+    Convolutions, linear layers, attention projections and the two output projections take
+    `dtype`; LayerNorm/BatchNorm parameters stay float32 (CLIP's LayerNorm runs in float32), so
+    half and bfloat16 models also run on CPU.
+    """
+    model.float()
+    if dtype == torch.float32:
+        return model
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            names = ("weight", "bias")
+        elif isinstance(module, nn.MultiheadAttention):
+            names = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias",
+                     "bias_k", "bias_v")
+        else:
+            names = ("text_projection", "proj")
+        for name in names:
+            tensor = getattr(module, name, None)
+            if isinstance(tensor, torch.Tensor):
+                tensor.data = tensor.data.to(dtype)
+    return model
+
+
+def _tiny_init(name: str, value: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Deterministic stand-in for CLIP's initialisation of one state-dict entry."""
+    if not value.is_floating_point() or "running_" in name or name == "logit_scale":
+        return value  # BatchNorm statistics, counters and the logit scale keep their constants
+    if value.ndim == 1:
+        if name.endswith(".weight"):
+            return torch.ones_like(value)  # LayerNorm / BatchNorm scale
+        if name.endswith("bias"):
+            return torch.zeros_like(value)
+        std = value.shape[0] ** -0.5  # visual.class_embedding [width]
+    elif "embedding" in name:
+        std = 0.02  # token and positional embeddings
+    elif name in ("text_projection", "visual.proj"):
+        std = value.shape[0] ** -0.5  # [width, E], applied as x @ proj
+    else:
+        std = math.prod(value.shape[1:]) ** -0.5  # [out, in, ...] weights: 1 / sqrt(fan_in)
+    return torch.randn(value.shape, generator=generator) * std
+
+
+def build_tiny_clip(kind: str = "RN", embed_dim: int = 64, seed: int = 0) -> dict[str, torch.Tensor]:
+    """State dict of a tiny random `clip.model.CLIP` that `load_clip(path)` rebuilds from its keys.
+
+    kind "RN": ModifiedResNet with one bottleneck per stage, width 16, 64 px input (attention-pool
+    grid 2x2); kind "ViT": one transformer layer of width 64, patch 16, 32 px input. Text: one layer of
+    width 64 (one head), CLIP's vocabulary (49408) and context (77). The same seed gives the same
+    weights; values are rounded to fp16, as `clip.load` stores them, so a saved and reloaded model
+    holds exactly these tensors. Save it with `torch.save(state_dict, path)`.
+    """
+    if kind not in ("RN", "ViT"):
+        raise LganimError(f"Tiny CLIP kind must be 'RN' or 'ViT', got {kind!r}.")
+    if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim < 1:
+        raise LganimError(f"Tiny CLIP embed_dim must be a positive integer, got {embed_dim!r}.")
+    clip = import_clip()
+    if kind == "RN":
+        vision = dict(image_resolution=64, vision_layers=(1, 1, 1, 1), vision_width=16, vision_patch_size=None)
+    else:
+        vision = dict(image_resolution=32, vision_layers=1, vision_width=64, vision_patch_size=16)
+    # The constructor draws from the global RNG; fork it so building leaves no trace, then
+    # overwrite every random entry from the seeded generator.
+    with torch.random.fork_rng(devices=[]):
+        model = clip.model.CLIP(embed_dim=embed_dim, **vision, context_length=CLIP_CONTEXT_LENGTH,
+                                vocab_size=CLIP_VOCAB_SIZE, transformer_width=64, transformer_heads=1,
+                                transformer_layers=1)
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, value in model.state_dict().items():
+        value = _tiny_init(name, value, generator)
+        state[name] = value.half().float() if value.is_floating_point() else value.clone()
+    return state

@@ -1,0 +1,168 @@
+"""MP4 and GIF export of a frame sequence, with exactly T frames in the file.
+
+Both formats go through the ffmpeg binary that ships with imageio-ffmpeg:
+
+- MP4: moviepy's `ImageSequenceClip` → libx264, yuv420p, `+faststart`, no audio. moviepy decides
+  the frame count as `int(duration * fps)`; a duration of `T / fps` loses the last frame whenever
+  the float product falls just below T (fps 15 or 30 with T = 12, or T = 61 at 7 fps), so the clip
+  gets a duration of `(T + 1/2) / fps`, which always rounds to T.
+- GIF: ffmpeg with one palette for the whole clip (palettegen/paletteuse), looping forever. Pillow
+  is not used to write GIFs because it merges identical consecutive frames (a still first frame,
+  or strength 0), which would change the frame count.
+
+Every write goes to a hidden temporary file in the target folder and is moved into place with
+`os.replace` only when it succeeded, so a failed export never leaves a file that looks like a result.
+"""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LganimError
+
+SUFFIXES = (".mp4", ".gif")
+MAX_FPS = 60
+
+
+def _as_frames(frames) -> np.ndarray:
+    """Validate `frames` (numpy or torch, uint8 [T, H, W, 3]) and return a C-contiguous numpy array."""
+    if hasattr(frames, "detach"):  # a torch.Tensor; torch itself is not imported by this module
+        if str(frames.dtype) != "torch.uint8":
+            raise LganimError(f"Video frames must be uint8 in [0, 255], got {frames.dtype}; "
+                              "convert them with (x.clamp(-1, 1) + 1) * 127.5 and .to(torch.uint8).")
+        frames = frames.detach().cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8:
+        raise LganimError(f"Video frames must be uint8 in [0, 255], got {frames.dtype}; "
+                          "convert them before writing.")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise LganimError(f"Video frames must have shape [T, H, W, 3] (RGB), got {list(frames.shape)}.")
+    if frames.shape[0] < 1 or frames.shape[1] < 1 or frames.shape[2] < 1:
+        raise LganimError(f"A video needs at least one non-empty frame, got shape {list(frames.shape)}.")
+    return np.ascontiguousarray(frames)
+
+
+def _check_fps(fps) -> float:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(fps) or not 1 <= fps <= MAX_FPS:
+        raise LganimError(f"fps must be a number from 1 to {MAX_FPS}, got {fps!r}.")
+    return float(fps)
+
+
+def _check_path(path, suffix: str | None = None) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES or (suffix is not None and path.suffix.lower() != suffix):
+        wanted = suffix or " or ".join(SUFFIXES)
+        raise LganimError(f"The video file name must end in {wanted}, got '{path.name}'.")
+    if path.is_dir():
+        raise LganimError(f"'{path}' is a folder; give a file name ending in {path.suffix.lower()}.")
+    if not path.parent.is_dir():
+        raise LganimError(f"The folder '{path.parent}' does not exist; create it first.")
+    return path
+
+
+def _pad_even(frames: np.ndarray) -> np.ndarray:
+    """Repeat the last row/column so that H and W are even (yuv420p needs 2x2 chroma blocks)."""
+    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+    if pad_h or pad_w:
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    return frames
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix.lower()}")
+    os.close(fd)
+    try:
+        write(tmp)
+        if os.path.getsize(tmp) == 0:
+            raise RuntimeError("the encoder wrote an empty file")
+        os.replace(tmp, path)
+    except Exception as err:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise LganimError(f"Could not write '{path}': {first_line}. Check the folder is writable and has space.") \
+            from err
+    return path
+
+
+def write_mp4(frames, path, fps) -> Path:
+    """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to an H.264 MP4 with exactly T frames.
+
+    Odd heights/widths are padded by one repeated row/column (yuv420p needs even sizes).
+    Returns the path written.
+    """
+    frames = _pad_even(_as_frames(frames))
+    fps = _check_fps(fps)
+    path = _check_path(path, ".mp4")
+    from moviepy import ImageSequenceClip  # heavy import, only when a video is written
+
+    num_frames = frames.shape[0]
+
+    def write(tmp: str):
+        # moviepy writes int(duration * fps) frames; (T + 1/2) / fps rounds to T for any float error.
+        clip = ImageSequenceClip(list(frames), fps=fps).with_duration((num_frames + 0.5) / fps)
+        try:
+            clip.write_videofile(tmp, fps=fps, codec="libx264", audio=False, logger=None,
+                                 ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        finally:
+            clip.close()
+
+    return _atomic_write(path, write)
+
+
+def write_gif(frames, path, fps) -> Path:
+    """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to a looping GIF with exactly T frames.
+
+    One palette is computed over the whole clip. GIF delays are whole centiseconds; ffmpeg
+    alternates them so the average rate is `fps` (browsers slow down delays under 2 cs, so GIFs
+    above 50 fps play slower than asked). Returns the path written.
+    """
+    frames = _as_frames(frames)
+    fps = _check_fps(fps)
+    path = _check_path(path, ".gif")
+    import imageio_ffmpeg
+
+    num_frames, height, width, _ = frames.shape
+
+    def write(tmp: str):
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-nostdin",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", repr(fps), "-i", "-",
+               "-filter_complex", "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse",
+               "-frames:v", str(num_frames), "-loop", "0", "-f", "gif", tmp]
+        done = subprocess.run(cmd, input=frames.tobytes(), capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
+
+    return _atomic_write(path, write)
+
+
+def write_video(frames, path, fps) -> Path:
+    """Write `frames` (uint8 [T, H, W, 3]) as MP4 or GIF, chosen by the suffix of `path`."""
+    suffix = _check_path(path).suffix.lower()
+    return write_mp4(frames, path, fps) if suffix == ".mp4" else write_gif(frames, path, fps)
+
+
+def count_frames(path) -> int:
+    """Number of frames in an MP4 (decoded by ffmpeg) or GIF (read by Pillow)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LganimError(f"No video file at '{path}'.")
+    suffix = path.suffix.lower()
+    if suffix == ".gif":
+        from PIL import Image
+        with Image.open(path) as im:
+            return int(im.n_frames)
+    if suffix == ".mp4":
+        import imageio_ffmpeg
+        try:
+            return int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
+        except Exception as err:
+            raise LganimError(f"ffmpeg could not read '{path}'; it is not a valid MP4.") from err
+    raise LganimError(f"Can only count frames of .mp4 or .gif files, got '{path.name}'.")

@@ -1,0 +1,182 @@
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import torch
+
+from lganim.encoders import CLIP_MEAN, CLIP_STD, ClipEncoder, build_tiny_clip, import_clip, load_clip
+from lganim.errors import LganimError
+
+EOT = 49407  # CLIP's <|endoftext|> token id
+PROMPTS = ["The person is smiling.", "The person looks surprised.", "A face."]
+
+
+@pytest.fixture(scope="module")
+def tiny_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clip")
+    files = {}
+    for kind in ("RN", "ViT"):
+        files[kind] = folder / f"tiny_{kind}.pt"
+        torch.save(build_tiny_clip(kind, embed_dim=48, seed=0), files[kind])
+    return files
+
+
+@pytest.fixture(scope="module")
+def encoders(tiny_files):
+    return {kind: load_clip(path) for kind, path in tiny_files.items()}
+
+
+def test_import_is_lazy_and_the_torchvision_shim_is_idempotent():
+    code = ("import sys; import lganim.encoders as e; "
+            "assert 'clip' not in sys.modules and 'torchvision' not in sys.modules; "
+            "a = e.import_clip(); b = e.import_clip(); assert a is b; "
+            "import torchvision, clip; assert clip is a and hasattr(clip, 'tokenize')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kind, resolution", [("RN", 64), ("ViT", 32)])
+def test_tiny_model_loads_with_inferred_architecture(tiny_files, encoders, kind, resolution):
+    enc = encoders[kind]
+    assert isinstance(enc, ClipEncoder)
+    assert enc.embed_dim == 48 and enc.input_resolution == resolution and enc.context_length == 77
+    assert enc.dtype == torch.float32 and not enc.training
+    assert all(not p.requires_grad for p in enc.parameters())
+    saved = torch.load(tiny_files[kind], map_location="cpu", weights_only=True)
+    loaded = enc.model.state_dict()
+    assert set(saved) == set(loaded)
+    assert all(torch.equal(saved[k], loaded[k]) for k in saved)
+
+
+@pytest.mark.parametrize("kind", ["RN", "ViT"])
+def test_embeddings_shapes_and_unit_norm(encoders, kind):
+    enc = encoders[kind]
+    with torch.inference_mode():
+        text = enc.encode_text(PROMPTS)
+        image = enc.encode_image(torch.rand(2, 3, 80, 96) * 2 - 1)
+        single = enc.encode_text(PROMPTS[0])
+    assert text.shape == (3, 48) and image.shape == (2, 48) and single.shape == (1, 48)
+    assert text.dtype == image.dtype == torch.float32
+    torch.testing.assert_close(text.norm(dim=-1), torch.ones(3))
+    torch.testing.assert_close(image.norm(dim=-1), torch.ones(2))
+    torch.testing.assert_close(single[0], text[0])
+    assert not torch.allclose(text[0], text[1])  # different prompts, different embeddings
+
+
+def test_same_seed_same_weights_and_embeddings(tmp_path, encoders):
+    a, b, c = build_tiny_clip("ViT", 48, seed=0), build_tiny_clip("ViT", 48, seed=0), build_tiny_clip("ViT", 48, seed=1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["visual.conv1.weight"], c["visual.conv1.weight"])
+    torch.save(b, tmp_path / "again.pt")
+    again = load_clip(tmp_path / "again.pt")
+    images = torch.linspace(-1, 1, 2 * 3 * 32 * 32).reshape(2, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(again.encode_text(PROMPTS), encoders["ViT"].encode_text(PROMPTS), rtol=0, atol=0)
+        torch.testing.assert_close(again.encode_image(images), encoders["ViT"].encode_image(images), rtol=0, atol=0)
+
+
+def test_building_leaves_the_global_rng_alone():
+    state = torch.random.get_rng_state()
+    build_tiny_clip("ViT", seed=3)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("kind", ["RN", "ViT"])
+def test_gradient_reaches_the_images(encoders, kind):
+    enc = encoders[kind]
+    images = (torch.rand(2, 3, 72, 72) * 1.6 - 0.8).requires_grad_(True)
+    target = enc.encode_text(PROMPTS[:1]).detach()
+    loss = 1 - (enc.encode_image(images) * target).sum(-1).mean()
+    loss.backward()
+    assert images.grad is not None and torch.isfinite(images.grad).all() and images.grad.abs().sum() > 0
+    assert all(p.grad is None for p in enc.parameters())
+
+
+def test_preprocess_normalisation_and_resize(encoders):
+    enc = encoders["ViT"]
+    grey = torch.full((1, 3, 50, 70), 0.2)  # non-square: centre crop 50x50, resize to 32x32
+    x = enc.preprocess(grey)
+    assert x.shape == (1, 3, 32, 32)
+    expected = (0.6 - torch.tensor(CLIP_MEAN)) / torch.tensor(CLIP_STD)
+    torch.testing.assert_close(x[0, :, 16, 16], expected)
+    for bad in (torch.zeros(3, 32, 32), torch.zeros(1, 4, 32, 32), torch.zeros(1, 3, 8, 8, dtype=torch.uint8)):
+        with pytest.raises(LganimError, match="CLIP images"):
+            enc.preprocess(bad)
+
+
+def test_long_prompt_warns_and_truncates(encoders):
+    enc = encoders["ViT"]
+    long_prompt = " ".join(["smiling"] * 120)
+    with pytest.warns(UserWarning, match="truncated"):
+        tokens = enc.tokenize([PROMPTS[0], long_prompt])
+    assert tokens.shape == (2, 77) and tokens.dtype == torch.long
+    assert tokens[1, -1] == EOT and (tokens[1] != 0).all()
+    assert (tokens[0] == EOT).nonzero().numel() == 1 and tokens[0, -1] == 0
+    with pytest.warns(UserWarning, match="truncated"):
+        assert enc.encode_text(long_prompt).shape == (1, 48)
+
+
+@pytest.mark.parametrize("prompts", ["", "   \n", [PROMPTS[0], " "]])
+def test_empty_prompt(encoders, prompts):
+    with pytest.raises(LganimError, match="The prompt is empty"):
+        encoders["ViT"].encode_text(prompts)
+
+
+@pytest.mark.parametrize("prompts", [[], None, [3]])
+def test_bad_prompt_types(encoders, prompts):
+    with pytest.raises(LganimError, match="prompt"):
+        encoders["ViT"].tokenize(prompts)
+
+
+def test_train_keeps_eval_mode(encoders):
+    enc = encoders["RN"]
+    enc.train()
+    assert not enc.training and not enc.model.visual.bn1.training
+
+
+@pytest.mark.parametrize("kind", ["RN", "ViT"])
+def test_dtype_cast(tiny_files, kind):
+    enc = load_clip(tiny_files[kind], dtype=torch.bfloat16)
+    assert enc.dtype == torch.bfloat16
+    assert enc.model.visual.conv1.weight.dtype == enc.model.transformer.resblocks[0].attn.in_proj_weight.dtype \
+        == enc.model.text_projection.dtype == torch.bfloat16
+    assert enc.model.ln_final.weight.dtype == torch.float32  # CLIP's LayerNorm computes in float32
+    with torch.inference_mode():
+        image = enc.encode_image(torch.zeros(1, 3, 32, 32))
+        text = enc.encode_text(PROMPTS[0])
+    assert image.dtype == text.dtype == torch.float32
+    assert torch.isfinite(image).all() and torch.isfinite(text).all()
+    with pytest.raises(LganimError, match="dtype"):
+        load_clip(tiny_files[kind], dtype=torch.int8)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(LganimError, match="No CLIP model file at .*nope.pt.*ViT-B/32"):
+        load_clip(tmp_path / "nope.pt")
+
+
+def test_not_a_clip_checkpoint(tmp_path):
+    (tmp_path / "junk.pt").write_bytes(b"definitely not a checkpoint")
+    with pytest.raises(LganimError, match="not a usable CLIP checkpoint"):
+        load_clip(tmp_path / "junk.pt")
+    torch.save({"weight": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(LganimError, match="not a usable CLIP checkpoint"):
+        load_clip(tmp_path / "other.pt")
+
+
+def test_offline_download_explains_manual_placement(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(LganimError, match=r"Could not download CLIP ViT-B/32 .*place it at .*ViT-B-32\.pt") as info:
+        load_clip("ViT-B/32", download_root=tmp_path)
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_clip_returns_the_clip_module():
+    clip = import_clip()
+    assert "ViT-B/32" in clip.available_models() and "RN50" in clip.available_models()
