@@ -14,7 +14,11 @@ from .errors import LganimError
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 # Commands whose code lives in their own module: name -> module with add_arguments(parser) and run(args).
-MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "train": (".training.train", "train the paper's motion generator (torchrun for several processes)"),
+    "fit": (".training.fit", "fit a prompt's motion without training (cached per domain and prompt)"),
+    "eval": (".training.evaluate", "ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run"),
+}
 
 
 def add_animate(sub) -> None:
