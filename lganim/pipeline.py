@@ -23,6 +23,7 @@ from .errors import LganimError
 from .hub import Domain, get_domain
 from .stylegan2 import Generator, render_chunks, to_uint8
 
+MOTION_CLIP_FILE = "clip_motion.safetensors"  # fine-tuned motion CLIP text tower written by `lganim train`
 MAX_BATCH = 16          # clips per request
 DEFAULT_CHUNK = 16      # frames rendered per synthesis call on the reference path
 
@@ -72,6 +73,17 @@ class TrainedMotion:
         image = self.clip.encode_image(first_frames)          # [B, E]
         dtype = next(self.model.parameters()).dtype
         return self.model(text.to(dtype), image.to(dtype), num_frames, schedule=schedule, generator=generator)
+
+
+def load_clip_text_tower(clip, path: Path) -> None:
+    """Load a fine-tuned CLIP text tower (a subset of the CLIP state dict, safetensors) into a ClipEncoder."""
+    from .checkpoints import read_safetensors
+    state, _ = read_safetensors(path)
+    own = clip.model.state_dict()
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise LganimError(f"{path} does not fit this CLIP model ({bad[0]}): it was trained with another CLIP.")
+    clip.model.load_state_dict({k: v.to(own[k]) for k, v in state.items()}, strict=False)
 
 
 def broadcast_requests(prompts: str | Sequence[str], seeds: int | Sequence[int] | None,
@@ -140,6 +152,8 @@ class Animator:
             raise LganimError(f"The motion model in {motion_dir} drives {model.config.num_ws}×{model.config.style_dim} "
                               f"W+ codes but the {domain} generator has {generator.num_ws}×{generator.style_dim}.")
         clip = load_clip(clip_name, device=dev, dtype=dt)
+        if (motion_dir / MOTION_CLIP_FILE).is_file():
+            load_clip_text_tower(clip, motion_dir / MOTION_CLIP_FILE)
         return cls(spec, generator, TrainedMotion(model, clip), device=dev)
 
     # -- planning -------------------------------------------------------------------------------------------

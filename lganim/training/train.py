@@ -33,7 +33,7 @@ from ..errors import LganimError
 from .fit import parse_weight, write_json
 from .losses import PHOTO_LPIPS
 
-CLIP_FILE = "clip_motion"          # clip_motion.safetensors: fine-tuned text tower of the motion CLIP
+CLIP_FILE = "clip_motion"          # clip_motion.safetensors (pipeline.MOTION_CLIP_FILE): the motion CLIP's text tower
 STATE_FILE = "training_state.pt"
 INFO_FILE = "training.json"
 TEXT_TOWER = ("token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection")
@@ -115,17 +115,6 @@ class Trainee(nn.Module):
         text_emb = self.clip.encode_text(prompts)                              # [B, E]
         # Official training steps are constant (no decay); inference decays them.
         return self.motion(text_emb, image_emb, num_frames, schedule="const", generator=generator)
-
-
-def load_text_tower(clip, path: Path) -> None:
-    """Load a fine-tuned text tower (clip_motion.safetensors) into a ClipEncoder."""
-    from ..checkpoints import read_safetensors
-    state, _ = read_safetensors(path)
-    own = clip.model.state_dict()
-    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
-    if bad:
-        raise LganimError(f"{path} does not fit this CLIP model ({bad[0]}): it was trained with another CLIP.")
-    clip.model.load_state_dict({k: v.to(own[k]) for k, v in state.items()}, strict=False)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -329,6 +318,7 @@ def train(args, d: Dist, device: torch.device) -> int:
     from ..encoders import load_clip
     from ..hub import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, fetch, get_domain
     from ..motion import MotionGenerator
+    from ..pipeline import load_clip_text_tower
     from ..stylegan2 import to_uint8
     from .losses import LossWeights, MotionObjective, load_arcface, load_lpips
 
@@ -385,7 +375,7 @@ def train(args, d: Dist, device: torch.device) -> int:
                               f"same domain and --hidden-dim.")
         motion.load_state_dict(saved.state_dict())
         if train_text:
-            load_text_tower(clip_m, args.out / f"{CLIP_FILE}.safetensors")
+            load_clip_text_tower(clip_m, args.out / f"{CLIP_FILE}.safetensors")
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["step"])
         if start >= args.steps:
