@@ -122,10 +122,13 @@ class Animator:
 
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, motion: str | Path | None = None, device: str = "auto",
-                        dtype: str | torch.dtype | None = None) -> "Animator":
-        """Load a domain's generator and motion model (downloading what is missing).
+                        dtype: str | torch.dtype | None = None, fit_settings=None) -> "Animator":
+        """Load a domain's generator and motion strategy (downloading what is missing).
 
-        motion: a folder written by `python -m lganim train`; the demo domain ships its own untrained one.
+        motion: a folder written by `python -m lganim train`; "fit" for training-free prompt fitting
+        (`fitting.FittedMotion`, cached per domain and prompt). None: the demo domain's own untrained
+        checkpoint, and prompt fitting on the real domains (no trained motion weights exist for them).
+        fit_settings: a `fitting.FitSettings` for the fitted strategy (default: its defaults).
         """
         from .checkpoints import load_generator
         from .encoders import load_clip
@@ -134,19 +137,21 @@ class Animator:
 
         spec = get_domain(domain)
         dev, dt = resolve_device(device), resolve_dtype(dtype)
+        fit = (motion is None and not spec.untrained) or str(motion) == "fit"
         if spec.untrained:
             from .demo import ensure_demo
             files = ensure_demo()
             generator_path, clip_name, motion = files.generator, str(files.clip_motion), motion or files.motion
         else:
-            if motion is None:
-                raise LganimError(f"The {domain} domain has no motion model yet: train one with `python -m lganim "
-                                  f"train --domain {domain}` and pass its folder as --motion DIR.")
             generator_path, clip_name = fetch(spec.weights), CLIP_MOTION_MODEL
+        generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
+        if fit:
+            from .fitting import FitSettings, FittedMotion, build_fitter
+            fitter = build_fitter(spec.name, generator, device=dev, dtype=dt, settings=fit_settings or FitSettings())
+            return cls(spec, generator, FittedMotion(fitter), device=dev)
         motion_dir = Path(motion)
         if not (motion_dir / "config.json").is_file():
             raise LganimError(f"{motion_dir} is not a motion checkpoint folder (no config.json in it).")
-        generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
         model = MotionGenerator.load(motion_dir, device=dev, dtype=dt)
         if model.config.num_ws != generator.num_ws or model.config.style_dim != generator.style_dim:
             raise LganimError(f"The motion model in {motion_dir} drives {model.config.num_ws}×{model.config.style_dim} "
