@@ -69,10 +69,26 @@ class TrainedMotion:
 
     def offsets(self, prompts: list[str], w0: torch.Tensor, first_frames: torch.Tensor, num_frames: int,
                 schedule: str, generator: torch.Generator | None) -> torch.Tensor:
-        text = self.clip.encode_text(prompts)                 # [B, E]
+        from .sequences import is_sequence
         image = self.clip.encode_image(first_frames)          # [B, E]
         dtype = next(self.model.parameters()).dtype
+        if any(is_sequence(p) for p in prompts):
+            return torch.cat([self.sequence(p, image[i:i + 1].to(dtype), num_frames, schedule, generator)
+                              for i, p in enumerate(prompts)])
+        text = self.clip.encode_text(prompts)                 # [B, E]
         return self.model(text.to(dtype), image.to(dtype), num_frames, schedule=schedule, generator=generator)
+
+    def sequence(self, prompt: str, image: torch.Tensor, num_frames: int, schedule: str,
+                 generator: torch.Generator | None) -> torch.Tensor:
+        """Δw [1, T, L, D] of a prompt sequence: each segment continues from the previous one's last state."""
+        from .sequences import plan_sequence
+        chunks, state = [], None
+        for seg in plan_sequence(prompt, num_frames):
+            text = self.clip.encode_text([seg.prompt]).to(image.dtype)                # [1, E]
+            dw, state = self.model(text, image, seg.frames, schedule=schedule, generator=generator,
+                                   initial_state=state, return_state=True)           # [1, n, L, D]
+            chunks.append(dw)
+        return torch.cat(chunks, dim=1)
 
 
 def load_clip_text_tower(clip, path: Path) -> None:
