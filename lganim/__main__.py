@@ -27,6 +27,10 @@ def add_animate(sub) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--seed", type=int, action="append", help="sample a face from this seed (repeatable)")
     src.add_argument("--image", type=Path, help="a photo of a face")
+    p.add_argument("--face", type=int, default=0, help="with --image: which face, 0 = the largest")
+    p.add_argument("--no-paste-back", action="store_true", help="with --image: output the aligned crop only")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="with --image: sharpen the identity with this many optimisation steps (e.g. 30)")
     p.add_argument("--prompt", action="append", required=True, help="what the face does (repeatable)")
     p.add_argument("--frames", type=int, default=16, help="number of frames T (default 16)")
     p.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
@@ -50,7 +54,8 @@ def run_animate(args) -> int:
         raise LganimError(f"The output folder {args.out.parent} does not exist.")
     anim = Animator.from_pretrained(args.domain, motion=args.motion, device=args.device, dtype=args.dtype)
     plan = anim.prepare(args.prompt, args.seed or 0, image=args.image, num_frames=args.frames, fps=args.fps,
-                        strength=args.strength, schedule=args.schedule, truncation=args.truncation)
+                        strength=args.strength, schedule=args.schedule, truncation=args.truncation,
+                        face_index=args.face, paste_back=not args.no_paste_back, refine_steps=args.refine)
     chunks = []
     with tqdm(total=plan.ws.shape[0] * plan.ws.shape[1], unit="frame", desc="rendering", disable=None) as bar:
         for chunk in anim.render(plan):
@@ -65,6 +70,35 @@ def run_animate(args) -> int:
     for clip, out in zip(frames, outs):
         write_video(clip, out, plan.settings.fps)
         print(f"wrote {out} ({clip.shape[0]} frames, {clip.shape[2]}x{clip.shape[1]}, {plan.settings.fps} fps)")
+    return 0
+
+
+def add_align(sub) -> None:
+    p = sub.add_parser("align", help="find the face in a photo and write its FFHQ-style aligned crop")
+    p.add_argument("--image", type=Path, required=True)
+    p.add_argument("--size", type=int, default=1024, help="crop size in pixels (default 1024)")
+    p.add_argument("--face", type=int, default=0, help="which face, 0 = the largest")
+    p.add_argument("--out", type=Path, required=True, help="output image (.png, .jpg)")
+
+
+def run_align(args) -> int:
+    from PIL import Image
+
+    from .align import align_face
+    from .photo import load_photo
+    if args.out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise LganimError(f"--out must end in .png, .jpg or .webp, got {args.out.name!r}.")
+    if not 16 <= args.size <= 4096:
+        raise LganimError(f"--size must be from 16 to 4096, got {args.size}.")
+    aligned = align_face(load_photo(args.image), size=args.size, face_index=args.face)
+    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
+    try:
+        Image.fromarray(aligned.image).save(tmp)
+        os.replace(tmp, args.out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise LganimError(f"Could not write {args.out}: {e.strerror or e}.") from None
+    print(f"wrote {args.out} ({args.size}x{args.size}, face {args.face} of the photo)")
     return 0
 
 
@@ -103,7 +137,8 @@ def run_domains(args) -> int:
     return 0
 
 
-BUILTIN = {"animate": (add_animate, run_animate), "download": (add_download, run_download),
+BUILTIN = {"animate": (add_animate, run_animate), "align": (add_align, run_align),
+           "download": (add_download, run_download),
            "domains": (add_domains, run_domains)}
 
 

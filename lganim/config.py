@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from .errors import LganimError
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -96,13 +98,13 @@ class AnimationSettings:
 
     def __post_init__(self):
         if not isinstance(self.num_frames, int) or not 1 <= self.num_frames <= self.MAX_FRAMES:
-            raise ValueError(f"num_frames must be an integer from 1 to {self.MAX_FRAMES}, got {self.num_frames!r}")
+            raise LganimError(f"num_frames must be an integer from 1 to {self.MAX_FRAMES}, got {self.num_frames!r}")
         if not isinstance(self.fps, int) or not 1 <= self.fps <= self.MAX_FPS:
-            raise ValueError(f"fps must be an integer from 1 to {self.MAX_FPS}, got {self.fps!r}")
+            raise LganimError(f"fps must be an integer from 1 to {self.MAX_FPS}, got {self.fps!r}")
         if not math.isfinite(self.strength) or abs(self.strength) > 10:
-            raise ValueError(f"strength must be a finite number in [-10, 10], got {self.strength!r}")
+            raise LganimError(f"strength must be a finite number in [-10, 10], got {self.strength!r}")
         if not math.isfinite(self.truncation) or not 0.0 <= self.truncation <= 1.0:
-            raise ValueError(f"truncation must be in [0, 1], got {self.truncation!r}")
+            raise LganimError(f"truncation must be in [0, 1], got {self.truncation!r}")
 
 
 __all__ = ["GeneratorConfig", "MotionConfig", "AnimationSettings"]

@@ -17,9 +17,10 @@ import torch
 from .config import MotionConfig
 from .hub import DEMO_GENERATOR, cache_dir
 
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 SEED = 20230808
 RGB_GAIN = 0.15  # shrink the random to_rgb weights so frames are not saturated noise
+CODE_GAIN = 0.2  # shrink the random encoder's offsets so inverted photos stay near the average face
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,12 @@ class DemoFiles:
     clip_motion: Path      # tiny CLIP (ResNet) state dict: motion embeddings
     clip_loss: Path        # tiny CLIP (ViT) state dict: losses and scores
     motion: Path           # folder: model.safetensors + config.json
+    encoder: Path          # tiny e4e in the e4e_ffhq_encode.pt layout {"state_dict": encoder.*, "latent_avg"}
 
     @classmethod
     def under(cls, root: Path) -> "DemoFiles":
-        return cls(root / "generator.pt", root / "clip_rn.pt", root / "clip_vit.pt", root / "motion")
+        return cls(root / "generator.pt", root / "clip_rn.pt", root / "clip_vit.pt", root / "motion",
+                   root / "e4e.pt")
 
 
 def demo_dir() -> Path:
@@ -59,6 +62,7 @@ def ensure_demo() -> DemoFiles:
 def build_demo(root: Path) -> DemoFiles:
     """Write every demo checkpoint under `root` from fixed seeds."""
     from .encoders import build_tiny_clip
+    from .invert import E4EConfig, E4EEncoder
     from .motion import MotionGenerator
     from .stylegan2 import Generator
 
@@ -77,4 +81,13 @@ def build_demo(root: Path) -> DemoFiles:
         embed_dim = clip_rn["text_projection"].shape[1]
         config = MotionConfig(num_ws=g.num_ws, style_dim=g.style_dim, embed_dim=embed_dim, hidden_dim=32)
         MotionGenerator(config).save(files.motion)
+        e4e_config = E4EConfig(input_size=64, stage_channels=(16, 24, 32, 64), stage_units=(1, 1, 2, 1),
+                               num_ws=g.num_ws, style_dim=g.style_dim)
+        encoder = E4EEncoder(e4e_config)
+        with torch.no_grad():
+            for block in encoder.styles:
+                block.linear.weight.mul_(CODE_GAIN)
+        torch.save({"state_dict": {f"encoder.{k}": v for k, v in encoder.state_dict().items()},
+                    "latent_avg": w_avg.expand(g.num_ws, -1).clone(), "e4e_config": e4e_config.to_dict()},
+                   files.encoder)
     return files

@@ -10,9 +10,11 @@ num_frames, schedule, generator) -> Δw [B, T, L, D]` (DESIGN.md §1).
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,9 +25,21 @@ from .errors import LganimError
 from .hub import Domain, get_domain
 from .stylegan2 import Generator, render_chunks, to_uint8
 
+if TYPE_CHECKING:
+    from .align import AlignedFace
+
 MOTION_CLIP_FILE = "clip_motion.safetensors"  # fine-tuned motion CLIP text tower written by `lganim train`
 MAX_BATCH = 16          # clips per request
 DEFAULT_CHUNK = 16      # frames rendered per synthesis call on the reference path
+MAX_VIDEO_SIDE = 1024   # pasted-back videos are at most this wide/high (the photo is scaled down)
+
+
+@dataclass
+class PhotoFace:
+    """A user's photo, the face found in it, and the photo the animated face is pasted back into."""
+
+    aligned: "AlignedFace"            # crop at the generator's resolution + where it sits in `canvas`
+    canvas: np.ndarray | None         # uint8 [H, W, 3] (photo scaled to ≤ MAX_VIDEO_SIDE); None: no paste-back
 
 
 @dataclass
@@ -36,6 +50,7 @@ class Plan:
     prompts: list[str]
     seeds: list[int | None]
     settings: AnimationSettings
+    photo: PhotoFace | None = None
 
 
 @dataclass
@@ -128,8 +143,11 @@ class Animator:
     """A domain's frozen StyleGAN2 plus a motion strategy: prompts and faces in, frames out."""
 
     def __init__(self, domain: Domain, generator: Generator, motion, *, device: torch.device,
-                 renderer: Callable[[torch.Tensor], torch.Tensor] | None = None, chunk_size: int = DEFAULT_CHUNK):
+                 renderer: Callable[[torch.Tensor], torch.Tensor] | None = None, chunk_size: int = DEFAULT_CHUNK,
+                 encoder_source: Path | None = None):
         self.domain = domain
+        self.encoder_source = encoder_source  # e4e file; None: the public FFHQ encoder (fetched on first photo)
+        self._encoder = None
         self.generator = generator
         self.motion = motion
         self.device = device
@@ -154,17 +172,19 @@ class Animator:
         spec = get_domain(domain)
         dev, dt = resolve_device(device), resolve_dtype(dtype)
         fit = (motion is None and not spec.untrained) or str(motion) == "fit"
+        encoder_source = None
         if spec.untrained:
             from .demo import ensure_demo
             files = ensure_demo()
             generator_path, clip_name, motion = files.generator, str(files.clip_motion), motion or files.motion
+            encoder_source = files.encoder
         else:
             generator_path, clip_name = fetch(spec.weights), CLIP_MOTION_MODEL
         generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
         if fit:
             from .fitting import FitSettings, FittedMotion, build_fitter
             fitter = build_fitter(spec.name, generator, device=dev, dtype=dt, settings=fit_settings or FitSettings())
-            return cls(spec, generator, FittedMotion(fitter), device=dev)
+            return cls(spec, generator, FittedMotion(fitter), device=dev, encoder_source=encoder_source)
         motion_dir = Path(motion)
         if not (motion_dir / "config.json").is_file():
             raise LganimError(f"{motion_dir} is not a motion checkpoint folder (no config.json in it).")
@@ -175,7 +195,7 @@ class Animator:
         clip = load_clip(clip_name, device=dev, dtype=dt)
         if (motion_dir / MOTION_CLIP_FILE).is_file():
             load_clip_text_tower(clip, motion_dir / MOTION_CLIP_FILE)
-        return cls(spec, generator, TrainedMotion(model, clip), device=dev)
+        return cls(spec, generator, TrainedMotion(model, clip), device=dev, encoder_source=encoder_source)
 
     # -- planning -------------------------------------------------------------------------------------------
     def start_codes(self, seeds: list[int | None], truncation: float) -> torch.Tensor:
@@ -189,23 +209,77 @@ class Animator:
         w = g.mapping(torch.cat(zs).to(p.device, p.dtype))
         return g.broadcast_ws(g.truncate(w, truncation)).contiguous()
 
+    def encoder(self):
+        """The e4e encoder and its latent_avg, loaded on the first photo."""
+        if self._encoder is None:
+            from .hub import E4E_FFHQ, fetch
+            from .invert import load_e4e
+            p = self.generator.input.input
+            self._encoder = load_e4e(self.encoder_source or fetch(E4E_FFHQ), device=p.device, dtype=p.dtype)
+        return self._encoder
+
+    def read_photo(self, image, face_index: int = 0, paste_back: bool = True) -> PhotoFace:
+        """Load a photo (path, bytes, PIL or array), find and align its face at the generator's resolution."""
+        from .align import align_face
+        from .photo import load_photo
+        if not self.domain.supports_photos:
+            raise LganimError(f"Photos work with the human domain only (the {self.domain.name} generator has no public "
+                              f"photo encoder): use a seed to sample a {self.domain.subject}.")
+        photo = load_photo(image)
+        aligned = align_face(photo, size=self.generator.size, face_index=face_index)
+        if not paste_back:
+            return PhotoFace(aligned, None)
+        scale = min(1.0, MAX_VIDEO_SIDE / max(photo.shape[:2]))
+        if scale < 1.0:
+            from PIL import Image
+            h, w = round(photo.shape[0] * scale), round(photo.shape[1] * scale)
+            photo = np.asarray(Image.fromarray(photo).resize((w, h), Image.Resampling.LANCZOS))
+            aligned = dataclasses.replace(aligned, quad=aligned.quad * scale, landmarks=aligned.landmarks * scale,
+                                          photo_shape=(h, w))
+        return PhotoFace(aligned, photo)
+
+    def invert_photo(self, face: PhotoFace, refine_steps: int = 0,
+                     progress: Callable[[int, int, float], None] | None = None) -> torch.Tensor:
+        """The aligned face's W+ code from the e4e encoder, optionally refined by optimisation: [1, L, D]."""
+        from .invert import invert, refine
+        encoder, latent_avg = self.encoder()
+        w = invert(encoder, latent_avg, face.aligned.image[None])
+        if refine_steps:
+            w = refine(w, face.aligned.image[None], self.generator.synthesis, steps=refine_steps, w_reg=0.1,
+                       progress=progress)
+        if w.shape[1:] != (self.generator.num_ws, self.generator.style_dim):
+            raise LganimError(f"The photo encoder gives {tuple(w.shape[1:])} codes but the generator needs "
+                              f"({self.generator.num_ws}, {self.generator.style_dim}).")
+        return w
+
     def prepare(self, prompts: str | Sequence[str], seed: int | Sequence[int] | None = 0, *, image=None,
                 num_frames: int = 16, fps: int = 12, strength: float = 1.0, schedule: str = "linear",
-                truncation: float | None = None, generator: torch.Generator | None = None) -> Plan:
-        """Validate a request and compute the W+ code of every frame: w[t] = w0 + strength · Δw[t]."""
+                truncation: float | None = None, generator: torch.Generator | None = None,
+                face_index: int = 0, paste_back: bool = True, refine_steps: int = 0,
+                progress: Callable[[int, int, float], None] | None = None) -> Plan:
+        """Validate a request and compute the W+ code of every frame: w[t] = w0 + strength · Δw[t].
+
+        image: a photo (path, bytes, PIL image or uint8 array) instead of seeds; its largest face (or the
+        `face_index`-th largest) is animated and, with `paste_back`, pasted back into the photo;
+        `refine_steps` > 0 sharpens the inverted identity by optimisation (`progress(step, total, loss)`).
+        """
+        if not isinstance(refine_steps, int) or not 0 <= refine_steps <= 500:
+            raise LganimError(f"refine_steps must be an integer from 0 to 500, got {refine_steps!r}.")
         settings = AnimationSettings(num_frames=num_frames, fps=fps, strength=float(strength),
                                      truncation=self.domain.truncation if truncation is None else float(truncation),
                                      schedule=schedule)
-        prompts, seeds = broadcast_requests(prompts, seed)
-        if image is not None:
-            raise LganimError("Photo input is not supported yet: use a seed to sample a face.")
+        prompts, seeds = broadcast_requests(prompts, None if image is not None else seed)
+        face = self.read_photo(image, face_index, paste_back) if image is not None else None
         from .motion import compose_latents
         with torch.inference_mode():
-            w0 = self.start_codes(seeds, settings.truncation)                        # [B, L, D]
+            if face is not None:
+                w0 = self.invert_photo(face, refine_steps, progress).expand(len(prompts), -1, -1).contiguous()  # [B, L, D]
+            else:
+                w0 = self.start_codes(seeds, settings.truncation)                    # [B, L, D]
             first = self.renderer(w0)                                                # [B, 3, H, W]
             dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator)  # [B, T, L, D]
             ws = compose_latents(w0, dw, settings.strength)                           # [B, T, L, D]
-        return Plan(ws, prompts, seeds, settings)
+        return Plan(ws, prompts, seeds, settings, face)
 
     # -- rendering ------------------------------------------------------------------------------------------
     def render(self, plan: Plan) -> Iterator[FrameChunk]:
@@ -217,9 +291,12 @@ class Animator:
         with torch.inference_mode():
             for images in render_chunks(self.renderer, flat, steps * b):
                 n = images.shape[0] // b
-                frames = to_uint8(images)                                            # [n·B, H, W, 3]
-                frames = frames.reshape(n, b, *frames.shape[1:]).transpose(0, 1)     # [B, n, H, W, 3]
-                yield FrameChunk(start, frames.numpy())
+                frames = to_uint8(images)                                            # [n·B, S, S, 3]
+                frames = frames.reshape(n, b, *frames.shape[1:]).transpose(0, 1).numpy()  # [B, n, S, S, 3]
+                if plan.photo is not None and plan.photo.canvas is not None:
+                    from .align import paste_back
+                    frames = np.stack([paste_back(plan.photo.canvas, clip, plan.photo.aligned) for clip in frames])
+                yield FrameChunk(start, frames)
                 start += n
 
     def stream(self, prompts, seed=0, **kwargs) -> Iterator[FrameChunk]:
