@@ -45,8 +45,8 @@ def split_prompt(prompt: str) -> list[str]:
         if not part:
             raise LganimError(f"A segment of {prompt!r} is empty after 'then': write what happens next.")
         if prefix and not _SUBJECT.match(part) and not part.lower().startswith("the "):
-            part = prefix[0].upper() + prefix[1:] + part
-        out.append(part)
+            part = prefix + part
+        out.append(part[0].upper() + part[1:] if prefix else part)
     return [p if p.endswith((".", "!", "?")) or len(out) == 1 else p + "." for p in out]
 
 

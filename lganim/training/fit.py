@@ -1,6 +1,7 @@
 """`python -m lganim fit`: fit a prompt's motion without training (see lganim/fitting.py)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import tempfile
@@ -10,13 +11,14 @@ from ..errors import LganimError
 
 
 def parse_weight(text: str) -> tuple[str, float]:
+    """argparse type of --weight NAME=VALUE."""
     name, sep, value = text.partition("=")
     try:
         if not sep:
             raise ValueError
         return name.strip(), float(value)
     except ValueError:
-        raise LganimError(f"--weight takes NAME=VALUE (e.g. clip=1.0), got {text!r}.") from None
+        raise argparse.ArgumentTypeError(f"takes NAME=VALUE (e.g. clip=1.0), got {text!r}") from None
 
 
 def write_json(path: Path, data: dict) -> None:
