@@ -80,7 +80,7 @@ def test_photo_recipe_from_a_latents_file(tmp_path):
     assert main(["train", "--domain", "demo", "--steps", "1", "--batch", "2", "--frames", "2", "--out", str(out),
                  "--latents", str(latents), "--freeze-clip", "--sample-every", "0", "--device", "cpu"]) == 0
     info = json.loads((out / "training.json").read_text())
-    assert info["recipe"].startswith("photos") and info["loss_weights"]["lpips"] == 1.0
+    assert info["recipe"] == "photos (3 W+ codes)" and info["loss_weights"]["lpips"] == 1.0
     assert "lpips (package not installed)" in info["skipped"]
     assert not (out / "clip_motion.safetensors").exists()           # frozen CLIP: nothing to save
 
@@ -124,3 +124,16 @@ def test_model_card_states_config_and_losses():
     card = model_card(info)
     assert "contrastive CLIP loss on the last frame (temperature 0.07), weight 0.5" in card
     assert '"hidden_dim": 384' in card and "betas (0, 0.999)" in card
+
+
+def test_photo_recipe_from_a_folder_of_photos(tmp_path):
+    import shutil
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png", photos / "a.png")
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(photos / "blank.png")     # no face: skipped
+    out = tmp_path / "m"
+    assert main(["train", "--domain", "demo", "--steps", "1", "--batch", "1", "--frames", "2", "--out", str(out),
+                 "--images", str(photos), "--freeze-clip", "--sample-every", "0", "--device", "cpu"]) == 0
+    assert json.loads((out / "training.json").read_text())["recipe"] == "photos (1 W+ codes)"
+    assert main(["train", "--domain", "demo", "--out", str(tmp_path / "n"), "--images", str(tmp_path / "none")]) == 2

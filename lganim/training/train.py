@@ -4,7 +4,7 @@
     torchrun --standalone --nproc_per_node 2 -m lganim train --domain demo --steps 4 --batch 2 --out runs/demo
 
 Recipes: data-free (start codes w0 sampled through the generator's mapping with truncation) or photos
-(`--latents FILE.pt` holding W+ codes [N, L, D], e.g. e4e inversions). Each step, every process samples
+(`--images DIR`, aligned and inverted with e4e at start-up, or `--latents FILE.pt` holding W+ codes [N, L, D]). Each step, every process samples
 its own prompts and start codes from a rank-seeded torch.Generator (no DistributedSampler), renders the
 first frame for the motion CLIP's image embedding, rolls out T frames of Δw, renders the last frame and
 scores it with the paper's losses (`losses.py`); gradients are averaged by DDP (NCCL on GPUs, gloo on CPU).
@@ -131,7 +131,10 @@ def add_arguments(p) -> None:
     p.add_argument("--clip-lr", type=float, default=1e-5, help="Adam lr of the motion CLIP text tower (1e-5)")
     p.add_argument("--freeze-clip", action="store_true", help="do not fine-tune the motion CLIP")
     p.add_argument("--hidden-dim", type=int, default=384, help="hidden width of the recurrent cell (384)")
-    p.add_argument("--latents", type=Path, help="photo recipe: a .pt file of W+ codes [N, L, D] (e.g. e4e)")
+    photos = p.add_mutually_exclusive_group()
+    photos.add_argument("--latents", type=Path, help="photo recipe: a .pt file of W+ codes [N, L, D] (e.g. e4e)")
+    photos.add_argument("--images", type=Path,
+                        help="photo recipe: a folder of face photos, aligned and inverted with e4e at start-up")
     p.add_argument("--truncation", type=float, default=None, help="data-free recipe: psi (default: the domain's)")
     p.add_argument("--prompts", type=Path, help="a text file, one prompt per line (default: the paper's 28)")
     p.add_argument("--weight", action="append", default=[], type=parse_weight, metavar="NAME=VALUE",
@@ -178,6 +181,32 @@ def read_prompts(args, subject: str) -> list[str]:
     if not prompts:
         raise LganimError(f"{args.prompts} holds no prompts.")
     return prompts
+
+
+def invert_folder(folder: Path, spec, generator, device: torch.device, encoder_source: Path | None,
+                  show: bool) -> torch.Tensor:
+    """W+ codes [N, L, D] of the faces in a folder of photos (dlib alignment + e4e), skipping photos without one."""
+    from tqdm import tqdm
+
+    from ..pipeline import Animator
+    if not folder.is_dir():
+        raise LganimError(f"No folder of photos at {folder}.")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+    if not paths:
+        raise LganimError(f"{folder} holds no .png/.jpg/.jpeg/.webp photos.")
+    anim = Animator(spec, generator, None, device=device, encoder_source=encoder_source)
+    codes, skipped = [], []
+    with torch.inference_mode():
+        for path in tqdm(paths, desc="inverting photos", unit="photo", disable=None if show else True):
+            try:
+                codes.append(anim.invert_photo(anim.read_photo(path, paste_back=False)).float().cpu())
+            except LganimError as e:
+                skipped.append(f"{path.name}: {e}")
+    if show and skipped:
+        print(f"note: skipped {len(skipped)} photo(s), e.g. {skipped[0]}")
+    if not codes:
+        raise LganimError(f"No face could be inverted from the photos in {folder}.")
+    return torch.cat(codes)
 
 
 def read_latents(path: Path, num_ws: int, style_dim: int) -> torch.Tensor:
@@ -327,11 +356,17 @@ def train(args, d: Dist, device: torch.device) -> int:
         from ..demo import ensure_demo
         files = ensure_demo()
         generator_path, motion_clip, loss_clip = files.generator, str(files.clip_motion), str(files.clip_loss)
+        encoder_source = files.encoder
     else:
         generator_path, motion_clip, loss_clip = fetch(spec.weights), CLIP_MOTION_MODEL, CLIP_LOSS_MODEL
+        encoder_source = None
     prompts = read_prompts(args, spec.subject)
     generator = load_generator(generator_path, spec.generator, device=device)
-    latents = read_latents(args.latents, generator.num_ws, generator.style_dim) if args.latents else None
+    latents = None
+    if args.latents:
+        latents = read_latents(args.latents, generator.num_ws, generator.style_dim)
+    elif args.images:
+        latents = invert_folder(args.images, spec, generator, device, encoder_source, d.main)
     photo = latents is not None
     weights = dict(args.weight)
     if photo:
@@ -386,7 +421,8 @@ def train(args, d: Dist, device: torch.device) -> int:
         from torch.nn.parallel import DistributedDataParallel
         model = DistributedDataParallel(trainee, device_ids=[device.index] if device.type == "cuda" else None)
 
-    info = {"domain": spec.name, "recipe": "photos (latents)" if photo else f"data-free (truncation {truncation})",
+    recipe = f"photos ({len(latents)} W+ codes)" if photo else f"data-free (truncation {truncation})"
+    info = {"domain": spec.name, "recipe": recipe,
             "steps": args.steps, "step": start, "batch": args.batch, "frames": args.frames, "world_size": d.world,
             "lr": args.lr, "clip_lr": args.clip_lr, "freeze_clip": args.freeze_clip, "seed": args.seed,
             "clip_motion": "demo (tiny RN)" if spec.untrained else motion_clip,
