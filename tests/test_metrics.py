@@ -105,3 +105,25 @@ def test_evaluate_clip_reports_every_metric():
     assert out["clip_score"] == pytest.approx(100.0)
     assert mean_metrics([out, out])["acd_shape"] == pytest.approx(out["acd_shape"])
     assert mean_metrics([out])["acd_face"] is None
+
+
+def test_eval_cli_on_a_video_and_on_a_pipeline_run(tmp_path):
+    import json
+
+    from lganim.__main__ import main
+    from lganim.video import write_video
+    frames = np.stack([rng_image(i, (64, 64, 3)) for i in range(4)])
+    video = tmp_path / "v.gif"
+    write_video(frames, video, 4)
+    out = tmp_path / "e.json"
+    assert main(["eval", "--video", str(video), "--prompt", "The person is smiling.", "--domain", "demo",
+                 "--json", str(out), "--device", "cpu"]) == 0
+    data = json.loads(out.read_text())
+    clip = data["clips"][0]
+    assert clip["frames"] == 4 and clip["acd_face"] is None and 0 <= clip["ms_ssim_consecutive"] <= 1
+    assert clip["clip_similarity"] is not None and data["mean"]["acd_shape"] == pytest.approx(clip["acd_shape"])
+    assert main(["eval", "--seed", "1", "--prompt", "The person is smiling.", "--domain", "demo", "--frames", "3",
+                 "--no-clip", "--json", str(out), "--device", "cpu"]) == 0
+    data = json.loads(out.read_text())
+    assert data["clips"][0]["frames"] == 3 and data["clips"][0]["clip_score"] is None
+    assert main(["eval", "--video", str(tmp_path / "missing.mp4")]) == 2
