@@ -14,7 +14,11 @@ from .errors import LganimError
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 # Commands whose code lives in their own module: name -> module with add_arguments(parser) and run(args).
-MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "train": (".training.train", "train the paper's motion generator (torchrun for several processes)"),
+    "fit": (".training.fit", "fit a prompt's motion without training (cached per domain and prompt)"),
+    "eval": (".training.evaluate", "ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run"),
+}
 
 
 def add_animate(sub) -> None:
@@ -33,7 +37,8 @@ def add_animate(sub) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="motion strength; negative gives 'less of it'")
     p.add_argument("--truncation", type=float, default=None, help="truncation psi for sampled faces")
     p.add_argument("--schedule", default="linear", help="motion decay schedule: linear, sqrt, exp, const")
-    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`")
+    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, or 'fit' to fit "
+                   "the prompt (the default on real domains, which have no trained motion)")
     p.add_argument("--out", type=Path, default=Path("animation.mp4"), help="output .mp4 or .gif")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default=None, help="fp32 (default), bf16 or fp16")

@@ -99,6 +99,17 @@ def test_request_broadcasting():
             broadcast_requests(prompts, seeds)
 
 
-def test_real_domain_without_motion_says_so():
-    with pytest.raises(LganimError, match="no motion model"):
-        Animator.from_pretrained("human", device="cpu")
+def test_real_domain_without_motion_falls_back_to_prompt_fitting(monkeypatch):
+    import lganim.checkpoints
+    import lganim.hub
+    from lganim.demo import ensure_demo
+    from lganim.fitting import FittedMotion
+
+    demo = ensure_demo()
+    load = lganim.checkpoints.load_generator
+    # stand-in for the 1024 px FFHQ file: the demo generator, read with its own config
+    monkeypatch.setattr(lganim.hub, "fetch", lambda weight, **kw: demo.generator)
+    monkeypatch.setattr(lganim.checkpoints, "load_generator", lambda path, config, **kw: load(path, None, **kw))
+    anim = Animator.from_pretrained("human", device="cpu")
+    assert isinstance(anim.motion, FittedMotion)
+    assert anim.motion.fitter.domain.name == "human"
