@@ -91,12 +91,11 @@ def run_align(args) -> int:
     if not 16 <= args.size <= 4096:
         raise LganimError(f"--size must be from 16 to 4096, got {args.size}.")
     aligned = align_face(load_photo(args.image), size=args.size, face_index=args.face)
-    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
+    from .files import atomic_path
     try:
-        Image.fromarray(aligned.image).save(tmp)
-        os.replace(tmp, args.out)
+        with atomic_path(args.out) as tmp:
+            Image.fromarray(aligned.image).save(tmp)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise LganimError(f"Could not write {args.out}: {e.strerror or e}.") from None
     print(f"wrote {args.out} ({args.size}x{args.size}, face {args.face} of the photo)")
     return 0

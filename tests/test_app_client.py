@@ -1,6 +1,5 @@
 """app.py as a real server (`python app.py --port P` in a subprocess) on the demo domain: the /animate API through
 gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium)."""
-import math
 import os
 import re
 import socket

@@ -73,14 +73,14 @@ def test_fit_lowers_the_loss_reports_progress_and_caches(tmp_path, monkeypatch):
     monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
     fitter, loads = tiny_fitter()
     seen = []
-    result = fitter.fit("The person is red.", lambda step, total, loss: seen.append((step, total, loss)))
+    result = fitter.fit("The person is green.", lambda step, total, loss: seen.append((step, total, loss)))
     assert result.loss_last < result.loss_first
     assert result.steps == 15 and [s[0] for s in seen] == list(range(1, 16)) and seen[0][1] == 15
     assert result.direction.shape == (TINY.num_ws, TINY.style_dim)
     assert list((tmp_path / "fitted" / "demo").glob("*.safetensors"))
     # a new fitter (new process) reads the disk cache without loading CLIP
     again, loads2 = tiny_fitter()
-    cached = again.fit("The person is red.")
+    cached = again.fit("The person is green.")
     assert cached.cached and not loads2
     assert torch.equal(cached.direction, result.direction)
     assert cached.loss_last == pytest.approx(result.loss_last)

@@ -15,8 +15,8 @@ def test_contrastive_core_matches_hand_computation():
     sim = torch.tensor([[1.0, 0.0], [0.5, 0.2]])
     positive = torch.tensor([0, 1])
     negative = torch.tensor([[False, True], [True, False]])
-    # row 0: log(1 + e^(0 - 1)); row 1: log(1 + e^(0.5 - 0.2)), τ = 1
-    expected = (math.log(1 + math.exp(-1.0)) + math.log(1 + math.exp(0.3))) / 2
+    # the official sum includes j = i (e^0 = 1): row 0: log(2 + e^(0 - 1)); row 1: log(2 + e^(0.5 - 0.2)), τ = 1
+    expected = (math.log(2 + math.exp(-1.0)) + math.log(2 + math.exp(0.3))) / 2
     assert contrastive_loss(sim, positive, negative, temperature=1.0).item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -25,11 +25,11 @@ def test_clip_loss_contrastive_with_embeddings_and_temperature():
     text = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     texts, positive, negative = prompt_targets(["a", "b"])
     assert texts == ["a", "b"]
-    # S = [[1, 0], [0.6, 0.8]]; τ = 0.1: row 0 log(1 + e^-10), row 1 log(1 + e^-2)
-    expected = (math.log1p(math.exp(-10)) + math.log1p(math.exp(-2))) / 2
+    # S = [[1, 0], [0.6, 0.8]]; τ = 0.1: row 0 log(2 + e^-10), row 1 log(2 + e^-2)
+    expected = (math.log(2 + math.exp(-10)) + math.log(2 + math.exp(-2))) / 2
     assert clip_loss(image, text, positive, negative, 0.1).item() == pytest.approx(expected, rel=1e-5)
     # the default temperature is the paper's 0.07
-    expected07 = (math.log1p(math.exp(-1 / 0.07)) + math.log1p(math.exp(-0.2 / 0.07))) / 2
+    expected07 = (math.log(2 + math.exp(-1 / 0.07)) + math.log(2 + math.exp(-0.2 / 0.07))) / 2
     assert clip_loss(image, text, positive, negative).item() == pytest.approx(expected07, rel=1e-5)
 
 
@@ -41,7 +41,7 @@ def test_duplicate_prompts_are_not_negatives():
     image = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
     text = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     # rows: S = [1, 0] pos 0; S = [0, 1] pos 0; S = [0, 1] pos 1; τ = 1
-    expected = (math.log1p(math.exp(-1)) + math.log1p(math.exp(1)) + math.log1p(math.exp(-1))) / 3
+    expected = (math.log(2 + math.exp(-1)) + math.log(2 + math.exp(1)) + math.log(2 + math.exp(-1))) / 3
     assert clip_loss(image, text, positive, negative, 1.0).item() == pytest.approx(expected, rel=1e-6)
 
 

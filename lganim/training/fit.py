@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import LganimError
+from ..files import atomic_path
 
 
 def parse_weight(text: str) -> tuple[str, float]:
@@ -25,15 +24,8 @@ def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (a temporary file in the same folder, then rename)."""
     if not path.parent.is_dir():
         raise LganimError(f"The folder of {path} does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def add_arguments(p) -> None:

@@ -62,14 +62,18 @@ class LossWeights:
 
 def contrastive_loss(sim: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
                      temperature: float = TEMPERATURE) -> torch.Tensor:
-    """mean_i log(1 + Σ_j negative_ij · exp((S_ij − S_i,positive_i) / τ)).
+    """mean_i log(1 + Σ_j exp((S_ij − S_i,positive_i) / τ)), j over row i's own prompt and its negatives.
 
-    sim: [B, K] image-text similarities; positive: [B] index of each row's own prompt; negative: [B, K] bool.
+    As the official code computes it, the sum includes j = i (a constant e^0 = 1), so each row is
+    log(2 + Σ_{negatives} …). sim: [B, K] image-text similarities; positive: [B] index of each row's own
+    prompt; negative: [B, K] bool (duplicates of prompt i are neither negatives nor counted twice).
     """
     own = sim.gather(1, positive[:, None])                                   # [B, 1]
-    logits = (sim - own) / temperature                                       # [B, K]
-    logits = logits.masked_fill(~negative, float("-inf"))
-    # log(1 + Σ exp(x)) = logsumexp([0, x...]): stable for large x, exactly 0 with no negatives
+    logits = (sim - own) / temperature                                       # [B, K]; 0 at the own prompt
+    in_sum = negative.clone()
+    in_sum.scatter_(1, positive[:, None], True)
+    logits = logits.masked_fill(~in_sum, float("-inf"))
+    # log(1 + Σ exp(x)) = logsumexp([0, x...]), stable for large x
     zero = logits.new_zeros(logits.shape[0], 1)
     return torch.logsumexp(torch.cat((zero, logits), dim=1), dim=1).mean()
 

@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from ..errors import LganimError
-from .fit import parse_weight, write_json
+from ..files import atomic_path, publish
+from .fit import parse_weight
 from .losses import PHOTO_LPIPS
 
 CLIP_FILE = "clip_motion"          # clip_motion.safetensors (pipeline.MOTION_CLIP_FILE): the motion CLIP's text tower
@@ -280,11 +281,8 @@ def save_checkpoint(out: Path, trainee: Trainee, optimizer, step: int, info: dic
         (stage / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         (stage / "README.md").write_text(model_card(info), encoding="utf-8")
         files += [stage / STATE_FILE, stage / INFO_FILE, stage / "README.md"]
-        umask = os.umask(0)
-        os.umask(umask)
         for f in files:
-            os.chmod(f, 0o666 & ~umask)
-            os.replace(f, out / f.name)
+            publish(f, out / f.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -295,17 +293,8 @@ def save_strip(path: Path, frames: torch.Tensor) -> None:
     b, t, h, w, _ = frames.shape
     grid = frames.permute(0, 2, 1, 3, 4).reshape(b * h, t * w, 3).numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(np.ascontiguousarray(grid)).save(tmp, format="PNG")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def push_to_hub(out: Path, repo: str, private: bool) -> str:
