@@ -300,8 +300,13 @@ def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update
     yield Update(f"Loading the {req.domain} models…" if req.domain not in _animators else "Planning the motion…")
     anim = get_animator(req.domain)
     progress(0, desc="Planning the motion…")
+
+    def optimising(step: int, total: int, loss: float) -> None:  # photo refinement / fitting a new prompt
+        progress(step / total, desc=f"Fitting the motion to the prompt: step {step}/{total} (loss {loss:.3f})")
+
     plan = anim.prepare(req.prompts, req.seeds, image=req.image, num_frames=req.num_frames, fps=req.fps,
-                        strength=req.strength, schedule=req.schedule, truncation=req.truncation)
+                        strength=req.strength, schedule=req.schedule, truncation=req.truncation,
+                        progress=optimising)
     b, t = plan.ws.shape[:2]
     workdir = request_dir()
     finished = False

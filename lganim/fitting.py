@@ -243,18 +243,20 @@ class FittedMotion:
     previous one ended.
     """
 
-    def __init__(self, fitter: PromptFitter, progress: Progress | None = None):
+    def __init__(self, fitter: PromptFitter):
         self.fitter = fitter
-        self.progress = progress
 
     def offsets(self, prompts: list[str], w0: torch.Tensor, first_frames: torch.Tensor, num_frames: int,
-                schedule: str, generator: torch.Generator | None) -> torch.Tensor:
-        """Δw [B, T, L, D] for B prompts (w0, first_frames and generator are unused: the motion is face-agnostic)."""
+                schedule: str, generator: torch.Generator | None, progress: Progress | None = None) -> torch.Tensor:
+        """Δw [B, T, L, D] for B prompts; `progress(step, total, loss)` follows a fit of a new prompt.
+
+        w0, first_frames and generator are unused: the motion is face-agnostic.
+        """
         out = []
         for prompt in prompts:
             offsets, base = [], torch.zeros(w0.shape[1:], dtype=torch.float64)
             for k, seg in enumerate(plan_sequence(prompt, num_frames)):
-                a = self.fitter.fit(seg.prompt, self.progress).direction.double()      # [L, D]
+                a = self.fitter.fit(seg.prompt, progress).direction.double()           # [L, D]
                 p = motion_profile(seg.frames, schedule, continued=k > 0)              # [n]
                 offsets.append(base + p[:, None, None] * a)
                 base = base + a

@@ -83,7 +83,8 @@ class TrainedMotion:
         self.model, self.clip = model, clip
 
     def offsets(self, prompts: list[str], w0: torch.Tensor, first_frames: torch.Tensor, num_frames: int,
-                schedule: str, generator: torch.Generator | None) -> torch.Tensor:
+                schedule: str, generator: torch.Generator | None, progress=None) -> torch.Tensor:
+        """Δw [B, T, L, D]; one forward pass, so nothing to report to `progress`."""
         from .sequences import is_sequence
         image = self.clip.encode_image(first_frames)          # [B, E]
         dtype = next(self.model.parameters()).dtype
@@ -261,7 +262,8 @@ class Animator:
 
         image: a photo (path, bytes, PIL image or uint8 array) instead of seeds; its largest face (or the
         `face_index`-th largest) is animated and, with `paste_back`, pasted back into the photo;
-        `refine_steps` > 0 sharpens the inverted identity by optimisation (`progress(step, total, loss)`).
+        `refine_steps` > 0 sharpens the inverted identity by optimisation. `progress(step, total, loss)`
+        follows the slow optimisations: that refinement and the fitting of a prompt not seen before.
         """
         if not isinstance(refine_steps, int) or not 0 <= refine_steps <= 500:
             raise LganimError(f"refine_steps must be an integer from 0 to 500, got {refine_steps!r}.")
@@ -278,7 +280,8 @@ class Animator:
             else:
                 w0 = self.start_codes(seeds, settings.truncation)                    # [B, L, D]
             first = self.renderer(w0)                                                # [B, 3, H, W]
-            dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator)  # [B, T, L, D]
+            dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator,
+                                     progress=progress)                                # [B, T, L, D]
             ws = compose_latents(w0, dw, settings.strength)                           # [B, T, L, D]
         return Plan(ws, prompts, seeds, settings, face)
 
