@@ -15,6 +15,9 @@ from .errors import LganimError
 VIDEO_SUFFIXES = (".mp4", ".gif")
 # Commands whose code lives in their own module: name -> module with add_arguments(parser) and run(args).
 MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "train": (".training.train", "train the paper's motion generator (torchrun for several processes)"),
+    "fit": (".training.fit", "fit a prompt's motion without training (cached per domain and prompt)"),
+    "eval": (".training.evaluate", "ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run"),
     "bench": (".bench", "time the fp32 per-frame reference against the batched fast renderer (JSON)"),
 }
 
@@ -35,7 +38,8 @@ def add_animate(sub) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="motion strength; negative gives 'less of it'")
     p.add_argument("--truncation", type=float, default=None, help="truncation psi for sampled faces")
     p.add_argument("--schedule", default="linear", help="motion decay schedule: linear, sqrt, exp, const")
-    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`")
+    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, or 'fit' to fit "
+                   "the prompt (the default on real domains, which have no trained motion)")
     p.add_argument("--out", type=Path, default=Path("animation.mp4"), help="output .mp4 or .gif")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default=None, help="fp32 (default), bf16 or fp16")
@@ -88,12 +92,11 @@ def run_align(args) -> int:
     if not 16 <= args.size <= 4096:
         raise LganimError(f"--size must be from 16 to 4096, got {args.size}.")
     aligned = align_face(load_photo(args.image), size=args.size, face_index=args.face)
-    tmp = args.out.with_name(f".{args.out.name}.tmp{args.out.suffix}")
+    from .files import atomic_path
     try:
-        Image.fromarray(aligned.image).save(tmp)
-        os.replace(tmp, args.out)
+        with atomic_path(args.out) as tmp:
+            Image.fromarray(aligned.image).save(tmp)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise LganimError(f"Could not write {args.out}: {e.strerror or e}.") from None
     print(f"wrote {args.out} ({args.size}x{args.size}, face {args.face} of the photo)")
     return 0

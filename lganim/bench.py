@@ -27,7 +27,6 @@ import platform
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import torch
 
 from .config import GeneratorConfig
 from .errors import LganimError
+from .files import atomic_path
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Dense bf16 tensor-core peak in TFLOP/s from NVIDIA's data sheets (the sparse figures halved); --peak-tflops
@@ -219,17 +219,10 @@ def bf16_peak_tflops(device: torch.device, override: float | None) -> float | No
 
 
 def write_json_atomic(path: Path, data: dict):
-    """Write JSON through a temporary file in the same folder and rename it: no partial file on failure."""
+    """Write JSON through a temporary file beside `path`, renamed into place: no partial file on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 # ---- CLI --------------------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import torch
 
 from .config import GeneratorConfig
 from .errors import LganimError
+from .files import publish, temp_beside
 
 ROSINALITY_SUFFIXES = (".pt", ".pth", ".ckpt")
 NVIDIA_SUFFIXES = (".pkl",)
@@ -345,7 +345,8 @@ def infer_generator_config(state_dict: dict[str, torch.Tensor], lr_mlp: float = 
     except (KeyError, IndexError, AttributeError) as exc:
         raise LganimError(f"not a rosinality StyleGAN2 generator state dict (missing {exc})") from exc
     if n_convs % 2:
-        raise LganimError(f"not a rosinality StyleGAN2 generator state dict ({n_convs} styled convs, expected an even number)")
+        raise LganimError(f"not a rosinality StyleGAN2 generator state dict ({n_convs} styled convs, "
+                          "expected an even number)")
     for m in (2, 1, 4):
         default = GeneratorConfig(size, style_dim, n_mlp, channel_multiplier=m, lr_mlp=lr_mlp).channel_table()
         if all(default.get(r) == c for r, c in table.items()):
@@ -419,26 +420,20 @@ def save_safetensors(directory: str | os.PathLike, state_dict: dict[str, torch.T
     weights = directory / f"{name}{SAFETENSORS_SUFFIX}"
     written: list[Path] = []
     try:
-        tmp_weights = _temp_path(directory, weights.name)
+        tmp_weights = temp_beside(weights)
         written.append(tmp_weights)
         save_file(tensors, str(tmp_weights), metadata={"config": config_text, "format": "pt"})
-        tmp_config = _temp_path(directory, _config_path(weights).name)
+        tmp_config = temp_beside(_config_path(weights))
         written.append(tmp_config)
         tmp_config.write_text(config_text + "\n", encoding="utf-8")
-        os.replace(tmp_weights, weights)
-        os.replace(tmp_config, _config_path(weights))
+        publish(tmp_weights, weights)
+        publish(tmp_config, _config_path(weights))
     except Exception as exc:  # OSError (disk full, permissions) or a safetensors refusal
         raise LganimError(f"could not write {weights} ({type(exc).__name__}: {exc})") from exc
     finally:
         for tmp in written:
             tmp.unlink(missing_ok=True)
     return weights
-
-
-def _temp_path(directory: Path, final_name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{final_name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
 
 
 def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:

@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from .errors import LganimError
 from .irse import STAGE_CHANNELS, STAGE_UNITS, make_body, make_input_layer, stage_layout
+from .stylegan2 import EqualLinear
 
 
 @dataclass(frozen=True)
@@ -78,20 +79,6 @@ class E4EConfig:
             if k in d:
                 d[k] = tuple(int(v) for v in d[k])
         return cls(**d)
-
-
-class EqualLinear(nn.Module):
-    """Linear layer with equalised learning rate (StyleGAN2): y = x @ (W * lr_mul / sqrt(in)).T + b * lr_mul."""
-
-    def __init__(self, in_dim: int, out_dim: int, lr_mul: float = 1.0):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_dim, in_dim) / lr_mul)
-        self.bias = nn.Parameter(torch.zeros(out_dim))
-        self.scale = lr_mul / math.sqrt(in_dim)
-        self.lr_mul = lr_mul
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
 
 
 class GradualStyleBlock(nn.Module):
@@ -342,5 +329,5 @@ def refine(w_init: torch.Tensor, target_images, synthesize_fn: Callable[[torch.T
         return w.detach()
 
 
-__all__ = ["E4EConfig", "E4EEncoder", "GradualStyleBlock", "EqualLinear", "load_e4e", "invert", "refine",
+__all__ = ["E4EConfig", "E4EEncoder", "GradualStyleBlock", "load_e4e", "invert", "refine",
            "images_to_tensor"]

@@ -35,6 +35,7 @@ from torch.nn import functional as F
 
 from .config import MotionConfig
 from .errors import LganimError
+from .stylegan2 import EqualLinear, PixelNorm
 
 RESIDUAL_GAIN = 4.0            # the official LatentRecurrent stores w_residual * 4.0
 WEIGHTS_FILE = "model.safetensors"
@@ -105,49 +106,6 @@ def step_sizes(config: MotionConfig, num_frames: int, schedule: str, *,
     return [gain / horizon * float(decay[t]) for t in range(1, horizon)]
 
 
-# --------------------------------------------------------------------------------------------
-# StyleGAN2 building blocks (rosinality semantics; parameter names match the official Mapper)
-# --------------------------------------------------------------------------------------------
-
-def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2,
-                     scale: float = math.sqrt(2.0)) -> torch.Tensor:
-    """leaky_relu(x + bias, 0.2) * sqrt(2), bias broadcast along dim 1."""
-    shape = [1, -1] + [1] * (x.ndim - 2)
-    return F.leaky_relu(x + bias.view(shape), negative_slope) * scale
-
-
-class PixelNorm(nn.Module):
-    """x / sqrt(mean(x^2 over dim 1) + 1e-8)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.rsqrt(torch.mean(x * x, dim=1, keepdim=True) + 1e-8)
-
-
-class EqualLinear(nn.Module):
-    """Equalized-learning-rate linear layer: weight ~ N(0, 1) / lr_mul, scaled by lr_mul / sqrt(in)."""
-
-    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, bias_init: float = 0.0,
-                 lr_mul: float = 1.0, activation: str | None = None):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_dim, in_dim).div_(lr_mul))       # [out, in]
-        self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init))) if bias else None
-        self.activation = activation
-        self.scale = lr_mul / math.sqrt(in_dim)
-        self.lr_mul = lr_mul
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.activation:
-            out = F.linear(x, self.weight * self.scale)
-            if self.bias is None:
-                return F.leaky_relu(out, 0.2) * math.sqrt(2.0)
-            return fused_leaky_relu(out, self.bias * self.lr_mul)
-        bias = None if self.bias is None else self.bias * self.lr_mul
-        return F.linear(x, self.weight * self.scale, bias)
-
-    def extra_repr(self) -> str:
-        return f"{self.weight.shape[1]}, {self.weight.shape[0]}, activation={self.activation}"
-
-
 class Mapper(nn.Sequential):
     """PixelNorm + 3 EqualLinear with fused leaky ReLU (the last one too): [N, E] -> [N, L, D].
 
@@ -157,9 +115,9 @@ class Mapper(nn.Sequential):
     def __init__(self, embed_dim: int, hidden_dim: int, num_ws: int, style_dim: int):
         super().__init__(
             PixelNorm(),
-            EqualLinear(embed_dim, hidden_dim, activation="fused_lrelu"),
-            EqualLinear(hidden_dim, hidden_dim, activation="fused_lrelu"),
-            EqualLinear(hidden_dim, num_ws * style_dim, activation="fused_lrelu"),
+            EqualLinear(embed_dim, hidden_dim, activation=True),
+            EqualLinear(hidden_dim, hidden_dim, activation=True),
+            EqualLinear(hidden_dim, num_ws * style_dim, activation=True),
         )
         self.num_ws = num_ws
         self.style_dim = style_dim
@@ -522,6 +480,5 @@ def _read_weights(path: Path, device: str | torch.device) -> dict[str, torch.Ten
         raise LganimError(f"cannot read motion weights {path} ({e}); re-save the model") from None
 
 
-__all__ = ["SCHEDULES", "check_schedule", "decay_weights", "step_sizes", "fused_leaky_relu", "PixelNorm",
-           "EqualLinear", "Mapper", "LatentRecurrent", "MotionState", "MotionGenerator", "compose_latents",
-           "official_motion_config", "load_official_state_dict"]
+__all__ = ["SCHEDULES", "check_schedule", "decay_weights", "step_sizes", "Mapper", "LatentRecurrent", "MotionState",
+           "MotionGenerator", "compose_latents", "official_motion_config", "load_official_state_dict"]

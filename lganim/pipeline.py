@@ -28,6 +28,7 @@ from .stylegan2 import Generator, render_chunks, to_uint8
 if TYPE_CHECKING:
     from .align import AlignedFace
 
+MOTION_CLIP_FILE = "clip_motion.safetensors"  # fine-tuned motion CLIP text tower written by `lganim train`
 MAX_BATCH = 16          # clips per request
 DEFAULT_CHUNK = 16      # frames rendered per synthesis call on the reference path
 MAX_VIDEO_SIDE = 1024   # pasted-back videos are at most this wide/high (the photo is scaled down)
@@ -82,11 +83,39 @@ class TrainedMotion:
         self.model, self.clip = model, clip
 
     def offsets(self, prompts: list[str], w0: torch.Tensor, first_frames: torch.Tensor, num_frames: int,
-                schedule: str, generator: torch.Generator | None) -> torch.Tensor:
-        text = self.clip.encode_text(prompts)                 # [B, E]
+                schedule: str, generator: torch.Generator | None, progress=None) -> torch.Tensor:
+        """Δw [B, T, L, D]; one forward pass, so nothing to report to `progress`."""
+        from .sequences import is_sequence
         image = self.clip.encode_image(first_frames)          # [B, E]
         dtype = next(self.model.parameters()).dtype
+        if any(is_sequence(p) for p in prompts):
+            return torch.cat([self.sequence(p, image[i:i + 1].to(dtype), num_frames, schedule, generator)
+                              for i, p in enumerate(prompts)])
+        text = self.clip.encode_text(prompts)                 # [B, E]
         return self.model(text.to(dtype), image.to(dtype), num_frames, schedule=schedule, generator=generator)
+
+    def sequence(self, prompt: str, image: torch.Tensor, num_frames: int, schedule: str,
+                 generator: torch.Generator | None) -> torch.Tensor:
+        """Δw [1, T, L, D] of a prompt sequence: each segment continues from the previous one's last state."""
+        from .sequences import plan_sequence
+        chunks, state = [], None
+        for seg in plan_sequence(prompt, num_frames):
+            text = self.clip.encode_text([seg.prompt]).to(image.dtype)                # [1, E]
+            dw, state = self.model(text, image, seg.frames, schedule=schedule, generator=generator,
+                                   initial_state=state, return_state=True)           # [1, n, L, D]
+            chunks.append(dw)
+        return torch.cat(chunks, dim=1)
+
+
+def load_clip_text_tower(clip, path: Path) -> None:
+    """Load a fine-tuned CLIP text tower (a subset of the CLIP state dict, safetensors) into a ClipEncoder."""
+    from .checkpoints import read_safetensors
+    state, _ = read_safetensors(path)
+    own = clip.model.state_dict()
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise LganimError(f"{path} does not fit this CLIP model ({bad[0]}): it was trained with another CLIP.")
+    clip.model.load_state_dict({k: v.to(own[k]) for k, v in state.items()}, strict=False)
 
 
 def broadcast_requests(prompts: str | Sequence[str], seeds: int | Sequence[int] | None,
@@ -128,10 +157,13 @@ class Animator:
 
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, motion: str | Path | None = None, device: str = "auto",
-                        dtype: str | torch.dtype | None = None) -> "Animator":
-        """Load a domain's generator and motion model (downloading what is missing).
+                        dtype: str | torch.dtype | None = None, fit_settings=None) -> "Animator":
+        """Load a domain's generator and motion strategy (downloading what is missing).
 
-        motion: a folder written by `python -m lganim train`; the demo domain ships its own untrained one.
+        motion: a folder written by `python -m lganim train`; "fit" for training-free prompt fitting
+        (`fitting.FittedMotion`, cached per domain and prompt). None: the demo domain's own untrained
+        checkpoint, and prompt fitting on the real domains (no trained motion weights exist for them).
+        fit_settings: a `fitting.FitSettings` for the fitted strategy (default: its defaults).
         """
         from .checkpoints import load_generator
         from .encoders import load_clip
@@ -140,6 +172,7 @@ class Animator:
 
         spec = get_domain(domain)
         dev, dt = resolve_device(device), resolve_dtype(dtype)
+        fit = (motion is None and not spec.untrained) or str(motion) == "fit"
         encoder_source = None
         if spec.untrained:
             from .demo import ensure_demo
@@ -147,19 +180,22 @@ class Animator:
             generator_path, clip_name, motion = files.generator, str(files.clip_motion), motion or files.motion
             encoder_source = files.encoder
         else:
-            if motion is None:
-                raise LganimError(f"The {domain} domain has no motion model yet: train one with `python -m lganim "
-                                  f"train --domain {domain}` and pass its folder as --motion DIR.")
             generator_path, clip_name = fetch(spec.weights), CLIP_MOTION_MODEL
+        generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
+        if fit:
+            from .fitting import FitSettings, FittedMotion, build_fitter
+            fitter = build_fitter(spec.name, generator, device=dev, dtype=dt, settings=fit_settings or FitSettings())
+            return cls(spec, generator, FittedMotion(fitter), device=dev, encoder_source=encoder_source)
         motion_dir = Path(motion)
         if not (motion_dir / "config.json").is_file():
             raise LganimError(f"{motion_dir} is not a motion checkpoint folder (no config.json in it).")
-        generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
         model = MotionGenerator.load(motion_dir, device=dev, dtype=dt)
         if model.config.num_ws != generator.num_ws or model.config.style_dim != generator.style_dim:
             raise LganimError(f"The motion model in {motion_dir} drives {model.config.num_ws}×{model.config.style_dim} "
                               f"W+ codes but the {domain} generator has {generator.num_ws}×{generator.style_dim}.")
         clip = load_clip(clip_name, device=dev, dtype=dt)
+        if (motion_dir / MOTION_CLIP_FILE).is_file():
+            load_clip_text_tower(clip, motion_dir / MOTION_CLIP_FILE)
         return cls(spec, generator, TrainedMotion(model, clip), device=dev, encoder_source=encoder_source)
 
     # -- planning -------------------------------------------------------------------------------------------
@@ -226,7 +262,8 @@ class Animator:
 
         image: a photo (path, bytes, PIL image or uint8 array) instead of seeds; its largest face (or the
         `face_index`-th largest) is animated and, with `paste_back`, pasted back into the photo;
-        `refine_steps` > 0 sharpens the inverted identity by optimisation (`progress(step, total, loss)`).
+        `refine_steps` > 0 sharpens the inverted identity by optimisation. `progress(step, total, loss)`
+        follows the slow optimisations: that refinement and the fitting of a prompt not seen before.
         """
         if not isinstance(refine_steps, int) or not 0 <= refine_steps <= 500:
             raise LganimError(f"refine_steps must be an integer from 0 to 500, got {refine_steps!r}.")
@@ -238,11 +275,13 @@ class Animator:
         from .motion import compose_latents
         with torch.inference_mode():
             if face is not None:
-                w0 = self.invert_photo(face, refine_steps, progress).expand(len(prompts), -1, -1).contiguous()  # [B, L, D]
+                w0 = self.invert_photo(face, refine_steps, progress)                 # [1, L, D]
+                w0 = w0.expand(len(prompts), -1, -1).contiguous()                     # [B, L, D]
             else:
                 w0 = self.start_codes(seeds, settings.truncation)                    # [B, L, D]
             first = self.renderer(w0)                                                # [B, 3, H, W]
-            dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator)  # [B, T, L, D]
+            dw = self.motion.offsets(prompts, w0, first, num_frames, schedule, generator,
+                                     progress=progress)                                # [B, T, L, D]
             ws = compose_latents(w0, dw, settings.strength)                           # [B, T, L, D]
         return Plan(ws, prompts, seeds, settings, face)
 

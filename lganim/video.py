@@ -16,14 +16,13 @@ Every write goes to a hidden temporary file in the target folder and is moved in
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import LganimError
+from .files import atomic_path
 
 SUFFIXES = (".mp4", ".gif")
 MAX_FPS = 60
@@ -76,16 +75,12 @@ def _pad_even(frames: np.ndarray) -> np.ndarray:
 
 def _atomic_write(path: Path, write) -> Path:
     """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix.lower()}")
-    os.close(fd)
     try:
-        write(tmp)
-        if os.path.getsize(tmp) == 0:
-            raise RuntimeError("the encoder wrote an empty file")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=path.suffix.lower()) as tmp:
+            write(str(tmp))
+            if tmp.stat().st_size == 0:
+                raise RuntimeError("the encoder wrote an empty file")
     except Exception as err:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise LganimError(f"Could not write '{path}': {first_line}. Check the folder is writable and has space.") \
             from err

@@ -7,9 +7,9 @@ from torch.nn import functional as F
 
 from lganim.config import MotionConfig
 from lganim.errors import LganimError
-from lganim.motion import (SCHEDULES, EqualLinear, LatentRecurrent, MotionGenerator, MotionState, PixelNorm,
-                           compose_latents, decay_weights, fused_leaky_relu, load_official_state_dict,
-                           official_motion_config, step_sizes)
+from lganim.motion import (SCHEDULES, LatentRecurrent, MotionGenerator, MotionState, compose_latents, decay_weights,
+                           load_official_state_dict, official_motion_config, step_sizes)
+from lganim.stylegan2 import EqualLinear, PixelNorm, fused_leaky_relu
 
 CFG = MotionConfig(num_ws=10, style_dim=64, embed_dim=64, hidden_dim=32, mapper_dim=96)
 B, E, L, D, H = 2, 64, 10, 64, 32
@@ -71,7 +71,7 @@ def test_building_blocks_follow_rosinality_semantics():
     torch.testing.assert_close(fused_leaky_relu(x, b), expected)
     torch.testing.assert_close(PixelNorm()(x), x / torch.sqrt((x ** 2).mean(1, keepdim=True) + 1e-8))
 
-    lin = EqualLinear(7, 3, lr_mul=0.5, activation="fused_lrelu")
+    lin = EqualLinear(7, 3, lr_mul=0.5, activation=True)
     with torch.no_grad():
         lin.bias.normal_()
     pre = x @ (lin.weight * 0.5 / math.sqrt(7)).T + lin.bias * 0.5

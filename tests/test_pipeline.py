@@ -99,6 +99,28 @@ def test_request_broadcasting():
             broadcast_requests(prompts, seeds)
 
 
-def test_real_domain_without_motion_says_so():
-    with pytest.raises(LganimError, match="no motion model"):
-        Animator.from_pretrained("human", device="cpu")
+def test_real_domain_without_motion_falls_back_to_prompt_fitting(monkeypatch):
+    import lganim.checkpoints
+    import lganim.hub
+    from lganim.demo import ensure_demo
+    from lganim.fitting import FittedMotion
+
+    demo = ensure_demo()
+    load = lganim.checkpoints.load_generator
+    # stand-in for the 1024 px FFHQ file: the demo generator, read with its own config
+    monkeypatch.setattr(lganim.hub, "fetch", lambda weight, **kw: demo.generator)
+    monkeypatch.setattr(lganim.checkpoints, "load_generator", lambda path, config, **kw: load(path, None, **kw))
+    anim = Animator.from_pretrained("human", device="cpu")
+    assert isinstance(anim.motion, FittedMotion)
+    assert anim.motion.fitter.domain.name == "human"
+
+
+def test_fitted_motion_reports_progress_through_prepare(tmp_path, monkeypatch):
+    from lganim.fitting import FitSettings
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    fitted = Animator.from_pretrained("demo", motion="fit", device="cpu",
+                                      fit_settings=FitSettings(steps=3, batch=1, frames=2))
+    seen = []
+    plan = fitted.prepare(PROMPT, seed=1, num_frames=4, progress=lambda step, total, loss: seen.append((step, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert plan.ws.shape[1] == 4 and torch.equal(plan.ws[:, 0], fitted.start_codes([1], fitted.domain.truncation))

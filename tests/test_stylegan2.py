@@ -26,7 +26,8 @@ def io():
 def test_mapping_and_mean_latent(g64, io):
     inp, out = io["inputs"], io["outputs_f32"]
     torch.testing.assert_close(g64.mapping(inp["z"]), out["w_from_z"], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(g64.mapping(inp["z_mean"]).mean(0, keepdim=True), out["mean_latent"], atol=1e-5, rtol=1e-5)
+    mean = g64.mapping(inp["z_mean"]).mean(0, keepdim=True)
+    torch.testing.assert_close(mean, out["mean_latent"], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(g64.mapping(inp["z_wplus"]).view(2, 10, 512), out["w_plus"], atol=1e-5, rtol=1e-5)
 
 
@@ -35,7 +36,7 @@ def test_synthesis_cases(g64, io):
     w = g64.mapping(inp["z"])
     w_plus = out["w_plus"]
     mean = out["mean_latent"]
-    torch.testing.assert_close(g64.synthesis(w), out["img_z"], **TOL)                      # 2-D w repeated to all layers
+    torch.testing.assert_close(g64.synthesis(w), out["img_z"], **TOL)  # 2-D w repeated to all layers
     torch.testing.assert_close(g64.broadcast_ws(w), out["latent_z"], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(g64.synthesis(g64.truncate(w, 0.7, mean)), out["img_z_trunc07"], **TOL)
     mixed = g64.style_mix(w, g64.mapping(inp["z2"]), inject_index=4)
