@@ -157,13 +157,16 @@ class Animator:
 
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, motion: str | Path | None = None, device: str = "auto",
-                        dtype: str | torch.dtype | None = None, fit_settings=None) -> "Animator":
+                        dtype: str | torch.dtype | None = None, fit_settings=None,
+                        renderer: str = "fast") -> "Animator":
         """Load a domain's generator and motion strategy (downloading what is missing).
 
         motion: a folder written by `python -m lganim train`; "fit" for training-free prompt fitting
         (`fitting.FittedMotion`, cached per domain and prompt). None: the demo domain's own untrained
         checkpoint, and prompt fitting on the real domains (no trained motion weights exist for them).
         fit_settings: a `fitting.FitSettings` for the fitted strategy (default: its defaults).
+        renderer: "fast" (batched, modulation on activations; `render.FastRenderer`, tested against the
+        reference) or "reference" (the fp32 grouped-convolution generator). `dtype` bf16/fp16 speeds up both.
         """
         from .checkpoints import load_generator
         from .encoders import load_clip
@@ -181,11 +184,18 @@ class Animator:
             encoder_source = files.encoder
         else:
             generator_path, clip_name = fetch(spec.weights), CLIP_MOTION_MODEL
+        if renderer not in ("fast", "reference"):
+            raise LganimError(f"Unknown renderer {renderer!r}: use fast or reference.")
         generator = load_generator(generator_path, spec.generator, device=dev, dtype=dt)
+        render = None
+        if renderer == "fast":
+            from .render import FastRenderer
+            render = FastRenderer(generator, dtype=dt)
         if fit:
             from .fitting import FitSettings, FittedMotion, build_fitter
             fitter = build_fitter(spec.name, generator, device=dev, dtype=dt, settings=fit_settings or FitSettings())
-            return cls(spec, generator, FittedMotion(fitter), device=dev, encoder_source=encoder_source)
+            return cls(spec, generator, FittedMotion(fitter), device=dev, encoder_source=encoder_source,
+                       renderer=render)
         motion_dir = Path(motion)
         if not (motion_dir / "config.json").is_file():
             raise LganimError(f"{motion_dir} is not a motion checkpoint folder (no config.json in it).")
@@ -196,7 +206,8 @@ class Animator:
         clip = load_clip(clip_name, device=dev, dtype=dt)
         if (motion_dir / MOTION_CLIP_FILE).is_file():
             load_clip_text_tower(clip, motion_dir / MOTION_CLIP_FILE)
-        return cls(spec, generator, TrainedMotion(model, clip), device=dev, encoder_source=encoder_source)
+        return cls(spec, generator, TrainedMotion(model, clip), device=dev, encoder_source=encoder_source,
+                   renderer=render)
 
     # -- planning -------------------------------------------------------------------------------------------
     def start_codes(self, seeds: list[int | None], truncation: float) -> torch.Tensor:

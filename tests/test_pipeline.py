@@ -124,3 +124,15 @@ def test_fitted_motion_reports_progress_through_prepare(tmp_path, monkeypatch):
     plan = fitted.prepare(PROMPT, seed=1, num_frames=4, progress=lambda step, total, loss: seen.append((step, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
     assert plan.ws.shape[1] == 4 and torch.equal(plan.ws[:, 0], fitted.start_codes([1], fitted.domain.truncation))
+
+
+def test_fast_renderer_is_the_default_and_matches_the_reference(anim):
+    from lganim.render import FastRenderer
+    assert isinstance(anim.renderer, FastRenderer)
+    reference = Animator.from_pretrained("demo", device="cpu", renderer="reference")
+    assert reference.renderer == reference.generator.synthesis  # the fp32 reference path
+    fast = anim(PROMPT, seed=5, num_frames=4).frames.astype(int)
+    ref = reference(PROMPT, seed=5, num_frames=4).frames.astype(int)
+    assert np.abs(fast - ref).max() <= 1
+    with pytest.raises(LganimError, match="renderer"):
+        Animator.from_pretrained("demo", device="cpu", renderer="magic")
