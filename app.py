@@ -288,6 +288,7 @@ class Update:
     gif: Path | None = None                 # clip 0 as a GIF
     strip: np.ndarray | None = None
     plot: object = None                     # DataFrame for the motion plot
+    aligned: np.ndarray | None = None       # uint8 [S, S, 3]: the aligned face crop of a photo (what is animated)
 
 
 def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update]:
@@ -308,6 +309,8 @@ def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update
                         strength=req.strength, schedule=req.schedule, truncation=req.truncation,
                         progress=optimising)
     b, t = plan.ws.shape[:2]
+    if plan.photo is not None:
+        yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
     workdir = request_dir()
     finished = False
     chunks: list[np.ndarray] = []
@@ -341,16 +344,19 @@ def run(req: Request, progress: gr.Progress, write_gif: bool) -> Iterator[Update
 def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = PAPER_PROMPTS[0], num_frames: int = 16,
             fps: int = 12, strength: float = 1.0, truncation: float = 0.7, schedule: str = "linear",
             progress=gr.Progress()):
-    """Animate one face: streams frames while rendering, then returns (MP4, GIF, last frame, strip, plot, status)."""
+    """Animate one face: streams frames while rendering, then returns (MP4, GIF, last frame, strip, plot, status,
+    aligned crop of the photo or None)."""
     with user_errors():
         req = Request.parse(image=image, domain=domain, seeds=[whole("seed", seed, 0, MAX_SEED)],
                             prompts=[text("prompt", prompt, 'describe the motion, e.g. "The person is smiling."')],
                             num_frames=num_frames, fps=fps, strength=strength, truncation=truncation,
                             schedule=schedule)
+        aligned = None                                       # kept on screen once the photo's face is found
         with closing(run(req, progress, write_gif=True)) as updates:
             for u in updates:
+                aligned = u.aligned if u.aligned is not None else aligned
                 yield (str(u.videos[0]) if u.videos else None, str(u.gif) if u.gif else None, u.live, u.strip,
-                       plot_value(u.plot, "frame"), u.status)
+                       plot_value(u.plot, "frame"), u.status, aligned)
 
 
 def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str = PAPER_PROMPTS[0],
@@ -418,9 +424,12 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=CACH
             info = gr.Markdown(info_text)
             with gr.Tabs():
                 with gr.Tab("One clip", id="single"):
-                    image = checked_by_handler(gr.Image(
-                        type="filepath", sources=["upload", "clipboard"], height=200, elem_id="photo",
-                        label="Photo of a face (optional: replaces the seed's face)"))
+                    with gr.Row():
+                        image = checked_by_handler(gr.Image(
+                            type="filepath", sources=["upload", "clipboard"], height=200, elem_id="photo",
+                            label="Photo of a face (optional: replaces the seed's face)", scale=3))
+                        aligned = gr.Image(label="Aligned face (what is animated)", type="numpy", interactive=False,
+                                           height=200, elem_id="aligned", scale=2)
                     with gr.Row():
                         seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                          elem_id="seed", scale=4)
@@ -465,7 +474,7 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=CACH
 
     settings = [num_frames, fps, strength, truncation, schedule]
     single = go.click(animate, inputs=[image, domain, seed, prompt, *settings],
-                      outputs=[video, gif, live, strip, plot, status], api_name="animate", preprocess=False,
+                      outputs=[video, gif, live, strip, plot, status, aligned], api_name="animate", preprocess=False,
                       show_progress="minimal", show_progress_on=[status])
     batch = go_batch.click(animate_batch, inputs=[domain, seeds, prompts, *settings],
                            outputs=[gallery, live, strip, plot, status], api_name="animate_batch", preprocess=False,

@@ -126,7 +126,8 @@ def test_handler_streams_frames_before_the_video_on_the_demo_domain(monkeypatch)
     streamed = [o for o in outputs if o[2] is not None and o[0] is None]
     assert len(streamed) == 3                              # one update per chunk, each before the video
     assert all(o[2].dtype == np.uint8 and o[2].shape == (128, 128, 3) for o in streamed)
-    mp4, gif, last, strip, plot, status = outputs[-1]
+    mp4, gif, last, strip, plot, status, aligned = outputs[-1]
+    assert aligned is None                                 # a seed, not a photo
     assert count_frames(mp4) == 10 and count_frames(gif) == 10
     assert Path(mp4).parent.parent == Path(app.demo.GRADIO_CACHE)     # per-request folder in gradio's cache
     assert strip.shape[0] == app.STRIP_HEIGHT and strip.shape[1] == 8 * app.STRIP_HEIGHT

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 from gradio_client import Client, handle_file
 
 from lganim.video import count_frames
@@ -134,10 +136,15 @@ def test_bad_values_get_one_line_errors_and_the_server_keeps_serving(client, bad
 
 def test_an_uploaded_photo_is_animated(client):
     photo = handle_file(str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"))
-    mp4, gif, last, strip, plot, status = client.predict(**{**GOOD, "image": photo, "num_frames": 4},
-                                                         api_name="/animate")
+    mp4, gif, last, strip, plot, status, aligned = client.predict(**{**GOOD, "image": photo, "num_frames": 4},
+                                                                  api_name="/animate")
     assert count_frames(mp4) == 4 and "512×512 px" in status          # the whole photo, face pasted back
     assert "photo" in str(plot)
+    from lganim.align import align_face
+    from lganim.photo import load_photo
+    crop = np.asarray(Image.open(aligned).convert("RGB"), dtype=float)  # the aligned face the user is shown
+    expected = align_face(load_photo(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"), size=128).image
+    assert crop.shape == (128, 128, 3) and np.abs(crop - expected).mean() < 6  # gradio sends lossy WebP
 
 
 def test_nan_strength_in_raw_json_is_refused(server):
