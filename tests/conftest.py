@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lganim-tests-"))
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -27,3 +28,18 @@ def weights_dir():
     path.mkdir(parents=True, exist_ok=True)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def g64():
+    """rosinality's Generator(64, 512, 8, channel_multiplier=1) with the reference weights (frozen)."""
+    from lganim.stylegan2 import Generator
+    g = Generator(64, 512, 8, channel_multiplier=1)
+    g.load_state_dict(torch.load(FIXTURES / "ref_g64.pt", weights_only=True), strict=True)
+    return g.eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="session")
+def io():
+    """Inputs and reference outputs of the g64 generator (tests/fixtures/STYLEGAN2_README.md)."""
+    return torch.load(FIXTURES / "ref_g64_io.pt", weights_only=True)

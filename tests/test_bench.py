@@ -11,7 +11,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from lganim.__main__ import main as cli
 from lganim.bench import (
-    PeakMemory,
     main,
     make_codes,
     random_generator,

@@ -17,18 +17,6 @@ FP32_TOL = 1e-3  # brief's bound; measured 1.5e-5 (NCHW) and 2.3e-5 (channels_la
 BF16_MAX, BF16_MEAN, FP16_MAX = 0.03, 0.005, 0.005
 
 
-@pytest.fixture(scope="module")
-def g64():
-    g = Generator(64, 512, 8, channel_multiplier=1)
-    g.load_state_dict(torch.load(FIXTURES / "ref_g64.pt", weights_only=True), strict=True)
-    return g.eval().requires_grad_(False)
-
-
-@pytest.fixture(scope="module")
-def io():
-    return torch.load(FIXTURES / "ref_g64_io.pt", weights_only=True)
-
-
 def tiny_generator(seed: int = 0, size: int = 32) -> Generator:
     """A small channel-table model with every parameter random (biases and noise strengths included)."""
     table = {4: 16, 8: 16, 16: 12, 32: 8, 64: 8}

@@ -11,18 +11,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TOL = dict(atol=1e-4, rtol=1e-4)
 
 
-@pytest.fixture(scope="module")
-def g64():
-    g = Generator(64, 512, 8, channel_multiplier=1)
-    g.load_state_dict(torch.load(FIXTURES / "ref_g64.pt", weights_only=True), strict=True)
-    return g.eval().requires_grad_(False)
-
-
-@pytest.fixture(scope="module")
-def io():
-    return torch.load(FIXTURES / "ref_g64_io.pt", weights_only=True)
-
-
 def test_mapping_and_mean_latent(g64, io):
     inp, out = io["inputs"], io["outputs_f32"]
     torch.testing.assert_close(g64.mapping(inp["z"]), out["w_from_z"], atol=1e-5, rtol=1e-5)
