@@ -114,9 +114,13 @@ def run_download(args) -> int:
         from .demo import ensure_demo
         print(f"demo checkpoints ready in {ensure_demo().generator.parent}")
         return 0
+    from .encoders import download_clip
+    from .hub import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL
     files = [spec.weights] + ([E4E_FFHQ] if spec.supports_photos else [])
     for weight in files:
         print(f"{weight.basename}: {fetch(weight)}")
+    for name in (CLIP_MOTION_MODEL, CLIP_LOSS_MODEL):        # motion embeddings; fitting losses
+        print(f"CLIP {name}: {download_clip(name)}")
     return 0
 
 

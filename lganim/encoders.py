@@ -189,10 +189,16 @@ class ClipEncoder(nn.Module):
 
 
 def _resolve_source(clip, name_or_path) -> str:
-    """Model name or existing file path for `clip.load`, or a LganimError saying what to do."""
+    """Model name or existing file path for `clip.load`, or a LganimError saying what to do.
+
+    A model name whose file was placed by hand in the local weights folder (`hub.local_weights_dir()`,
+    e.g. weights/ViT-B-32.pt) loads from there.
+    """
+    from .hub import local_weights_dir
     name = str(name_or_path)
     if name in clip.available_models():
-        return name
+        placed = local_weights_dir() / os.path.basename(clip.clip._MODELS[name])
+        return str(placed) if placed.is_file() else name
     if os.path.isfile(name):
         return name
     raise LganimError(f"No CLIP model file at '{name}'; give a model name ({', '.join(clip.available_models())}) "
@@ -230,6 +236,20 @@ def load_clip(name_or_path, device="cpu", dtype: torch.dtype = torch.float32, do
     except Exception as err:
         raise LganimError(f"'{source}' is not a usable CLIP checkpoint ({type(err).__name__}: {err}).") from err
     return ClipEncoder(_cast_clip(model.to(device), dtype), source)
+
+
+def download_clip(name: str, download_root=None) -> Path:
+    """Fetch CLIP `name` ("RN50", "ViT-B/32", ...) into clip's cache (checked by clip's sha256) and return its path."""
+    clip = import_clip()
+    if name not in clip.available_models():
+        raise LganimError(f"Unknown CLIP model {name!r}; choose one of {', '.join(clip.available_models())}.")
+    root = os.path.expanduser(str(download_root or Path("~/.cache/clip")))
+    url = clip.clip._MODELS[name]
+    try:
+        return Path(clip.clip._download(url, root))
+    except OSError as err:
+        raise LganimError(f"Could not download CLIP {name} ({err}); download {url} elsewhere and place it at "
+                          f"{os.path.join(root, os.path.basename(url))}.") from err
 
 
 def _cast_clip(model: nn.Module, dtype: torch.dtype) -> nn.Module:

@@ -2,11 +2,20 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import torch
 
-from lganim.encoders import CLIP_MEAN, CLIP_STD, ClipEncoder, build_tiny_clip, import_clip, load_clip
+from lganim.encoders import (
+    CLIP_MEAN,
+    CLIP_STD,
+    ClipEncoder,
+    build_tiny_clip,
+    download_clip,
+    import_clip,
+    load_clip,
+)
 from lganim.errors import LganimError
 
 EOT = 49407  # CLIP's <|endoftext|> token id
@@ -180,3 +189,22 @@ def test_offline_download_explains_manual_placement(tmp_path, monkeypatch):
 def test_import_clip_returns_the_clip_module():
     clip = import_clip()
     assert "ViT-B/32" in clip.available_models() and "RN50" in clip.available_models()
+
+
+def test_download_clip_offline_is_one_line_and_unknown_names_refused(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(LganimError, match=r"Could not download CLIP RN50 .*RN50\.pt") as info:
+        download_clip("RN50", download_root=tmp_path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(LganimError, match="Unknown CLIP model"):
+        download_clip("RN9000")
+
+
+def test_a_model_placed_by_hand_in_the_weights_folder_is_used(weights_dir, tiny_files):
+    # a (tiny) file under the official file name stands in for ViT-B/32: no download is attempted
+    (weights_dir / "ViT-B-32.pt").write_bytes(Path(tiny_files["ViT"]).read_bytes())
+    enc = load_clip("ViT-B/32")
+    assert enc.input_resolution == load_clip(tiny_files["ViT"]).input_resolution
