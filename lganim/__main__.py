@@ -38,8 +38,9 @@ def add_animate(sub) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="motion strength; negative gives 'less of it'")
     p.add_argument("--truncation", type=float, default=None, help="truncation psi for sampled faces")
     p.add_argument("--schedule", default="linear", help="motion decay schedule: linear, sqrt, exp, const")
-    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, or 'fit' to fit "
-                   "the prompt (the default on real domains, which have no trained motion)")
+    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, a checkpoint file "
+                   "of the authors' training script, or 'fit' to fit the prompt (the default on real domains, "
+                   "which have no trained motion)")
     p.add_argument("--out", type=Path, default=Path("animation.mp4"), help="output .mp4 or .gif")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default=None, help="fp32 (default), bf16 or fp16")

@@ -238,6 +238,17 @@ def load_clip(name_or_path, device="cpu", dtype: torch.dtype = torch.float32, do
     return ClipEncoder(_cast_clip(model.to(device), dtype), source)
 
 
+def clip_from_state_dict(state: dict, device="cpu", dtype: torch.dtype = torch.float32,
+                         name: str = "CLIP state dict") -> ClipEncoder:
+    """A frozen ClipEncoder from a full CLIP state dict (e.g. the fine-tuned RN50 of an official motion checkpoint)."""
+    clip = import_clip()
+    try:
+        model = clip.model.build_model(dict(state))
+    except Exception as err:
+        raise LganimError(f"The {name} is not a complete CLIP model ({type(err).__name__}: {err}).") from err
+    return ClipEncoder(_cast_clip(model.to(device), dtype), name)
+
+
 def download_clip(name: str, download_root=None) -> Path:
     """Fetch CLIP `name` ("RN50", "ViT-B/32", ...) into clip's cache (checked by clip's sha256) and return its path."""
     clip = import_clip()

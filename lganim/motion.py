@@ -448,6 +448,24 @@ def load_official_state_dict(model: MotionGenerator, checkpoint: Mapping) -> dic
     return clip_sd
 
 
+def load_official(path: str | os.PathLike, style_dim: int, device: str | torch.device = "cpu",
+                  dtype: torch.dtype = torch.float32) -> tuple[MotionGenerator, dict[str, torch.Tensor]]:
+    """An official training checkpoint file -> (frozen MotionGenerator, its fine-tuned CLIP state dict).
+
+    The file is the official `{'iter', 'arch', 'state_dict', 'optimizer'}` dict; it is read with
+    `weights_only=True` and its shapes give the config (`style_dim` is the generator's).
+    """
+    name = os.path.basename(os.fspath(path))
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # any unreadable or unsafe file is the same user error
+        raise LganimError(f"{name} is not an official motion checkpoint that can be read safely "
+                          f"({type(e).__name__}).") from None
+    model = MotionGenerator(official_motion_config(checkpoint, style_dim))
+    clip_state = load_official_state_dict(model, checkpoint)
+    return model.to(device=device, dtype=dtype).eval().requires_grad_(False), clip_state
+
+
 def _load_strict(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: str, assign: bool = False) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
@@ -481,4 +499,4 @@ def _read_weights(path: Path, device: str | torch.device) -> dict[str, torch.Ten
 
 
 __all__ = ["SCHEDULES", "check_schedule", "decay_weights", "step_sizes", "Mapper", "LatentRecurrent", "MotionState",
-           "MotionGenerator", "compose_latents", "official_motion_config", "load_official_state_dict"]
+           "MotionGenerator", "compose_latents", "official_motion_config", "load_official_state_dict", "load_official"]

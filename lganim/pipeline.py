@@ -161,8 +161,9 @@ class Animator:
                         renderer: str = "fast") -> "Animator":
         """Load a domain's generator and motion strategy (downloading what is missing).
 
-        motion: a folder written by `python -m lganim train`; "fit" for training-free prompt fitting
-        (`fitting.FittedMotion`, cached per domain and prompt). None: the demo domain's own untrained
+        motion: a folder written by `python -m lganim train`; a checkpoint file of the authors' training
+        script (DDP `module.encoder/rnn/mapper.*`, loaded with its fine-tuned CLIP); "fit" for training-free
+        prompt fitting (`fitting.FittedMotion`, cached per domain and prompt). None: the demo domain's own untrained
         checkpoint, and prompt fitting on the real domains (no trained motion weights exist for them).
         fit_settings: a `fitting.FitSettings` for the fitted strategy (default: its defaults).
         renderer: "fast" (batched, modulation on activations; `render.FastRenderer`, tested against the
@@ -197,17 +198,31 @@ class Animator:
             return cls(spec, generator, FittedMotion(fitter), device=dev, encoder_source=encoder_source,
                        renderer=render)
         motion_dir = Path(motion)
+        if motion_dir.is_file():                     # a checkpoint of the authors' training script
+            from .encoders import clip_from_state_dict
+            from .motion import load_official
+            model, clip_state = load_official(motion_dir, generator.style_dim, device=dev, dtype=dt)
+            clip = (clip_from_state_dict(clip_state, dev, dt, name=f"fine-tuned CLIP of {motion_dir.name}")
+                    if clip_state else load_clip(clip_name, device=dev, dtype=dt))
+            cls.check_motion_fits(model, generator, motion_dir, domain)
+            return cls(spec, generator, TrainedMotion(model, clip), device=dev, encoder_source=encoder_source,
+                       renderer=render)
         if not (motion_dir / "config.json").is_file():
             raise LganimError(f"{motion_dir} is not a motion checkpoint folder (no config.json in it).")
         model = MotionGenerator.load(motion_dir, device=dev, dtype=dt)
-        if model.config.num_ws != generator.num_ws or model.config.style_dim != generator.style_dim:
-            raise LganimError(f"The motion model in {motion_dir} drives {model.config.num_ws}×{model.config.style_dim} "
-                              f"W+ codes but the {domain} generator has {generator.num_ws}×{generator.style_dim}.")
+        cls.check_motion_fits(model, generator, motion_dir, domain)
         clip = load_clip(clip_name, device=dev, dtype=dt)
         if (motion_dir / MOTION_CLIP_FILE).is_file():
             load_clip_text_tower(clip, motion_dir / MOTION_CLIP_FILE)
         return cls(spec, generator, TrainedMotion(model, clip), device=dev, encoder_source=encoder_source,
                    renderer=render)
+
+    @staticmethod
+    def check_motion_fits(model, generator: Generator, source: Path, domain: str) -> None:
+        """The motion model must emit W+ codes of the generator's shape."""
+        if model.config.num_ws != generator.num_ws or model.config.style_dim != generator.style_dim:
+            raise LganimError(f"The motion model in {source} drives {model.config.num_ws}×{model.config.style_dim} "
+                              f"W+ codes but the {domain} generator has {generator.num_ws}×{generator.style_dim}.")
 
     # -- planning -------------------------------------------------------------------------------------------
     def start_codes(self, seeds: list[int | None], truncation: float) -> torch.Tensor:

@@ -136,3 +136,25 @@ def test_fast_renderer_is_the_default_and_matches_the_reference(anim):
     assert np.abs(fast - ref).max() <= 1
     with pytest.raises(LganimError, match="renderer"):
         Animator.from_pretrained("demo", device="cpu", renderer="magic")
+
+
+def test_an_official_training_checkpoint_file_animates(tmp_path, anim):
+    """A checkpoint laid out as the authors' DDP training script saves it loads with its fine-tuned CLIP."""
+    from lganim.demo import ensure_demo
+    from lganim.motion import MotionGenerator
+    files = ensure_demo()
+    ours = MotionGenerator.load(files.motion)
+    clip_state = torch.load(files.clip_motion, weights_only=True)
+    state = {f"module.{k}": v for k, v in ours.state_dict().items()}
+    state.update({f"module.encoder.{k}": v for k, v in clip_state.items()})
+    path = tmp_path / "ckpt_iter5000.pth"
+    torch.save({"iter": 5000, "arch": "UniEditModelv1", "state_dict": state, "optimizer": {}}, path)
+    official = Animator.from_pretrained("demo", motion=path, device="cpu")
+    for key, value in ours.state_dict().items():
+        assert torch.equal(official.motion.model.state_dict()[key], value), key
+    result = official(PROMPT, seed=1, num_frames=4)
+    assert result.frames.shape[:2] == (1, 4)
+    torch.testing.assert_close(result.ws, anim(PROMPT, seed=1, num_frames=4).ws, atol=1e-4, rtol=1e-4)
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(LganimError, match="not an official motion checkpoint"):
+        Animator.from_pretrained("demo", motion=tmp_path / "junk.pth", device="cpu")
