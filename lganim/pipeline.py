@@ -23,7 +23,7 @@ from .config import AnimationSettings
 from .device import resolve_device, resolve_dtype
 from .errors import LganimError
 from .hub import Domain, get_domain
-from .stylegan2 import Generator, render_chunks, to_uint8
+from .stylegan2 import Generator, to_uint8
 
 if TYPE_CHECKING:
     from .align import AlignedFace
@@ -317,17 +317,16 @@ class Animator:
         b, t = plan.ws.shape[:2]
         steps = max(1, self.chunk_size // b)                                         # time steps per chunk
         flat = plan.ws.transpose(0, 1).reshape(t * b, *plan.ws.shape[2:])           # [T·B, L, D], time-major
-        start = 0
-        with torch.inference_mode():
-            for images in render_chunks(self.renderer, flat, steps * b):
-                n = images.shape[0] // b
-                frames = to_uint8(images)                                            # [n·B, S, S, 3]
-                frames = frames.reshape(n, b, *frames.shape[1:]).transpose(0, 1).numpy()  # [B, n, S, S, 3]
-                if plan.photo is not None and plan.photo.canvas is not None:
-                    from .align import paste_back
-                    frames = np.stack([paste_back(plan.photo.canvas, clip, plan.photo.aligned) for clip in frames])
-                yield FrameChunk(start, frames)
-                start += n
+        for start in range(0, t, steps):
+            n = min(steps, t - start)
+            with torch.inference_mode():                     # per chunk: never held across a yield
+                images = self.renderer(flat[start * b:(start + n) * b])              # [n·B, 3, S, S]
+            frames = to_uint8(images)                                                # [n·B, S, S, 3]
+            frames = frames.reshape(n, b, *frames.shape[1:]).transpose(0, 1).numpy()  # [B, n, S, S, 3]
+            if plan.photo is not None and plan.photo.canvas is not None:
+                from .align import paste_back
+                frames = np.stack([paste_back(plan.photo.canvas, clip, plan.photo.aligned) for clip in frames])
+            yield FrameChunk(start, frames)
 
     def stream(self, prompts, seed=0, **kwargs) -> Iterator[FrameChunk]:
         """Like calling the Animator, but yields chunks of frames while they are rendered."""

@@ -9,7 +9,7 @@ Shapes: B batch, L = num_ws W+ layers, D = style_dim, C channels, H = W = resolu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -295,17 +295,6 @@ class Generator(nn.Module):
 
     def forward(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         return self.synthesis(ws, noise)
-
-
-def render_chunks(synthesis, ws: torch.Tensor, chunk_size: int) -> Iterator[torch.Tensor]:
-    """Render N W+ codes ws [N, L, D] in chunks of `chunk_size`: yields images [≤chunk, 3, H, W] in order.
-
-    `synthesis` is any callable ws -> images (the reference `Generator.synthesis` or a fast renderer).
-    """
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be >= 1")
-    for start in range(0, ws.shape[0], chunk_size):
-        yield synthesis(ws[start:start + chunk_size])
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

@@ -158,3 +158,8 @@ def test_an_official_training_checkpoint_file_animates(tmp_path, anim):
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(LganimError, match="not an official motion checkpoint"):
         Animator.from_pretrained("demo", motion=tmp_path / "junk.pth", device="cpu")
+
+
+def test_streaming_leaves_no_inference_mode_between_chunks(anim):
+    for _ in anim.stream(PROMPT, seed=1, num_frames=3):
+        assert not torch.is_inference_mode_enabled()     # the consumer's code runs in its own mode
