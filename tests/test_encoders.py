@@ -175,11 +175,16 @@ def test_not_a_clip_checkpoint(tmp_path):
         load_clip(tmp_path / "other.pt")
 
 
-def test_offline_download_explains_manual_placement(tmp_path, monkeypatch):
-    def offline(*args, **kwargs):
+@pytest.fixture
+def offline(monkeypatch):
+    """Every download fails as it does without a network."""
+    def refuse(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+def test_offline_download_explains_manual_placement(tmp_path, offline):
     with pytest.raises(LganimError, match=r"Could not download CLIP ViT-B/32 .*place it at .*ViT-B-32\.pt") as info:
         load_clip("ViT-B/32", download_root=tmp_path)
     assert "\n" not in str(info.value)
@@ -191,11 +196,7 @@ def test_import_clip_returns_the_clip_module():
     assert "ViT-B/32" in clip.available_models() and "RN50" in clip.available_models()
 
 
-def test_download_clip_offline_is_one_line_and_unknown_names_refused(tmp_path, monkeypatch):
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("no network")
-
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
+def test_download_clip_offline_is_one_line_and_unknown_names_refused(tmp_path, offline):
     with pytest.raises(LganimError, match=r"Could not download CLIP RN50 .*RN50\.pt") as info:
         download_clip("RN50", download_root=tmp_path)
     assert "\n" not in str(info.value)
