@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import re
@@ -34,15 +33,16 @@ import torch
 
 from .config import GeneratorConfig
 from .errors import LganimError
-from .files import atomic_path
+from .device import resolve_device, resolve_dtype
+from .files import write_json
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPE_CHOICES = ("bf16", "fp16", "fp32")
 # Dense bf16 tensor-core peak in TFLOP/s from NVIDIA's data sheets (the sparse figures halved); --peak-tflops
 # overrides. Matched in order against torch.cuda.get_device_name().
 BF16_PEAK_TFLOPS = (("H200", 989.4), ("H100", 989.4), ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0))
-PARAM_STD = 0.1
+PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
 REQUEST_PROMPT = "The person is smiling."
-REQUEST_FRAMES = 16  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
+REQUEST_FRAMES = 16
 
 
 # ---- FLOP count -------------------------------------------------------------------------------------------------
@@ -219,10 +219,9 @@ def bf16_peak_tflops(device: torch.device, override: float | None) -> float | No
 
 
 def write_json_atomic(path: Path, data: dict):
-    """Write JSON through a temporary file beside `path`, renamed into place: no partial file on failure."""
+    """Write the results as JSON (creating the folder); no partial file on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    write_json(path, data)
 
 
 # ---- CLI --------------------------------------------------------------------------------------------------------
@@ -237,7 +236,7 @@ def add_arguments(parser: argparse.ArgumentParser):
                         help="frames the per-frame reference renders (its cost is linear in them; capped at --frames)")
     parser.add_argument("--batch", type=int, action="append", default=None,
                         help="chunk size of the fast path; repeat for several (default: all frames in one chunk)")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="compute dtype of the fast path")
+    parser.add_argument("--dtype", choices=DTYPE_CHOICES, default="fp32", help="compute dtype of the fast path")
     parser.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
                         help="NHWC activations in the fast path (auto: on)")
     parser.add_argument("--compile", default=None, metavar="MODE", nargs="?", const="default",
@@ -268,11 +267,10 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--repeats must be at least 1, got {args.repeats}")
     if args.warmup < 0:
         raise LganimError(f"--warmup must be 0 or more, got {args.warmup}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise LganimError("--device cuda: no CUDA device is available; use --device cpu")
-    if args.dtype == "bf16" and args.device == "cuda" and not torch.cuda.is_bf16_supported():
+    device = resolve_device(args.device)
+    if args.dtype == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise LganimError("this CUDA device has no bf16; use --dtype fp16 or fp32")
-    return torch.device(args.device)
+    return device
 
 
 def _device_name(device: torch.device) -> str:
@@ -387,7 +385,7 @@ def run(args) -> int:
 
     g = random_generator(config, device, args.seed)
     ws = make_codes(g, args.frames, args.seed)
-    renderers = {b: FastRenderer(g, dtype=DTYPES[args.dtype], channels_last=channels_last, compile=compile_mode,
+    renderers = {b: FastRenderer(g, dtype=resolve_dtype(args.dtype), channels_last=channels_last, compile=compile_mode,
                                  chunk_size=b) for b in batches}
     ref, fast, image_max = measure(g, ws, renderers, min(args.reference_frames, args.frames), repeats,
                                    args.warmup, device)
@@ -404,7 +402,7 @@ def run(args) -> int:
     }
     result = summarize(setup, ref, fast)
     if args.request is not None:
-        result["request"] = time_request(args.request, args.motion, device, DTYPES[args.dtype], repeats,
+        result["request"] = time_request(args.request, args.motion, device, resolve_dtype(args.dtype), repeats,
                                          args.warmup)
     print(format_table(result))
     if args.json is not None:

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .device import resolve_device
 from .errors import LganimError
 
 # CLIP's image normalisation (RGB in [0, 1]), from its preprocessing transform.
@@ -215,10 +216,7 @@ def load_clip(name_or_path, device="cpu", dtype: torch.dtype = torch.float32, do
     """
     if dtype not in _DTYPES:
         raise LganimError(f"CLIP dtype must be one of float32, float16, bfloat16, got {dtype}.")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise LganimError(f"Unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'.") from err
+    device = resolve_device(device)
     clip = import_clip()
     source = _resolve_source(clip, name_or_path)
     root = os.path.expanduser(str(download_root or Path("~/.cache/clip")))

@@ -5,6 +5,7 @@ A failure never leaves a partial file under the final name. Files end up with th
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -54,3 +55,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """Write `data` as indented JSON to `path`, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

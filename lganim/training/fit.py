@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..errors import LganimError
-from ..files import atomic_path
+from .. import files
 
 
 def parse_weight(text: str) -> tuple[str, float]:
@@ -21,11 +20,10 @@ def parse_weight(text: str) -> tuple[str, float]:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Write JSON atomically (a temporary file in the same folder, then rename)."""
+    """Write a command's JSON result atomically into an existing folder."""
     if not path.parent.is_dir():
         raise LganimError(f"The folder of {path} does not exist.")
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    files.write_json(path, data)
 
 
 def add_arguments(p) -> None:
