@@ -43,6 +43,7 @@ BF16_PEAK_TFLOPS = (("H200", 989.4), ("H100", 989.4), ("A100", 312.0), ("L40S", 
 PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
 REQUEST_PROMPT = "The person is smiling."
 REQUEST_FRAMES = 16
+RANDOM_REQUEST = "random"  # --request domain of random-weight real architectures (see request_animator)
 
 
 # ---- FLOP count -------------------------------------------------------------------------------------------------
@@ -246,7 +247,8 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and codes")
     parser.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of the device for %% of peak")
     parser.add_argument("--request", default=None, metavar="DOMAIN",
-                        help="also time a whole 16-frame request through the pipeline for this domain (e.g. demo)")
+                        help="also time a whole 16-frame request through the pipeline: a domain (e.g. demo), or "
+                             "random: the --size generator, CLIP RN50 and the motion generator with random weights")
     parser.add_argument("--motion", type=Path, default=None, metavar="DIR",
                         help="with --request: the motion checkpoint folder (real domains)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
@@ -267,6 +269,8 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--repeats must be at least 1, got {args.repeats}")
     if args.warmup < 0:
         raise LganimError(f"--warmup must be 0 or more, got {args.warmup}")
+    if args.motion is not None and args.request in (None, RANDOM_REQUEST):
+        raise LganimError("--motion needs --request with a real domain (random and no --request use no motion files)")
     device = resolve_device(args.device)
     if args.dtype == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise LganimError("this CUDA device has no bf16; use --dtype fp16 or fp32")
@@ -336,24 +340,52 @@ def _record(m: dict, seconds: float, first: float, peak: int | None):
         m["peak_mem_bytes"] = max(m["peak_mem_bytes"] or 0, peak)
 
 
-def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
-                 warmup: int) -> dict:
-    """The whole request through `Animator` (CLIP text + motion + rendering + uint8 frames of a 16-frame clip),
-    once with the reference renderer and once with a `FastRenderer`, timed in alternation.
+def request_animator(domain: str, motion: Path | None, g, device: torch.device):
+    """The `Animator` a whole request is timed with, its renderer the fp32 reference.
 
-    "prepare" is CLIP, motion and the start frame; "render" is the REQUEST_FRAMES frames. The domain's files must
-    be available (`demo` is built locally and is tiny: it times the plumbing, not a real generator).
+    domain "random": the real architectures with random weights and no files: `g` (the benchmark's generator at
+    `--size`), CLIP RN50 (as the motion generator conditions on) and the paper's motion generator in its official
+    configuration. Any other domain loads its files (`demo` is built locally and is tiny: it times the plumbing).
     """
-    from .pipeline import Animator
+    from .pipeline import Animator, TrainedMotion
+
+    if domain != RANDOM_REQUEST:
+        return Animator.from_pretrained(domain, motion=motion, device=str(device), renderer="reference")
+    from .config import MotionConfig
+    from .encoders import random_clip
+    from .hub import CLIP_MOTION_MODEL, Domain
+    from .motion import MotionGenerator
+
+    clip = random_clip(CLIP_MOTION_MODEL, device)
+    config = MotionConfig(num_ws=g.num_ws, style_dim=g.style_dim, embed_dim=clip.embed_dim)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = MotionGenerator(config).to(device).eval().requires_grad_(False)
+    spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
+    return Animator(spec, g, TrainedMotion(model, clip), device=device)
+
+
+def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
+                 warmup: int, generator=None) -> dict:
+    """The whole request through `Animator`: CLIP text and image, motion, the start frame and the uint8 frames of
+    a 16-frame clip, timed in alternation on two paths:
+
+    - reference: `Generator.synthesis` in fp32, one frame per call (as the official inference renders);
+    - fast: a `FastRenderer` in `dtype`, all frames in one chunk.
+
+    "prepare" is CLIP, motion and the start frame; "render" the REQUEST_FRAMES frames. CLIP and motion run in
+    fp32 on both paths. `generator`: the benchmark's random generator, for domain "random" (`request_animator`).
+    """
     from .render import FastRenderer
 
-    anim = Animator.from_pretrained(domain, motion=motion, device=str(device))
-    paths = {"reference": anim.renderer, "fast": FastRenderer(anim.generator, dtype=dtype)}
+    anim = request_animator(domain, motion, generator, device)
+    paths = {"reference": (anim.generator.synthesis, 1),
+             "fast": (FastRenderer(anim.generator, dtype=dtype), REQUEST_FRAMES)}
     times = {name: {"prepare_s": [], "render_s": []} for name in paths}
     with torch.inference_mode():
         for i in range(warmup + repeats):
-            for name, renderer in paths.items():
-                anim.renderer = renderer
+            for name, (renderer, chunk) in paths.items():
+                anim.renderer, anim.chunk_size = renderer, chunk
                 start = time.perf_counter()
                 plan = anim.prepare(REQUEST_PROMPT, 0, num_frames=REQUEST_FRAMES)
                 _sync(device)
@@ -364,7 +396,8 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
                 if i >= warmup:
                     times[name]["prepare_s"].append(prepared - start)
                     times[name]["render_s"].append(time.perf_counter() - prepared)
-    out = {"domain": domain, "size": anim.generator.size, "frames": REQUEST_FRAMES, "prompt": REQUEST_PROMPT}
+    out = {"domain": domain, "size": anim.generator.size, "frames": REQUEST_FRAMES, "prompt": REQUEST_PROMPT,
+           "dtype": str(dtype).removeprefix("torch.")}
     for name, t in times.items():
         prep, rend = statistics.median(t["prepare_s"]), statistics.median(t["render_s"])
         out[name] = {"prepare_s": prep, "render_s": rend, "total_s": prep + rend}
@@ -403,7 +436,7 @@ def run(args) -> int:
     result = summarize(setup, ref, fast)
     if args.request is not None:
         result["request"] = time_request(args.request, args.motion, device, resolve_dtype(args.dtype), repeats,
-                                         args.warmup)
+                                         args.warmup, generator=g)
     print(format_table(result))
     if args.json is not None:
         write_json_atomic(args.json, result)

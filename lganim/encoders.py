@@ -38,6 +38,16 @@ _TORCHVISION_OP_SCHEMAS = {
     "qnms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 }
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+# `clip.model.CLIP` arguments of OpenAI's released models, as `clip.model.build_model` reads them off their state
+# dicts; `random_clip` builds them with random weights (the real cost, for benchmarks where the files are absent).
+_CLIP_TEXT = dict(context_length=CLIP_CONTEXT_LENGTH, vocab_size=CLIP_VOCAB_SIZE, transformer_width=512,
+                  transformer_heads=8, transformer_layers=12)
+CLIP_ARCHITECTURES = {
+    "RN50": dict(embed_dim=1024, image_resolution=224, vision_layers=(3, 4, 6, 3), vision_width=64,
+                 vision_patch_size=None, **_CLIP_TEXT),
+    "ViT-B/32": dict(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32,
+                     **_CLIP_TEXT),
+}
 
 
 def _ensure_torchvision() -> None:
@@ -245,6 +255,18 @@ def clip_from_state_dict(state: dict, device="cpu", dtype: torch.dtype = torch.f
     except Exception as err:
         raise LganimError(f"The {name} is not a complete CLIP model ({type(err).__name__}: {err}).") from err
     return ClipEncoder(_cast_clip(model.to(device), dtype), name)
+
+
+def random_clip(name: str, device="cpu", dtype: torch.dtype = torch.float32, seed: int = 0) -> ClipEncoder:
+    """CLIP `name` ("RN50" or "ViT-B/32") with CLIP's own random initialisation, seeded: the real architecture and
+    cost with meaningless embeddings. For benchmarks on machines without the weights; never for results."""
+    if name not in CLIP_ARCHITECTURES:
+        raise LganimError(f"No architecture for CLIP {name!r}; choose one of {', '.join(CLIP_ARCHITECTURES)}.")
+    clip = import_clip()
+    with torch.random.fork_rng(devices=[]):  # the constructor draws from the global RNG: leave no trace in it
+        torch.manual_seed(seed)
+        model = clip.model.CLIP(**CLIP_ARCHITECTURES[name])
+    return ClipEncoder(_cast_clip(model.to(resolve_device(device)), dtype), f"{name} (random weights)")
 
 
 def download_clip(name: str, download_root=None) -> Path:

@@ -79,6 +79,7 @@ def test_cli_writes_json_with_speedup_and_error(tmp_path, capsys):
     (["--frames", "0"], "--frames must be at least 1"),
     (["--batch", "0"], "every --batch"),
     (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--request", "random", "--motion", "m"], "--motion needs --request with a real domain"),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, capsys):
     assert main(argv) == 2
@@ -141,3 +142,29 @@ def test_whole_request_on_the_demo_domain():
     for path in ("reference", "fast"):
         assert r[path]["total_s"] == pytest.approx(r[path]["prepare_s"] + r[path]["render_s"])
     assert r["speedup"] > 0
+
+
+def test_whole_request_on_the_demo_domain_times_the_reference_per_frame(monkeypatch):
+    from lganim.pipeline import Animator
+    from lganim.render import FastRenderer
+    seen = []
+    render = Animator.render
+
+    def spy(self, plan):
+        seen.append((type(self.renderer).__name__ if isinstance(self.renderer, FastRenderer) else "reference",
+                     self.chunk_size))
+        return render(self, plan)
+
+    monkeypatch.setattr(Animator, "render", spy)
+    time_request("demo", None, torch.device("cpu"), torch.float32, repeats=1, warmup=0)
+    assert seen == [("reference", 1), ("FastRenderer", 16)]
+
+
+def test_whole_request_with_random_real_architectures():
+    """--request random: the benchmark's generator, CLIP RN50 and the official motion configuration, no files."""
+    g = random_generator(GeneratorConfig(16, channel_multiplier=1), torch.device("cpu"), 0)
+    r = time_request("random", None, torch.device("cpu"), torch.bfloat16, repeats=1, warmup=0, generator=g)
+    assert r["domain"] == "random" and r["size"] == 16 and r["frames"] == 16 and r["dtype"] == "bfloat16"
+    for path in ("reference", "fast"):
+        assert r[path]["total_s"] == pytest.approx(r[path]["prepare_s"] + r[path]["render_s"])
+

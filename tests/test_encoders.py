@@ -15,6 +15,7 @@ from lganim.encoders import (
     download_clip,
     import_clip,
     load_clip,
+    random_clip,
 )
 from lganim.errors import LganimError
 
@@ -209,3 +210,17 @@ def test_a_model_placed_by_hand_in_the_weights_folder_is_used(weights_dir, tiny_
     (weights_dir / "ViT-B-32.pt").write_bytes(Path(tiny_files["ViT"]).read_bytes())
     enc = load_clip("ViT-B/32")
     assert enc.input_resolution == load_clip(tiny_files["ViT"]).input_resolution
+
+
+@pytest.mark.parametrize("name, params, embed", [("RN50", 102_007_137, 1024), ("ViT-B/32", 151_277_313, 512)])
+def test_random_clip_has_the_released_architecture(name, params, embed):
+    """Parameter counts of OpenAI's released models; build_model infers the same shapes from the state dict."""
+    clip = random_clip(name)
+    state = clip.model.state_dict()
+    assert sum(p.numel() for p in clip.model.parameters()) == params
+    assert clip.embed_dim == embed and clip.input_resolution == 224
+    rebuilt = import_clip().model.build_model(dict(state)).state_dict()
+    assert {k: v.shape for k, v in rebuilt.items()} == {k: v.shape for k, v in state.items()}
+    with pytest.raises(LganimError, match="No architecture"):
+        random_clip("RN101")
+
