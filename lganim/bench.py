@@ -366,7 +366,7 @@ def request_animator(domain: str, motion: Path | None, g, device: torch.device):
 
 
 def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
-                 warmup: int, generator=None) -> dict:
+                 warmup: int, generator=None, compile: bool | str = False) -> dict:
     """The whole request through `Animator`: CLIP text and image, motion, the start frame and the uint8 frames of
     a 16-frame clip, timed in alternation on two paths:
 
@@ -374,13 +374,14 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
     - fast: a `FastRenderer` in `dtype`, all frames in one chunk.
 
     "prepare" is CLIP, motion and the start frame; "render" the REQUEST_FRAMES frames. CLIP and motion run in
-    fp32 on both paths. `generator`: the benchmark's random generator, for domain "random" (`request_animator`).
+    fp32 on both paths. `generator`: the benchmark's random generator, for domain "random" (`request_animator`);
+    `compile`: the fast renderer's torch.compile setting (compiled in the warm-up requests).
     """
     from .render import FastRenderer
 
     anim = request_animator(domain, motion, generator, device)
     paths = {"reference": (anim.generator.synthesis, 1),
-             "fast": (FastRenderer(anim.generator, dtype=dtype), REQUEST_FRAMES)}
+             "fast": (FastRenderer(anim.generator, dtype=dtype, compile=compile), REQUEST_FRAMES)}
     times = {name: {"prepare_s": [], "render_s": []} for name in paths}
     with torch.inference_mode():
         for i in range(warmup + repeats):
@@ -436,7 +437,7 @@ def run(args) -> int:
     result = summarize(setup, ref, fast)
     if args.request is not None:
         result["request"] = time_request(args.request, args.motion, device, resolve_dtype(args.dtype), repeats,
-                                         args.warmup, generator=g)
+                                         args.warmup, generator=g, compile=compile_mode)
     print(format_table(result))
     if args.json is not None:
         write_json_atomic(args.json, result)
