@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from .config import GeneratorConfig
 from .errors import LganimError
@@ -89,6 +91,64 @@ def synthesis_flops(config: GeneratorConfig) -> dict[str, int]:
         c = c_out
     flops["total"] = sum(flops.values())
     return flops
+
+
+# ---- memory traffic ---------------------------------------------------------------------------------------------
+
+class _TrafficCounter(TorchDispatchMode):
+    """Sums the bytes each aten op reads and writes: the memory its tensor arguments and outputs cover (each once
+    per op). Views move nothing and are skipped."""
+
+    def __init__(self):
+        super().__init__()
+        self.bytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if not (func.is_view or func.overloadpacket is torch.ops.aten._unsafe_view):  # (reshape of a fresh result)
+            tensors = [t for t in tree_flatten((args, kwargs, out))[0] if isinstance(t, torch.Tensor)]
+            self.bytes += sum(_span_bytes(t) for t in tensors)
+        return out
+
+
+def _span_bytes(t: torch.Tensor) -> int:
+    """Bytes of memory a tensor covers: a broadcast dimension (stride 0) adds nothing, a slice only its part."""
+    if t.numel() == 0:
+        return 0
+    return (1 + sum((n - 1) * abs(st) for n, st in zip(t.shape, t.stride()))) * t.element_size()
+
+
+def _meta_generator(config: GeneratorConfig):
+    from .stylegan2 import Generator
+
+    with torch.device("meta"):
+        return Generator.from_config(config).eval().requires_grad_(False)
+
+
+def fast_path_bytes(config: GeneratorConfig, dtype: torch.dtype, batch: int, channels_last: bool = True) -> float:
+    """Bytes per frame the eager `FastRenderer` moves through memory at chunk size `batch`: every op's inputs and
+    outputs (weights shared by the chunk), counted on meta tensors (no memory, no arithmetic). Each kernel is
+    assumed to read its inputs once; a fused, compiled path moves less. Over the device's bandwidth this is the
+    time floor of the eager path, the bytes term beside the FLOP term of `synthesis_flops`."""
+    from .render import FastRenderer
+
+    renderer = FastRenderer(_meta_generator(config), dtype=dtype, channels_last=channels_last, chunk_size=batch)
+    g = renderer.generator
+    ws, noise = renderer._prepare(torch.empty(batch, g.num_ws, g.style_dim, device="meta"), None)
+    counter = _TrafficCounter()
+    with torch.inference_mode(), counter:
+        renderer._synthesize(ws, noise)
+    return counter.bytes / batch
+
+
+def reference_bytes(config: GeneratorConfig) -> float:
+    """Bytes the fp32 reference `Generator.synthesis` moves for one frame rendered alone, counted as
+    `fast_path_bytes` counts."""
+    g = _meta_generator(config)
+    counter = _TrafficCounter()
+    with torch.inference_mode(), counter:
+        g.synthesis(torch.empty(1, g.num_ws, g.style_dim, device="meta"))
+    return counter.bytes
 
 
 # ---- models and codes -------------------------------------------------------------------------------------------
@@ -287,21 +347,29 @@ def summarize(setup: dict, reference: dict, fast: dict[int, dict]) -> dict:
     """Medians and derived figures from raw measurements.
 
     setup: the run's description (needs "size", "frames", "gflop_per_frame", "bf16_peak_tflops");
-    reference: {"frames", "times_s", "first_s", "peak_mem_bytes"}; fast: batch -> the same plus "max_abs_err",
+    reference: {"frames", "times_s", "first_s", "peak_mem_bytes"} and optionally "bytes_per_frame"
+    (`reference_bytes`); fast: batch -> the same plus "max_abs_err" and,
+    optionally, "bytes_per_frame" (`fast_path_bytes`; None for a compiled path, whose traffic it does not describe),
     where times_s are seconds per pass (reference: its frames; fast: all `frames`).
     """
     gflop, peak = setup["gflop_per_frame"], setup["bf16_peak_tflops"]
     ref_fps = reference["frames"] / statistics.median(reference["times_s"])
+    ref_traffic = reference.get("bytes_per_frame")
     ref = {"frames": reference["frames"], "fps": ref_fps, "ms_per_frame": 1e3 / ref_fps,
+           "gb_per_frame": ref_traffic / 1e9 if ref_traffic else None,
+           "tb_per_s": ref_traffic * ref_fps / 1e12 if ref_traffic else None,
            "first_frame_ms": 1e3 * statistics.median(reference["first_s"]),
            "peak_mem_bytes": reference["peak_mem_bytes"], "times_s": reference["times_s"]}
     rows = []
     for batch, m in fast.items():
         fps = setup["frames"] / statistics.median(m["times_s"])
+        traffic = m.get("bytes_per_frame")
         rows.append({"batch": batch, "fps": fps, "ms_per_frame": 1e3 / fps, "speedup": fps / ref_fps,
                      "max_abs_err": m["max_abs_err"], "first_frame_ms": 1e3 * statistics.median(m["first_s"]),
                      "peak_mem_bytes": m["peak_mem_bytes"], "times_s": m["times_s"], "tflops": gflop * fps / 1e3,
-                     "pct_bf16_peak": 100 * gflop * fps / (peak * 1e3) if peak else None})
+                     "pct_bf16_peak": 100 * gflop * fps / (peak * 1e3) if peak else None,
+                     "gb_per_frame": traffic / 1e9 if traffic else None,
+                     "tb_per_s": traffic * fps / 1e12 if traffic else None})
     best = max(rows, key=lambda e: e["fps"])
     result = {**setup, "reference": ref, "fast": rows, "best_batch": best["batch"], "fps": best["fps"],
               "speedup": best["speedup"], "max_abs_err": max(e["max_abs_err"] for e in rows)}
@@ -423,6 +491,10 @@ def run(args) -> int:
                                  chunk_size=b) for b in batches}
     ref, fast, image_max = measure(g, ws, renderers, min(args.reference_frames, args.frames), repeats,
                                    args.warmup, device)
+    ref["bytes_per_frame"] = reference_bytes(config)
+    for b, r in renderers.items():
+        chunk = r.planned_chunk_size(args.frames)
+        fast[b]["bytes_per_frame"] = None if compile_mode else fast_path_bytes(config, r.dtype, chunk, r.channels_last)
     setup = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": device.type, "device_name": _device_name(device), "torch": torch.__version__,
@@ -454,15 +526,17 @@ def format_table(result: dict) -> str:
     head = (f"{result['device_name']} ({result['device']}), {result['size']}² cm{result['channel_multiplier']}, "
             f"{result['frames']} frames, fast dtype {result['dtype']}, {result['gflop_per_frame']:.1f} GFLOP/frame")
     rows = [(f"{'path':<14}{'batch':>6}{'frames/s':>10}{'ms/frame':>10}{'first ms':>10}{'peak MiB':>10}"
-             f"{'speedup':>9}{'max|err|':>10}{'% peak':>8}")]
+             f"{'speedup':>9}{'max|err|':>10}{'% peak':>8}{'TB/s':>7}")]
     ref = result["reference"]
     rows.append(f"{'reference fp32':<14}{1:>6}{ref['fps']:>10.2f}{ref['ms_per_frame']:>10.1f}"
-                f"{ref['first_frame_ms']:>10.1f}{_mib(ref['peak_mem_bytes']):>10}{1.0:>9.2f}{0.0:>10.1e}{'-':>8}")
+                f"{ref['first_frame_ms']:>10.1f}{_mib(ref['peak_mem_bytes']):>10}{1.0:>9.2f}{0.0:>10.1e}"
+                f"{'-':>8}{'-' if ref['tb_per_s'] is None else format(ref['tb_per_s'], '.2f'):>7}")
     for e in result["fast"]:
         pct = "-" if e["pct_bf16_peak"] is None else f"{e['pct_bf16_peak']:.1f}"
+        tbs = "-" if e["tb_per_s"] is None else f"{e['tb_per_s']:.2f}"
         rows.append(f"{'fast ' + result['dtype']:<14}{e['batch']:>6}{e['fps']:>10.2f}{e['ms_per_frame']:>10.1f}"
                     f"{e['first_frame_ms']:>10.1f}{_mib(e['peak_mem_bytes']):>10}{e['speedup']:>9.2f}"
-                    f"{e['max_abs_err']:>10.1e}{pct:>8}")
+                    f"{e['max_abs_err']:>10.1e}{pct:>8}{tbs:>7}")
     req = result.get("request")
     if req:
         rows.append(f"whole request ({req['domain']}, {req['size']}², {req['frames']} frames): reference "

@@ -11,7 +11,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from lganim.__main__ import main as cli
 from lganim.bench import (
+    _TrafficCounter,
+    fast_path_bytes,
     main,
+    reference_bytes,
     make_codes,
     random_generator,
     summarize,
@@ -44,16 +47,21 @@ def setup_dict(size=1024, frames=16, peak=1000.0):
 
 
 def test_summary_arithmetic_and_fps_1024():
-    ref = {"frames": 2, "times_s": [1.0, 3.0, 1.0], "first_s": [0.5, 0.5, 0.6], "peak_mem_bytes": 10}
+    ref = {"frames": 2, "times_s": [1.0, 3.0, 1.0], "first_s": [0.5, 0.5, 0.6], "peak_mem_bytes": 10,
+           "bytes_per_frame": 8e9}
     fast = {16: {"times_s": [0.5, 0.4, 0.6], "first_s": [0.1] * 3, "peak_mem_bytes": 99, "max_abs_err": 0.01},
-            64: {"times_s": [0.25, 0.25, 0.5], "first_s": [0.2] * 3, "peak_mem_bytes": 400, "max_abs_err": 0.02}}
+            64: {"times_s": [0.25, 0.25, 0.5], "first_s": [0.2] * 3, "peak_mem_bytes": 400, "max_abs_err": 0.02,
+                 "bytes_per_frame": 2.5e9}}
     r = summarize(setup_dict(), ref, fast)
     assert r["reference"]["fps"] == pytest.approx(2.0)                # 2 frames in a median 1 s
+    assert r["reference"]["gb_per_frame"] == 8.0 and r["reference"]["tb_per_s"] == pytest.approx(0.016)
     assert [e["fps"] for e in r["fast"]] == pytest.approx([32.0, 64.0])
     assert r["fps_1024"] == r["fps"] == pytest.approx(64.0) and r["best_batch"] == 64
     assert r["speedup"] == pytest.approx(32.0)
     assert r["max_abs_err"] == 0.02
     assert r["fast"][1]["pct_bf16_peak"] == pytest.approx(100 * 150.0 * 64 / 1e6)
+    assert r["fast"][1]["gb_per_frame"] == 2.5 and r["fast"][1]["tb_per_s"] == pytest.approx(2.5e9 * 64 / 1e12)
+    assert r["fast"][0]["gb_per_frame"] is None and r["fast"][0]["tb_per_s"] is None  # not counted (compiled)
     assert "fps_1024" not in summarize(setup_dict(size=256, peak=None), ref, fast)
     assert summarize(setup_dict(peak=None), ref, fast)["fast"][0]["pct_bf16_peak"] is None
 
@@ -70,6 +78,7 @@ def test_cli_writes_json_with_speedup_and_error(tmp_path, capsys):
     assert data["gflop_per_frame"] == pytest.approx(synthesis_flops(GeneratorConfig(16, channel_multiplier=1))
                                                     ["total"] / 1e9)
     assert "fps_1024" not in data and data["fast"][0]["pct_bf16_peak"] is None
+    assert data["fast"][0]["gb_per_frame"] > 0 and data["reference"]["gb_per_frame"] > 0
     assert "speedup" in capsys.readouterr().out
     assert [p.name for p in out.parent.iterdir()] == ["bench.json"]
 
@@ -167,4 +176,33 @@ def test_whole_request_with_random_real_architectures():
     assert r["domain"] == "random" and r["size"] == 16 and r["frames"] == 16 and r["dtype"] == "bfloat16"
     for path in ("reference", "fast"):
         assert r[path]["total_s"] == pytest.approx(r[path]["prepare_s"] + r[path]["render_s"])
+
+
+def test_traffic_counter_counts_reads_and_writes_but_not_views():
+    x = torch.empty(4, 8, 16, device="meta")                       # 2048 bytes
+    with _TrafficCounter() as counter:
+        y = x.permute(2, 0, 1)[1:]                                  # views: nothing moves
+        x.reshape(-1)
+        (x[0] @ x[0].t()).reshape(-1)                               # matmul's own reshapes neither
+    assert counter.bytes == 2 * 512 + 256                          # mm: two 8×16 operands (one slice), 8×8 out
+    with _TrafficCounter() as counter:
+        y.reshape(-1)                                               # a copy: spans all but the first of 16 rows
+        x * 2.0                                                     # read x, write the product
+        torch.addcmul(x, x, x[:1].expand(4, -1, -1))                # x twice, a broadcast slice once, the output
+    assert counter.bytes == (2044 + 1920) + 2 * 2048 + (3 * 2048 + 512)
+
+
+def test_fast_path_bytes_follow_dtype_and_batch():
+    """bf16 moves about half of fp32 (the fp32 RGB path and styles stay fp32); bigger chunks share the weights and
+    the noise/bias maps; the count covers at least each layer's input and output once."""
+    config = GeneratorConfig(64, channel_multiplier=1)
+    fp32, bf16 = (fast_path_bytes(config, dt, 8) for dt in (torch.float32, torch.bfloat16))
+    assert 0.45 < bf16 / fp32 < 0.65
+    assert fast_path_bytes(config, torch.float32, 1) > fp32
+    table, minimum = config.channel_table(), 0
+    for r in (2 ** k for k in range(3, 7)):                         # per resolution: conv in/out, once each
+        minimum += 4 * (table[r // 2] * (r // 2) ** 2 + 3 * table[r] * r * r)
+    assert minimum < fp32 < 10 * minimum
+    # the reference rebuilds modulated weights for every frame and pads for its FIRs: it moves more than fp32 fast
+    assert reference_bytes(config) > fast_path_bytes(config, torch.float32, 1) > minimum
 
