@@ -347,10 +347,10 @@ def summarize(setup: dict, reference: dict, fast: dict[int, dict]) -> dict:
     """Medians and derived figures from raw measurements.
 
     setup: the run's description (needs "size", "frames", "gflop_per_frame", "bf16_peak_tflops");
-    reference: {"frames", "times_s", "first_s", "peak_mem_bytes"} and optionally "bytes_per_frame"
-    (`reference_bytes`); fast: batch -> the same plus "max_abs_err" and,
-    optionally, "bytes_per_frame" (`fast_path_bytes`; None for a compiled path, whose traffic it does not describe),
-    where times_s are seconds per pass (reference: its frames; fast: all `frames`).
+    reference: {"frames", "times_s", "first_s", "peak_mem_bytes"}, optionally "bytes_per_frame" (`reference_bytes`);
+    fast: batch -> the same plus "max_abs_err", optionally "bytes_per_frame" (`fast_path_bytes`; None for a compiled
+    path, whose traffic it does not describe); times_s are seconds per pass (reference: its frames; fast: all
+    `frames`).
     """
     gflop, peak = setup["gflop_per_frame"], setup["bf16_peak_tflops"]
     ref_fps = reference["frames"] / statistics.median(reference["times_s"])
