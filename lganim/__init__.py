@@ -4,22 +4,24 @@ Public API (nothing heavy is imported until used):
 
     from lganim import Animator
     anim = Animator.from_pretrained("demo")
-    result = anim(prompts="The person is smiling.", seed=1, num_frames=12)
+    result = anim("The person is smiling.", seed=1, num_frames=12)
     result.frames  # uint8 [B, T, H, W, 3]
 """
-from .config import AnimationSettings, GeneratorConfig, MotionConfig
+import importlib
+
+from .config import FitSettings, GeneratorConfig, MotionConfig
 from .errors import LganimError
+from .request import Request
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # Lazy: `import lganim` must not import torch-heavy modules.
+    # Lazy: `import lganim` (and the CLI's --help) must not import torch.
     if name in ("Animator", "AnimationResult"):
-        from . import pipeline
-        return getattr(pipeline, name)
+        return getattr(importlib.import_module(".pipeline", __name__), name)
     raise AttributeError(f"module 'lganim' has no attribute {name!r}")
 
 
-__all__ = ["Animator", "AnimationResult", "AnimationSettings", "GeneratorConfig", "MotionConfig",
+__all__ = ["Animator", "AnimationResult", "Request", "FitSettings", "GeneratorConfig", "MotionConfig",
            "LganimError", "__version__"]

@@ -19,13 +19,11 @@ that is not available.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import platform
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -33,12 +31,19 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from .config import GeneratorConfig
-from .errors import LganimError
+from .config import GeneratorConfig, MotionConfig
 from .device import resolve_device, resolve_dtype
+from .domains import CLIP_MOTION_MODEL, Domain
+from .encoders import random_clip
+from .errors import LganimError
 from .files import write_json
+from .motion import MotionGenerator
+from .pipeline import Animator
+from .render import FastRenderer, ReferenceRenderer
+from .request import Request
+from .sources import TrainedMotion
+from .stylegan2 import Generator
 
-DTYPE_CHOICES = ("bf16", "fp16", "fp32")
 # Dense bf16 tensor-core peak in TFLOP/s from NVIDIA's data sheets (the sparse figures halved); --peak-tflops
 # overrides. Matched in order against torch.cuda.get_device_name().
 BF16_PEAK_TFLOPS = (("H200", 989.4), ("H100", 989.4), ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0))
@@ -119,8 +124,6 @@ def _span_bytes(t: torch.Tensor) -> int:
 
 
 def _meta_generator(config: GeneratorConfig):
-    from .stylegan2 import Generator
-
     with torch.device("meta"):
         return Generator.from_config(config).eval().requires_grad_(False)
 
@@ -130,8 +133,6 @@ def fast_path_bytes(config: GeneratorConfig, dtype: torch.dtype, batch: int, cha
     outputs (weights shared by the chunk), counted on meta tensors (no memory, no arithmetic). Each kernel is
     assumed to read its inputs once; a fused, compiled path moves less. Over the device's bandwidth this is the
     time floor of the eager path, the bytes term beside the FLOP term of `synthesis_flops`."""
-    from .render import FastRenderer
-
     renderer = FastRenderer(_meta_generator(config), dtype=dtype, channels_last=channels_last, chunk_size=batch)
     g = renderer.generator
     ws, noise = renderer._prepare(torch.empty(batch, g.num_ws, g.style_dim, device="meta"), None)
@@ -159,8 +160,6 @@ def random_generator(config: GeneratorConfig, device: torch.device, seed: int):
     Weights keep the architecture's init (N(0, 1), the mapping's divided by lr_mul); biases and noise strengths,
     zero in a fresh network, are drawn N(0, PARAM_STD²) so that the benchmark's error covers every term.
     """
-    from .stylegan2 import Generator
-
     rng = torch.Generator(device="cpu").manual_seed(seed)
     g = Generator.from_config(config)
     with torch.no_grad():
@@ -279,40 +278,7 @@ def bf16_peak_tflops(device: torch.device, override: float | None) -> float | No
     return next((peak for key, peak in BF16_PEAK_TFLOPS if key in name), None)
 
 
-def write_json_atomic(path: Path, data: dict):
-    """Write the results as JSON (creating the folder); no partial file on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, data)
-
-
-# ---- CLI --------------------------------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser):
-    """Arguments of `python -m lganim bench`."""
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device to render on")
-    parser.add_argument("--size", type=int, default=256, help="generator resolution (power of two, 8 to 1024)")
-    parser.add_argument("--channel-multiplier", type=int, default=2, help="2 = the real FFHQ config-f widths")
-    parser.add_argument("--frames", type=int, default=16, help="frames T rendered by each path")
-    parser.add_argument("--reference-frames", type=int, default=8,
-                        help="frames the per-frame reference renders (its cost is linear in them; capped at --frames)")
-    parser.add_argument("--batch", type=int, action="append", default=None,
-                        help="chunk size of the fast path; repeat for several (default: all frames in one chunk)")
-    parser.add_argument("--dtype", choices=DTYPE_CHOICES, default="fp32", help="compute dtype of the fast path")
-    parser.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
-                        help="NHWC activations in the fast path (auto: on)")
-    parser.add_argument("--compile", default=None, metavar="MODE", nargs="?", const="default",
-                        help="torch.compile the fast path, optionally with a mode (reduce-overhead: CUDA graphs)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed passes per path (default 3 on CUDA, 2 on CPU)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed passes per path before timing")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and codes")
-    parser.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of the device for %% of peak")
-    parser.add_argument("--request", default=None, metavar="DOMAIN",
-                        help="also time a whole 16-frame request through the pipeline: a domain (e.g. demo), or "
-                             "random: the --size generator, CLIP RN50 and the motion generator with random weights")
-    parser.add_argument("--motion", type=Path, default=None, metavar="DIR",
-                        help="with --request: the motion checkpoint folder (real domains)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
-
+# ---- the command (its arguments are in lganim/cli/parser.py) ---------------------------------------------------
 
 def _validate(args) -> torch.device:
     if args.size < 8 or args.size > 1024 or args.size & (args.size - 1):
@@ -408,55 +374,49 @@ def _record(m: dict, seconds: float, first: float, peak: int | None):
         m["peak_mem_bytes"] = max(m["peak_mem_bytes"] or 0, peak)
 
 
-def request_animator(domain: str, motion: Path | None, g, device: torch.device):
-    """The `Animator` a whole request is timed with, its renderer the fp32 reference.
+def request_animators(domain: str, motion: Path | None, g, device: torch.device, dtype: torch.dtype,
+                      compile: bool | str) -> dict[str, Animator]:
+    """The two `Animator`s a whole request is timed with, sharing the generator and the motion source:
+
+    - reference: `Generator.synthesis` in fp32, one frame per call (as the official inference renders);
+    - fast: a `FastRenderer` in `dtype`, all frames in one chunk.
 
     domain "random": the real architectures with random weights and no files: `g` (the benchmark's generator at
     `--size`), CLIP RN50 (as the motion generator conditions on) and the paper's motion generator in its official
     configuration. Any other domain loads its files (`demo` is built locally and is tiny: it times the plumbing).
     """
-    from .pipeline import Animator, TrainedMotion
-
     if domain != RANDOM_REQUEST:
-        return Animator.from_pretrained(domain, motion=motion, device=str(device), renderer="reference")
-    from .config import MotionConfig
-    from .encoders import random_clip
-    from .hub import CLIP_MOTION_MODEL, Domain
-    from .motion import MotionGenerator
-
-    clip = random_clip(CLIP_MOTION_MODEL, device)
-    config = MotionConfig(num_ws=g.num_ws, style_dim=g.style_dim, embed_dim=clip.embed_dim)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = MotionGenerator(config).to(device).eval().requires_grad_(False)
-    spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
-    return Animator(spec, g, TrainedMotion(model, clip), device=device)
+        base = Animator.from_pretrained(domain, motion=motion, device=str(device), renderer="reference")
+        spec, g, source = base.domain, base.generator, base.motion
+    else:
+        clip = random_clip(CLIP_MOTION_MODEL, device)
+        config = MotionConfig(num_ws=g.num_ws, style_dim=g.style_dim, embed_dim=clip.embed_dim)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = MotionGenerator(config).to(device).eval().requires_grad_(False)
+        spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
+        source = TrainedMotion(model, clip)
+    fast = FastRenderer(g, dtype=dtype, compile=compile, chunk_size=REQUEST_FRAMES)
+    return {"reference": Animator(spec, g, ReferenceRenderer(g, 1), source), "fast": Animator(spec, g, fast, source)}
 
 
 def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
                  warmup: int, generator=None, compile: bool | str = False) -> dict:
     """The whole request through `Animator`: CLIP text and image, motion, the start frame and the uint8 frames of
-    a 16-frame clip, timed in alternation on two paths:
+    a 16-frame clip, timed in alternation on the reference and the fast path (`request_animators`).
 
-    - reference: `Generator.synthesis` in fp32, one frame per call (as the official inference renders);
-    - fast: a `FastRenderer` in `dtype`, all frames in one chunk.
-
-    "prepare" is CLIP, motion and the start frame; "render" the REQUEST_FRAMES frames. CLIP and motion run in
-    fp32 on both paths. `generator`: the benchmark's random generator, for domain "random" (`request_animator`);
-    `compile`: the fast renderer's torch.compile setting (compiled in the warm-up requests).
+    "prepare" is CLIP, motion and the start frame; "render" the other frames. CLIP and motion run in fp32 on both
+    paths. `generator`: the benchmark's random generator, for domain "random"; `compile`: the fast renderer's
+    torch.compile setting (compiled in the warm-up requests).
     """
-    from .render import FastRenderer
-
-    anim = request_animator(domain, motion, generator, device)
-    paths = {"reference": (anim.generator.synthesis, 1),
-             "fast": (FastRenderer(anim.generator, dtype=dtype, compile=compile), REQUEST_FRAMES)}
+    paths = request_animators(domain, motion, generator, device, dtype, compile)
+    request = Request(REQUEST_PROMPT, 0, num_frames=REQUEST_FRAMES)
     times = {name: {"prepare_s": [], "render_s": []} for name in paths}
     with torch.inference_mode():
         for i in range(warmup + repeats):
-            for name, (renderer, chunk) in paths.items():
-                anim.renderer, anim.chunk_size = renderer, chunk
+            for name, anim in paths.items():
                 start = time.perf_counter()
-                plan = anim.prepare(REQUEST_PROMPT, 0, num_frames=REQUEST_FRAMES)
+                plan = anim.prepare(request)
                 _sync(device)
                 prepared = time.perf_counter()
                 for _ in anim.render(plan):
@@ -465,8 +425,8 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
                 if i >= warmup:
                     times[name]["prepare_s"].append(prepared - start)
                     times[name]["render_s"].append(time.perf_counter() - prepared)
-    out = {"domain": domain, "size": anim.generator.size, "frames": REQUEST_FRAMES, "prompt": REQUEST_PROMPT,
-           "dtype": str(dtype).removeprefix("torch.")}
+    out = {"domain": domain, "size": paths["fast"].generator.size, "frames": REQUEST_FRAMES,
+           "prompt": REQUEST_PROMPT, "dtype": str(dtype).removeprefix("torch.")}
     for name, t in times.items():
         prep, rend = statistics.median(t["prepare_s"]), statistics.median(t["render_s"])
         out[name] = {"prepare_s": prep, "render_s": rend, "total_s": prep + rend}
@@ -476,8 +436,6 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
 
 def run(args) -> int:
     """Run the benchmark described by parsed `args`; print a table, write `--json`. Returns the exit status."""
-    from .render import FastRenderer
-
     device = _validate(args)
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
@@ -512,7 +470,8 @@ def run(args) -> int:
                                          args.warmup, generator=g, compile=compile_mode)
     print(format_table(result))
     if args.json is not None:
-        write_json_atomic(args.json, result)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        write_json(args.json, result)
         print(f"wrote {args.json}")
     return 0
 
@@ -543,18 +502,3 @@ def format_table(result: dict) -> str:
                     f"{req['reference']['total_s']:.2f} s, fast {req['fast']['total_s']:.2f} s "
                     f"(prepare {req['fast']['prepare_s']:.2f} s), speedup {req['speedup']:.2f}")
     return "\n".join([head, *rows])
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (`python -m lganim.bench`); `python -m lganim bench` uses add_arguments/run."""
-    parser = argparse.ArgumentParser(prog="lganim bench", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except LganimError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

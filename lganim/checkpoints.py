@@ -25,10 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from .config import GeneratorConfig
 from .errors import LganimError
 from .files import publish, temp_beside
+from .stylegan2 import Generator
 
 ROSINALITY_SUFFIXES = (".pt", ".pth", ".ckpt")
 NVIDIA_SUFFIXES = (".pkl",)
@@ -38,6 +41,31 @@ MEAN_LATENT_SAMPLES = 4096      # z samples for latent_avg when a file has none
 MEAN_LATENT_SEED = 0
 
 
+# --------------------------------------------------------------------------- any PyTorch file
+
+def load_torch(path: str | os.PathLike, what: str, *, mmap: bool = False, allowed: tuple = ()) -> object:
+    """Read a PyTorch file safely: `weights_only=True`, on the CPU; `what` names the expected content in errors.
+
+    mmap: map a zip-format file instead of reading it, so tensors that are never used (a training checkpoint's
+    discriminator and optimiser, the 1.2 GB e4e file's decoder) stay on disk. allowed: extra classes a
+    weights-only load may rebuild (e.g. argparse.Namespace). A file that is missing, unreadable or refuses safe
+    loading is one LganimError.
+    """
+    path = _existing_file(path)
+    try:
+        with torch.serialization.safe_globals(list(allowed)):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap and zipfile.is_zipfile(path))
+    except pickle.UnpicklingError as exc:
+        if "global" not in str(exc):  # torch names the refused global; anything else is not a pickle
+            raise LganimError(f"{path} is not a readable PyTorch checkpoint (malformed pickle): expected {what}; "
+                              f"check that the download is complete") from exc
+        raise LganimError(f"{path} refuses safe (weights_only) loading: the file may be unsafe or is not {what}; "
+                          f"use a checkpoint that holds only tensors") from exc
+    except Exception as exc:  # torch raises RuntimeError/EOFError/ValueError/... for non-checkpoints
+        raise LganimError(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}): expected {what}; "
+                          f"check that the download is complete") from exc
+
+
 # --------------------------------------------------------------------------- rosinality .pt
 
 def read_rosinality(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
@@ -45,25 +73,11 @@ def read_rosinality(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], t
 
     Returns `(g_ema_state_dict, latent_avg)`; `latent_avg` is the stored mean W ([D]) or None. Only
     `g_ema` and `latent_avg` are kept (`g`, `d` and optimiser states are dropped). A bare generator
-    state dict is accepted too. Loading uses `weights_only=True`; `argparse.Namespace` (the `args`
-    entry of rosinality's own training checkpoints) is the one extra class allowed.
+    state dict is accepted too. `argparse.Namespace` (the `args` entry of rosinality's own training
+    checkpoints) is the one extra class allowed.
     """
-    path = _existing_file(path)
-    try:
-        # mmap keeps `g`, `d` and optimiser tensors of large training checkpoints out of memory.
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
-    except pickle.UnpicklingError as exc:
-        if "global" not in str(exc):  # torch names the refused global; anything else is not a pickle
-            raise LganimError(f"{path} is not a readable PyTorch checkpoint (malformed pickle); "
-                              f"check that the download is complete") from exc
-        raise LganimError(
-            f"{path} refuses safe (weights_only) loading: the file may be unsafe or is not a rosinality "
-            f"StyleGAN2 checkpoint; use a checkpoint that holds only tensors") from exc
-    except Exception as exc:  # torch raises RuntimeError/EOFError/ValueError/... for non-checkpoints
-        raise LganimError(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}); "
-                          f"check that the download is complete") from exc
-
+    path = Path(path)
+    ckpt = load_torch(path, "a rosinality StyleGAN2 checkpoint", mmap=True, allowed=(argparse.Namespace,))
     if isinstance(ckpt, dict) and "g_ema" in ckpt:
         state, latent_avg = ckpt["g_ema"], ckpt.get("latent_avg")
     elif isinstance(ckpt, dict) and "input.input" in ckpt:
@@ -405,8 +419,6 @@ def save_safetensors(directory: str | os.PathLike, state_dict: dict[str, torch.T
     so a lone `.safetensors` file still carries it. Each file is written to a temporary name and
     renamed, so a failure never leaves a partial file.
     """
-    from safetensors.torch import save_file
-
     directory = Path(directory)
     if not isinstance(state_dict, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state_dict.items()):
@@ -439,10 +451,9 @@ def save_safetensors(directory: str | os.PathLike, state_dict: dict[str, torch.T
 def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
     """Read `(state_dict, config)` from a directory holding `model.safetensors` or from a `.safetensors` file.
 
-    The config is the one stored in the file's metadata, else the JSON file beside it, else `{}`.
+    The config is the JSON file beside the weights (the one people read and edit), else the one stored in the
+    file's metadata (a lone `.safetensors` file still carries it), else `{}`.
     """
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path)
     weights = path / f"model{SAFETENSORS_SUFFIX}" if path.is_dir() else path
     weights = _existing_file(weights)
@@ -451,12 +462,12 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], 
             metadata = f.metadata() or {}
             state = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise LganimError(f"{weights} is not a readable safetensors file ({exc})") from exc
+        raise LganimError(f"{weights} is not a readable safetensors weights file ({exc})") from exc
     try:
-        if "config" in metadata:
-            config = json.loads(metadata["config"])
-        elif _config_path(weights).is_file():
+        if _config_path(weights).is_file():
             config = json.loads(_config_path(weights).read_text(encoding="utf-8"))
+        elif "config" in metadata:
+            config = json.loads(metadata["config"])
         else:
             config = {}
     except json.JSONDecodeError as exc:
@@ -484,10 +495,6 @@ def load_generator(path: str | os.PathLike, config: GeneratorConfig | None = Non
     z drawn from a fixed-seed `torch.Generator` (the same value on every machine). The result is
     `.eval().requires_grad_(False)` on `device` in `dtype`.
     """
-    # Imported here: stylegan2 is the model, this module only reads files; importing lazily keeps the
-    # import graph one-way whichever of the two is imported first.
-    from .stylegan2 import Generator
-
     path = Path(path)
     suffix = path.suffix.lower()
     file_config: GeneratorConfig | None = None

@@ -1,13 +1,46 @@
-"""Frozen configs: each is also the contract of the constructor it configures.
+"""Constants, defaults and frozen configs: the one source of every limit and default, and the contracts of
+the constructors they configure. No torch here (the CLI's `--help` imports this module).
 
-No file paths live here: where files come from is `hub.py`, how they are read is `checkpoints.py`.
+No file paths live here: which files a domain loads is `weights.py`, how they are read is `checkpoints.py`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+from . import checks
 from .errors import LganimError
+
+# The paper's 28 training expressions (the authors' `face_pmt` vocabulary): "The {subject} is {expression}."
+PAPER_EXPRESSIONS = ("smiling", "angry", "closing eyes", "winking", "shocked", "pouting", "crying", "disgusted",
+                     "appalled", "opening mouth", "hatred", "surprised", "aha", "annoyed", "awkward",
+                     "biting tongues", "blank stare", "confused", "duck lips", "incredulous", "mocking", "nervous",
+                     "no comment", "oh no", "serious", "stunned", "whatever", "wtf")
+# Decay schedules of the motion step size (motion.py); "linear" is the official default, "cosine" is ours.
+SCHEDULES = ("linear", "sqrt", "exp", "const", "cosine")
+
+# Limits of one request (the CLI, the Python API and the app share them).
+MAX_FRAMES = 256
+MAX_FPS = 60
+MAX_BATCH = 16                  # clips per request
+MAX_STRENGTH = 10.0
+MAX_SEED = 2 ** 32 - 1
+MAX_PROMPT_CHARS = 1000         # CLIP reads 77 tokens; longer text is a mistake or an abuse
+MAX_REFINE_STEPS = 500
+MAX_VIDEO_SIDE = 1024           # pasted-back videos are at most this wide/high (the photo is scaled down)
+
+# Defaults of one request.
+DEFAULT_FRAMES = 16
+DEFAULT_FPS = 12
+DEFAULT_STRENGTH = 1.0
+DEFAULT_SCHEDULE = "linear"
+DEFAULT_PROMPT = "The person is smiling."
+DEFAULT_CHUNK = 16              # frames per synthesis call: the granularity of streaming
+
+
+def paper_prompts(subject: str = "person") -> list[str]:
+    """The paper's 28 prompts for a domain's subject: "The person is smiling.", ..."""
+    return [f"The {subject} is {e}." for e in PAPER_EXPRESSIONS]
 
 
 @dataclass(frozen=True)
@@ -84,27 +117,72 @@ class MotionConfig:
 
 
 @dataclass(frozen=True)
-class AnimationSettings:
-    """What one request asks for. Validated here so the CLI, the API and the UI share one set of rules."""
+class LossWeights:
+    """λ of every term of the paper's objective (`objective.py`); a zero weight skips the term and its work.
 
-    num_frames: int = 16
-    fps: int = 12
-    strength: float = 1.0
-    truncation: float = 0.7
-    schedule: str = "linear"
+    Official defaults (configs/config.py and the released CelebA-HQ config): λ_clip 0.5, λ_w_l1 1, λ_w_reg 1,
+    λ_w_2rd 1, λ_id 0; λ_lpips 1 applies to the photo recipe of training only.
+    """
 
-    MAX_FRAMES = 256
-    MAX_FPS = 60
+    clip: float = 0.5
+    latent: float = 1.0
+    loop: float = 1.0
+    smooth: float = 1.0
+    identity: float = 0.0
+    lpips: float = 0.0
+    temperature: float = 0.07
 
     def __post_init__(self):
-        if not isinstance(self.num_frames, int) or not 1 <= self.num_frames <= self.MAX_FRAMES:
-            raise LganimError(f"num_frames must be an integer from 1 to {self.MAX_FRAMES}, got {self.num_frames!r}")
-        if not isinstance(self.fps, int) or not 1 <= self.fps <= self.MAX_FPS:
-            raise LganimError(f"fps must be an integer from 1 to {self.MAX_FPS}, got {self.fps!r}")
-        if not math.isfinite(self.strength) or abs(self.strength) > 10:
-            raise LganimError(f"strength must be a finite number in [-10, 10], got {self.strength!r}")
-        if not math.isfinite(self.truncation) or not 0.0 <= self.truncation <= 1.0:
-            raise LganimError(f"truncation must be in [0, 1], got {self.truncation!r}")
+        for name, value in asdict(self).items():
+            if not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
+                raise LganimError(f"The loss weight {name} must be a finite number >= 0, got {value!r}.")
+        if self.temperature <= 0:
+            raise LganimError(f"The CLIP temperature must be > 0, got {self.temperature!r}.")
+
+    @classmethod
+    def with_overrides(cls, overrides: dict) -> "LossWeights":
+        """The defaults with `overrides` ({"clip": 1.0, ...}) applied; an unknown name is a user mistake."""
+        unknown = sorted(set(overrides) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise LganimError(f"Unknown loss weight {unknown[0]!r}: use clip, latent, loop, smooth, identity or lpips.")
+        return cls(**overrides)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
-__all__ = ["GeneratorConfig", "MotionConfig", "AnimationSettings"]
+@dataclass(frozen=True)
+class FitSettings:
+    """How a prompt is fitted without training (`fitting.py`). Every field is part of the fit's cache key."""
+
+    steps: int = 100                # Adam steps (the budget in steps)
+    max_seconds: float = 120.0      # wall-clock budget; the fit stops at whichever comes first
+    batch: int = 4                  # domain samples the direction is fitted on
+    frames: int = 4                 # frames of the fitting clip (the paper trains on 4)
+    lr: float = 0.02                # Adam learning rate on A (betas (0, 0.999) as in the paper)
+    seed: int = 0                   # seeds of the fitting faces: seed, seed + 1, ...
+    truncation: float | None = None  # None: the domain's
+    negatives: bool = True          # contrast against the 28 expression prompts (else plain 1 − cos)
+    weights: dict = field(default_factory=dict)  # LossWeights overrides, e.g. {"clip": 1.0}
+
+    def __post_init__(self):
+        checks.whole("Fitting steps", self.steps, 1, 100_000)
+        checks.number("The fitting time budget (seconds)", self.max_seconds, 1e-3, 1e9)
+        checks.whole("The fitting batch", self.batch, 1, 64)
+        checks.whole("Fitting frames", self.frames, 2, 64)
+        checks.number("The fitting learning rate", self.lr, 1e-12, 1e3)
+        checks.whole("The fitting seed", self.seed, 0, MAX_SEED)
+        if self.truncation is not None:
+            checks.number("Truncation", self.truncation, 0.0, 1.0)
+        self.loss_weights()
+
+    def key_dict(self) -> dict:
+        return asdict(self)
+
+    def loss_weights(self) -> LossWeights:
+        """The LossWeights of the objective (defaults: the paper's) with `weights` applied."""
+        return LossWeights.with_overrides(self.weights)
+
+
+__all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "paper_prompts", "GeneratorConfig", "MotionConfig", "LossWeights",
+           "FitSettings"]

@@ -6,16 +6,18 @@ loading path with no download. The weights are untrained: the output is a check 
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .config import MotionConfig
-from .hub import DEMO_GENERATOR, cache_dir
+from .domains import DEMO_GENERATOR
+from .encoders import build_tiny_clip
+from .files import atomic_dir, cache_dir
+from .invert import E4EConfig, E4EEncoder
+from .motion import MotionGenerator
+from .stylegan2 import Generator
 
 DEMO_VERSION = 2
 SEED = 20230808
@@ -45,27 +47,15 @@ def ensure_demo() -> DemoFiles:
     """Build the demo checkpoints once (atomically: concurrent processes are safe) and return their paths."""
     root = demo_dir()
     if not (root / "complete").is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=root.parent))
-        try:
+        # a folder without the marker is a broken build: replace it; a process that finishes first meanwhile wins
+        with atomic_dir(root, replace=root.exists()) as tmp:
             build_demo(tmp)
             (tmp / "complete").write_text("ok\n")
-            os.replace(tmp, root)
-        except OSError:
-            if not (root / "complete").is_file():  # not a lost race with another process: a real failure
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return DemoFiles.under(root)
 
 
 def build_demo(root: Path) -> DemoFiles:
     """Write every demo checkpoint under `root` from fixed seeds."""
-    from .encoders import build_tiny_clip
-    from .invert import E4EConfig, E4EEncoder
-    from .motion import MotionGenerator
-    from .stylegan2 import Generator
-
     files = DemoFiles.under(root)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)

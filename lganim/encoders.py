@@ -24,6 +24,7 @@ from torch import nn
 
 from .device import resolve_device
 from .errors import LganimError
+from .hub import local_weights_dir
 
 # CLIP's image normalisation (RGB in [0, 1]), from its preprocessing transform.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -205,7 +206,6 @@ def _resolve_source(clip, name_or_path) -> str:
     A model name whose file was placed by hand in the local weights folder (`hub.local_weights_dir()`,
     e.g. weights/ViT-B-32.pt) loads from there.
     """
-    from .hub import local_weights_dir
     name = str(name_or_path)
     if name in clip.available_models():
         placed = local_weights_dir() / os.path.basename(clip.clip._MODELS[name])

@@ -1,16 +1,23 @@
-"""Writing result files safely: a temporary file beside the target, renamed into place only when complete.
+"""Where lganim writes its own files, and how: a temporary file (or folder) beside the target, renamed into place
+only when complete.
 
 A failure never leaves a partial file under the final name. Files end up with the usual permissions
-(0666 less the umask), not the 0600 of `tempfile.mkstemp`.
+(0666 less the umask), not the 0600 of `tempfile.mkstemp`. No torch here.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """lganim's own cache (demo files, fitted motions, verified hashes): LGANIM_CACHE or ~/.cache/lganim."""
+    return Path(os.environ.get("LGANIM_CACHE") or Path.home() / ".cache" / "lganim")
 
 
 def umask() -> int:
@@ -55,6 +62,39 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike, *, replace: bool = True) -> Iterator[Path]:
+    """Yield a new empty folder beside `path` to fill; on success it becomes `path`, on any error it is removed.
+
+    An existing `path` is replaced as a whole (`replace=True`), or kept and the new folder dropped
+    (`replace=False`: another process finished the same work first).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp.", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~umask())
+        if not path.exists():
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                if not path.exists():                # not a lost race: a real failure
+                    raise
+        elif replace:
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, old / "previous")
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                os.replace(old / "previous", path)
+                raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:

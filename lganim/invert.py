@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .checkpoints import load_torch
 from .errors import LganimError
 from .irse import STAGE_CHANNELS, STAGE_UNITS, make_body, make_input_layer, stage_layout
 from .stylegan2 import EqualLinear
@@ -190,16 +191,6 @@ def _infer_config(sd: dict[str, torch.Tensor]) -> E4EConfig:
     )
 
 
-def _torch_load(path: str) -> dict:
-    """Safe, memory-mapped load (tensors stay on disk until read); falls back for legacy-format files."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError as exc:
-        if "mmap" not in str(exc) and "zipfile" not in str(exc):
-            raise
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def load_e4e(path: str | os.PathLike, device: torch.device | str = "cpu",
              dtype: torch.dtype = torch.float32) -> tuple[E4EEncoder, torch.Tensor]:
     """Load an e4e encoder and its `latent_avg` from a checkpoint.
@@ -213,15 +204,8 @@ def load_e4e(path: str | os.PathLike, device: torch.device | str = "cpu",
     Returns:
         (encoder in eval mode without gradients, on `device` in `dtype`; latent_avg [num_ws, style_dim]).
     """
-    path = os.fspath(path)
-    name = os.path.basename(path)
-    if not os.path.isfile(path):
-        raise LganimError(f"e4e checkpoint '{name}' was not found; download it first (see weights/README.md).")
-    try:
-        ckpt = _torch_load(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        raise LganimError(f"'{name}' is not a readable PyTorch checkpoint ({type(exc).__name__}); "
-                          "download it again.") from None
+    name = os.path.basename(os.fspath(path))
+    ckpt = load_torch(path, "an e4e checkpoint (e4e_ffhq_encode.pt)", mmap=True)
     sd = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
     if not isinstance(sd, dict):
         raise LganimError(f"'{name}' is not an e4e checkpoint (no 'state_dict'); use e4e_ffhq_encode.pt.")

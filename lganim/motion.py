@@ -20,11 +20,8 @@ conditions the motion through z_0). `official_terms` returns the unanchored offi
 """
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -33,8 +30,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .checkpoints import load_torch, read_safetensors, save_safetensors
+from .config import SCHEDULES as SCHEDULE_NAMES
 from .config import MotionConfig
 from .errors import LganimError
+from .files import atomic_dir
 from .stylegan2 import EqualLinear, PixelNorm
 
 RESIDUAL_GAIN = 4.0            # the official LatentRecurrent stores w_residual * 4.0
@@ -70,13 +70,9 @@ def _cosine(t: torch.Tensor, T: int) -> torch.Tensor:
     return 0.5 * (1.0 + torch.cos(math.pi * t / T))
 
 
-SCHEDULES: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
-    "linear": _linear,
-    "sqrt": _sqrt,
-    "exp": _exp,
-    "const": _const,
-    "cosine": _cosine,
-}
+# config.SCHEDULES names them (one list for the library, the CLI and the app); this maps each to its function.
+SCHEDULES: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = dict(
+    zip(SCHEDULE_NAMES, (_linear, _sqrt, _exp, _const, _cosine), strict=True))
 
 
 def check_schedule(name: str) -> str:
@@ -319,7 +315,7 @@ class MotionGenerator(nn.Module):
     # ---- files ------------------------------------------------------------------------------
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write config.json + model.safetensors into `directory` atomically; returns the path."""
+        """Write config.json + model.safetensors into `directory` atomically (the whole folder); returns it."""
         target = Path(directory)
         if target.exists() and not target.is_dir():
             raise LganimError(f"cannot save the motion model to {target}: it is a file, choose a folder")
@@ -327,28 +323,9 @@ class MotionGenerator(nn.Module):
             extra = sorted(p.name for p in target.iterdir() if p.name not in (WEIGHTS_FILE, CONFIG_FILE))
             if extra:
                 raise LganimError(f"refusing to overwrite {target}: it holds other files ({', '.join(extra[:3])})")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         meta = {"format": FILE_FORMAT, "version": FILE_VERSION, "config": self.config.to_dict()}
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            _write_weights(tmp / WEIGHTS_FILE, tensors)
-            (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-                os.replace(target, old / "previous")
-                try:
-                    os.replace(tmp, target)
-                except OSError:
-                    os.replace(old / "previous", target)
-                    raise
-                finally:
-                    shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_dir(target) as tmp:
+            save_safetensors(tmp, self.state_dict(), meta)
         return target
 
     @classmethod
@@ -357,20 +334,18 @@ class MotionGenerator(nn.Module):
         """Read a folder written by `save`. Returns the model on `device`/`dtype`, in eval mode
         with gradients off unless `trainable`."""
         folder = Path(directory)
-        cfg_path, w_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
-        if not cfg_path.is_file() or not w_path.is_file():
+        if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
             raise LganimError(f"{folder} is not a saved motion model: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
+        tensors, meta = read_safetensors(folder)
         try:
-            meta = json.loads(cfg_path.read_text(encoding="utf-8"))
             if meta.get("format") != FILE_FORMAT:
                 raise ValueError(f"format {meta.get('format')!r}")
             config = MotionConfig.from_dict(meta["config"])
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise LganimError(f"{cfg_path} is not a valid motion config ({e}); re-save the model") from None
+            raise LganimError(f"{folder / CONFIG_FILE} is not a valid motion config ({e}); re-save the model") from None
         with torch.device("meta"):
             model = cls(config)
-        tensors = _read_weights(w_path, device)
-        _load_strict(model, tensors, str(w_path), assign=True)
+        _load_strict(model, tensors, str(folder / WEIGHTS_FILE), assign=True)
         model = model.to(device=device, dtype=dtype)
         if not trainable:
             model.eval().requires_grad_(False)
@@ -455,12 +430,7 @@ def load_official(path: str | os.PathLike, style_dim: int, device: str | torch.d
     The file is the official `{'iter', 'arch', 'state_dict', 'optimizer'}` dict; it is read with
     `weights_only=True` and its shapes give the config (`style_dim` is the generator's).
     """
-    name = os.path.basename(os.fspath(path))
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # any unreadable or unsafe file is the same user error
-        raise LganimError(f"{name} is not an official motion checkpoint that can be read safely "
-                          f"({type(e).__name__}).") from None
+    checkpoint = load_torch(path, "an official motion checkpoint (the authors' training script)")
     model = MotionGenerator(official_motion_config(checkpoint, style_dim))
     clip_state = load_official_state_dict(model, checkpoint)
     return model.to(device=device, dtype=dtype).eval().requires_grad_(False), clip_state
@@ -478,24 +448,6 @@ def _load_strict(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: 
             raise LganimError(f"{source}: {key} has shape {tuple(tensors[key].shape)}, the model expects "
                               f"{tuple(ref.shape)}; build the model with a matching MotionConfig")
     model.load_state_dict(dict(tensors), strict=True, assign=assign)
-
-
-# --------------------------------------------------------------------------------------------
-# Weight-file I/O (kept to two functions so they can move to checkpoints.py)
-# --------------------------------------------------------------------------------------------
-
-def _write_weights(path: Path, tensors: Mapping[str, torch.Tensor]) -> None:
-    from safetensors.torch import save_file
-    save_file(dict(tensors), str(path), metadata={"format": FILE_FORMAT})
-
-
-def _read_weights(path: Path, device: str | torch.device) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-    try:
-        return load_file(str(path), device=str(device))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise LganimError(f"cannot read motion weights {path} ({e}); re-save the model") from None
 
 
 __all__ = ["SCHEDULES", "check_schedule", "decay_weights", "step_sizes", "Mapper", "LatentRecurrent", "MotionState",

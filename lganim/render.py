@@ -329,4 +329,40 @@ class FastRenderer:
         return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
 
-__all__ = ["FP16_CLAMP", "FastRenderer", "blur", "fir_kernel", "upsample_skip"]
+class ReferenceRenderer:
+    """The fp32 reference behind the renderer interface: `generator.synthesis` on `chunk_size` frames per call
+    (1: frame by frame, as the official inference renders). ws [N, L, D] -> images [N, 3, H, W]."""
+
+    def __init__(self, generator: Generator, chunk_size: int = 1):
+        if chunk_size < 1:
+            raise LganimError(f"chunk_size must be a positive integer, got {chunk_size}")
+        self.generator, self.chunk_size = generator, chunk_size
+
+    def stream(self, ws: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Render ws [N, L, D] chunk by chunk: yields images [≤chunk, 3, H, W] in order."""
+        for start in range(0, ws.shape[0], self.chunk_size):
+            with torch.inference_mode():  # per chunk: never held across a yield
+                yield self.generator.synthesis(ws[start:start + self.chunk_size])
+
+    def __call__(self, ws: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.generator.synthesis(ws)
+
+
+RENDERERS = ("fast", "reference")
+
+
+def make_renderer(name: str, generator: Generator, dtype: torch.dtype | None = None,
+                  chunk_size: int | None = None) -> FastRenderer | ReferenceRenderer:
+    """A renderer by name: "fast" (batched, `dtype`) or "reference" (fp32 grouped convolutions, the generator's
+    own dtype); `chunk_size` frames per call (None: the fast renderer's memory budget, one frame for the
+    reference)."""
+    if name == "fast":
+        return FastRenderer(generator, dtype=dtype, chunk_size=chunk_size)
+    if name == "reference":
+        return ReferenceRenderer(generator, chunk_size or 1)
+    raise LganimError(f"Unknown renderer {name!r}: use {' or '.join(RENDERERS)}.")
+
+
+__all__ = ["FP16_CLAMP", "FastRenderer", "ReferenceRenderer", "RENDERERS", "make_renderer", "blur", "fir_kernel",
+           "upsample_skip"]

@@ -2,10 +2,12 @@
 
 Both formats go through the ffmpeg binary that ships with imageio-ffmpeg:
 
-- MP4: moviepy's `ImageSequenceClip` → libx264, yuv420p, `+faststart`, no audio. moviepy decides
+- MP4: moviepy's `ImageSequenceClip` → libx264, yuv420p, `+faststart`. moviepy decides
   the frame count as `int(duration * fps)`; a duration of `T / fps` loses the last frame whenever
   the float product falls just below T (fps 15 or 30 with T = 12, or T = 61 at 7 fps), so the clip
-  gets a duration of `(T + 1/2) / fps`, which always rounds to T.
+  gets a duration of `(T + 1/2) / fps`, which always rounds to T. An audio track (any file ffmpeg reads) is
+  muxed in afterwards without re-encoding the video: AAC, padded with silence or cut to the video's length, so
+  the file keeps exactly T frames.
 - GIF: ffmpeg with one palette for the whole clip (palettegen/paletteuse), looping forever. Pillow
   is not used to write GIFs because it merges identical consecutive frames (a still first frame,
   or strength 0), which would change the frame count.
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import LganimError
-from .files import atomic_path
+from .files import atomic_path, temp_beside
 
 SUFFIXES = (".mp4", ".gif")
 MAX_FPS = 60
@@ -87,11 +89,11 @@ def _atomic_write(path: Path, write) -> Path:
     return path
 
 
-def write_mp4(frames, path, fps) -> Path:
+def write_mp4(frames, path, fps, audio: str | Path | None = None) -> Path:
     """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to an H.264 MP4 with exactly T frames.
 
-    Odd heights/widths are padded by one repeated row/column (yuv420p needs even sizes).
-    Returns the path written.
+    Odd heights/widths are padded by one repeated row/column (yuv420p needs even sizes). audio: a file whose
+    first audio stream becomes the video's sound (padded or cut to T / fps). Returns the path written.
     """
     frames = _pad_even(_as_frames(frames))
     fps = _check_fps(fps)
@@ -103,13 +105,33 @@ def write_mp4(frames, path, fps) -> Path:
     def write(tmp: str):
         # moviepy writes int(duration * fps) frames; (T + 1/2) / fps rounds to T for any float error.
         clip = ImageSequenceClip(list(frames), fps=fps).with_duration((num_frames + 0.5) / fps)
+        silent = tmp if audio is None else str(temp_beside(Path(tmp), ".mp4"))   # the frames, before the sound
         try:
-            clip.write_videofile(tmp, fps=fps, codec="libx264", audio=False, logger=None,
+            clip.write_videofile(silent, fps=fps, codec="libx264", audio=False, logger=None,
                                  ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            if audio is not None:
+                mux_audio(Path(silent), Path(audio), Path(tmp))
         finally:
             clip.close()
+            if silent != tmp:
+                Path(silent).unlink(missing_ok=True)
 
+    if audio is not None and not Path(audio).is_file():
+        raise LganimError(f"No audio file at '{audio}'.")
     return _atomic_write(path, write)
+
+
+def mux_audio(video: Path, audio: Path, out: Path) -> None:
+    """Copy `video`'s frames and `audio`'s first audio stream (as AAC) into `out`; the sound is padded with silence
+    or cut so that it lasts exactly as long as the video."""
+    import imageio_ffmpeg  # only when a video is written
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-nostdin",
+           "-i", str(video), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+           "-af", "apad", "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-f", "mp4", str(out)]
+    done = subprocess.run(cmd, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
 
 
 def write_gif(frames, path, fps) -> Path:
@@ -138,10 +160,10 @@ def write_gif(frames, path, fps) -> Path:
     return _atomic_write(path, write)
 
 
-def write_video(frames, path, fps) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3]) as MP4 or GIF, chosen by the suffix of `path`."""
+def write_video(frames, path, fps, audio: str | Path | None = None) -> Path:
+    """Write `frames` (uint8 [T, H, W, 3]) as MP4 (with `audio`, if given) or GIF (silent), chosen by the suffix."""
     suffix = _check_path(path).suffix.lower()
-    return write_mp4(frames, path, fps) if suffix == ".mp4" else write_gif(frames, path, fps)
+    return write_mp4(frames, path, fps, audio) if suffix == ".mp4" else write_gif(frames, path, fps)
 
 
 def count_frames(path) -> int:

@@ -1,4 +1,5 @@
-"""app.py in-process: import is free, values are checked, handlers stream the real demo domain, Cancel stops work."""
+"""app.py in-process: import loads no weights, values are checked, handlers stream the real demo domain, Cancel
+stops work, a finished clip re-renders from its motion."""
 import json
 import math
 import os
@@ -34,14 +35,31 @@ def single(**overrides):
     return list(app.animate(**kwargs, progress=NoProgress()))
 
 
-def test_import_loads_nothing():
-    code = ("import json, sys, app; print(json.dumps({'torch': 'torch' in sys.modules, "
-            "'pipeline': 'lganim.pipeline' in sys.modules, 'animators': len(app._animators)}))")
+@pytest.mark.slow
+def test_import_loads_no_weights_and_no_training_code():
+    code = ("import json, sys, app; print(json.dumps({'animators': len(app.ANIMATORS.loaded), "
+            "'training': any(m.startswith('lganim.training') for m in sys.modules)}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"torch": False, "pipeline": False, "animators": 0}
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"animators": 0, "training": False}
     assert not (ROOT / "app.pyi").exists()                   # gradio writes one beside a component subclass
+
+
+@pytest.mark.slow
+def test_a_fitting_request_and_the_app_never_import_training():
+    code = ("import sys; from lganim import Animator, FitSettings; "
+            "a = Animator.from_pretrained('demo', motion='fit', device='cpu', "
+            "fit_settings=FitSettings(steps=1, batch=1, frames=2)); a('The person is smiling.', num_frames=2); "
+            "import app; print(sorted(m for m in sys.modules if m.startswith('lganim.training')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_app_is_thin():
+    assert len((ROOT / "app.py").read_text().splitlines()) <= 300
 
 
 def test_space_front_matter_matches_the_app():
@@ -51,32 +69,7 @@ def test_space_front_matter_matches_the_app():
     human = app.DOMAINS["human"].weights
     assert meta["sdk"] == "gradio" and meta["sdk_version"] == gr.__version__
     assert (ROOT / meta["app_file"]).is_file() and meta["license"] == "mit"
-    assert f"{human.repo_id} {human.filename}" in meta["preload_from_hub"]
-
-
-def test_paper_prompts_are_the_28_training_prompts():
-    assert len(set(app.PAPER_PROMPTS)) == 28
-    assert app.PAPER_PROMPTS[0] == SMILE and "The person is winking." in app.PAPER_PROMPTS
-    assert all(p.startswith("The person is ") and p.endswith(".") for p in app.PAPER_PROMPTS)
-
-
-def test_start_domain_falls_back_to_demo_without_weights(monkeypatch, weights_dir):
-    monkeypatch.delenv("LGANIM_DOMAIN", raising=False)
-    domain, notice = app.start_domain()                 # conftest: HF_HUB_OFFLINE=1, empty caches
-    assert domain == "demo" and "human" in notice and "offline" in notice and "\n" not in notice
-    (weights_dir / "stylegan2-ffhq-config-f.pt").write_bytes(b"placeholder")   # found on disk, never opened
-    assert app.start_domain() == ("human", "")
-    monkeypatch.setenv("LGANIM_DOMAIN", "cats")
-    assert app.start_domain()[0] == "demo" and "cats" in app.start_domain()[1]
-
-
-def test_domain_labels_and_footer_carry_licences():
-    assert "untrained random weights, for trying the app offline" in app.domain_label("demo")
-    assert "non-commercial" in app.domain_label("human")
-    footer = app.footer()
-    assert "non-commercial" in footer and "2208.05617" in footer and "untrained" in footer
-    info, psi = app.domain_info("dog")
-    assert "non-commercial" in info and psi == app.DOMAINS["dog"].truncation
+    assert any(entry.startswith(f"{human.repo_id} {human.filename}") for entry in meta["preload_from_hub"])
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -97,7 +90,7 @@ def test_domain_labels_and_footer_carry_licences():
     ({"seed": -1}, "seed must be a whole number from 0 to 4294967295"),
     ({"seed": True}, "seed must be a whole number"),
     ({"seed": [1, 2]}, "seed must be a whole number"),
-    ({"schedule": "cosine"}, "schedule must be one of linear, sqrt, exp, const"),
+    ({"schedule": "wobbly"}, "schedule must be one of linear, sqrt, exp, const, cosine"),
     ({"image": {"path": "/nonexistent/face.png"}}, "image must be an uploaded image file"),
     ({"image": 42}, "image must be an uploaded image file"),
 ])
@@ -115,50 +108,59 @@ def test_photos_only_where_the_domain_has_a_face_encoder():
     shutil.copy(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png", photo)
     with pytest.raises(gr.Error, match="The dog domain cannot animate photos.*human"):
         single(domain="dog", image={"path": str(photo)})
+    assert "dog" not in app.ANIMATORS.loaded                         # refused before anything loaded
     with pytest.raises(gr.Error, match="image must be an uploaded image file"):
         single(image={"path": str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png")})   # not uploaded
 
 
 def test_handler_streams_frames_before_the_video_on_the_demo_domain(monkeypatch):
-    anim = app.get_animator("demo")
-    monkeypatch.setattr(anim, "chunk_size", 4)            # 10 frames -> chunks of 4, 4, 2
+    anim = app.ANIMATORS.get("demo")
+    monkeypatch.setattr(anim, "chunk_size", 4)             # frame 0 (rendered for CLIP), then 9 frames: 4, 4, 1
     outputs = single(num_frames=10, fps=10)
     streamed = [o for o in outputs if o[2] is not None and o[0] is None]
-    assert len(streamed) == 3                              # one update per chunk, each before the video
+    assert len(streamed) == 4                              # one update per chunk, each before the video
     assert all(o[2].dtype == np.uint8 and o[2].shape == (128, 128, 3) for o in streamed)
-    mp4, gif, last, strip, plot, status, aligned = outputs[-1]
+    mp4, gif, last, strip, plot, status, aligned, clip = outputs[-1]
     assert aligned is None                                 # a seed, not a photo
     assert count_frames(mp4) == 10 and count_frames(gif) == 10
     assert Path(mp4).parent.parent == Path(app.demo.GRADIO_CACHE)     # per-request folder in gradio's cache
-    assert strip.shape[0] == app.STRIP_HEIGHT and strip.shape[1] == 8 * app.STRIP_HEIGHT
+    assert strip.shape[0] == 96 and strip.shape[1] == 8 * 96
     df = plot.value if isinstance(plot.value, dict) else None
     assert df is not None and len(df["data"]) == 10        # one point per frame
     assert "10 frames" in status and "untrained" in status
+    assert clip.domain == "demo" and clip.plan.request.num_frames == 10
+
+
+def test_releasing_a_slider_rerenders_the_last_clip():
+    clip = single(num_frames=5, fps=5)[-1][-1]
+    outputs = list(app.rerender(clip, 0.0, 1.0, 5, progress=NoProgress()))
+    mp4, status, new_clip = outputs[-1][0], outputs[-1][5], outputs[-1][-1]
+    assert count_frames(mp4) == 5 and "5 frames" in status
+    frames = np.load(new_clip.frames)
+    assert (frames == frames[:, :1]).all()                 # strength 0: the still face
+    nothing = list(app.rerender(None, 0.5, 1.0, 5, progress=NoProgress()))   # no clip yet: nothing changes
+    assert len(nothing) == 1 and all(isinstance(v, type(gr.skip())) for v in nothing[0])
 
 
 def test_cancel_stops_rendering_between_chunks(monkeypatch):
-    anim = app.get_animator("demo")
+    anim = app.ANIMATORS.get("demo")
     monkeypatch.setattr(anim, "chunk_size", 2)
-    rendered, folders = [], []
-    render, make_dir = anim.render, app.request_dir
+    rendered = []
+    render = anim.render
 
-    def counting_render(plan):
-        for chunk in render(plan):
+    def counting_render(plan, first=None):
+        for chunk in render(plan, first):
             rendered.append(chunk.frames.shape[1])
             yield chunk
 
-    def recording_dir():
-        folders.append(make_dir())
-        return folders[-1]
-
     monkeypatch.setattr(anim, "render", counting_render)
-    monkeypatch.setattr(app, "request_dir", recording_dir)
+    folders_before = set(Path(app.demo.GRADIO_CACHE).glob("lganim-*"))
     stream = app.animate(None, "demo", 1, SMILE, 40, 10, 1.0, 1.0, "linear", progress=NoProgress())
     while next(stream)[2] is None:                          # until the first frames are shown
         pass
     stream.close()                                          # what gradio does on Cancel
-    assert rendered == [2]                                  # 2 of 40 frames: nothing rendered after the cancel
-    assert folders and not folders[0].exists()              # the request's folder is gone
+    assert rendered == [1]                                  # frame 0 of 40: nothing rendered after the cancel
+    assert set(Path(app.demo.GRADIO_CACHE).glob("lganim-*")) == folders_before   # no files were written
 
 
 def test_batch_renders_one_video_per_clip():
@@ -168,8 +170,8 @@ def test_batch_renders_one_video_per_clip():
     assert [caption for _, caption in gallery] == ["clip 0", "clip 1"]
     assert [count_frames(path) for path, _ in gallery] == [5, 5]
     assert grid.shape == (128, 256, 3)                      # last frames of the two clips side by side
-    assert strip.shape[0] == 2 * app.STRIP_HEIGHT
-    assert not np.array_equal(strip[:app.STRIP_HEIGHT], strip[app.STRIP_HEIGHT:])   # two different faces
+    assert strip.shape[0] == 2 * 96
+    assert not np.array_equal(strip[:96], strip[96:])       # two different faces
     assert "2 clips" in status
 
 
@@ -183,19 +185,3 @@ def test_batch_renders_one_video_per_clip():
 def test_batch_errors(seeds, prompts, message):
     with pytest.raises(gr.Error, match=message):
         list(app.animate_batch("demo", seeds, prompts, 4, 4, 1.0, 1.0, "linear", progress=NoProgress()))
-
-
-def test_motion_pca_of_a_straight_path_is_a_line():
-    t = np.arange(12, dtype=np.float32)
-    direction = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
-    ws = (t[:, None, None] * direction)[None]               # [1, T, L, D]: w[t] = t · direction
-    df = app.motion_pca(ws, ["clip"])
-    assert np.allclose(df["pc2"], 0, atol=1e-4)
-    assert np.all(np.diff(df["pc1"]) > 0)                   # frames in order along PC1, last one to the right
-    assert np.allclose(np.diff(df["pc1"]), np.linalg.norm(direction), rtol=1e-4)
-
-
-def test_frame_strip_and_tile_shapes():
-    frames = np.zeros((3, 20, 32, 48, 3), np.uint8)
-    assert app.frame_strip(frames).shape == (3 * 32, 8 * 48, 3)    # frames smaller than STRIP_HEIGHT keep size
-    assert app.tile(frames[:, 0]).shape == (64, 96, 3)              # 3 images -> 2×2 grid

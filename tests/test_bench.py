@@ -9,20 +9,20 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lganim.__main__ import main as cli
 from lganim.bench import (
     _TrafficCounter,
     fast_path_bytes,
-    main,
-    reference_bytes,
     make_codes,
     random_generator,
+    reference_bytes,
+    request_animators,
     summarize,
     synthesis_flops,
     time_request,
-    write_json_atomic,
 )
+from lganim.cli import main as cli
 from lganim.config import GeneratorConfig
+from lganim.render import FastRenderer, ReferenceRenderer
 from lganim.stylegan2 import Generator
 
 
@@ -91,7 +91,7 @@ def test_cli_writes_json_with_speedup_and_error(tmp_path, capsys):
     (["--request", "random", "--motion", "m"], "--motion needs --request with a real domain"),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, capsys):
-    assert main(argv) == 2
+    assert cli(["bench", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
@@ -99,17 +99,8 @@ def test_bad_arguments_are_one_line_errors(argv, message, capsys):
 def test_cuda_without_a_device_is_a_clear_error(capsys):
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    assert main(["--device", "cuda"]) == 2
+    assert cli(["bench", "--device", "cuda"]) == 2
     assert "no CUDA device" in capsys.readouterr().err
-
-
-def test_json_write_is_atomic(tmp_path):
-    path = tmp_path / "r.json"
-    write_json_atomic(path, {"a": 1})
-    with pytest.raises(TypeError):
-        write_json_atomic(path, {"a": object()})
-    assert json.loads(path.read_text()) == {"a": 1}            # the previous file is intact
-    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # and no temporary is left
 
 
 def test_random_generator_is_seeded_and_complete():
@@ -133,6 +124,7 @@ print(mem.bytes)
 """
 
 
+@pytest.mark.slow
 def test_peak_memory_on_cpu_sees_an_allocation():
     # A fresh process: in a long one the allocator may reuse freed pages that are already resident.
     root = Path(__file__).parent.parent
@@ -153,22 +145,16 @@ def test_whole_request_on_the_demo_domain():
     assert r["speedup"] > 0
 
 
-def test_whole_request_on_the_demo_domain_times_the_reference_per_frame(monkeypatch):
-    from lganim.pipeline import Animator
-    from lganim.render import FastRenderer
-    seen = []
-    render = Animator.render
-
-    def spy(self, plan):
-        seen.append((type(self.renderer).__name__ if isinstance(self.renderer, FastRenderer) else "reference",
-                     self.chunk_size))
-        return render(self, plan)
-
-    monkeypatch.setattr(Animator, "render", spy)
-    time_request("demo", None, torch.device("cpu"), torch.float32, repeats=1, warmup=0)
-    assert seen == [("reference", 1), ("FastRenderer", 16)]
+def test_whole_request_times_the_reference_per_frame_against_the_fast_renderer():
+    g = random_generator(GeneratorConfig(16, channel_multiplier=1), torch.device("cpu"), 0)
+    paths = request_animators("random", None, g, torch.device("cpu"), torch.float32, False)
+    ref, fast = paths["reference"], paths["fast"]
+    assert isinstance(ref.renderer, ReferenceRenderer) and ref.chunk_size == 1
+    assert isinstance(fast.renderer, FastRenderer) and fast.chunk_size == 16
+    assert ref.generator is fast.generator and ref.motion is fast.motion      # only the renderer differs
 
 
+@pytest.mark.slow
 def test_whole_request_with_random_real_architectures():
     """--request random: the benchmark's generator, CLIP RN50 and the official motion configuration, no files."""
     g = random_generator(GeneratorConfig(16, channel_multiplier=1), torch.device("cpu"), 0)

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import lganim.checkpoints
 from lganim.checkpoints import (convert_nvidia_state, infer_generator_config, load_generator, read_nvidia_pkl,
                                 read_rosinality, read_safetensors, save_generator, save_safetensors)
 from lganim.config import GeneratorConfig
@@ -522,15 +523,13 @@ def test_full_size_nvidia_layout_converts_to_the_rosinality_manifest(size):
 
 
 def test_safetensors_write_failure_removes_temp_files(tmp_path, monkeypatch):
-    import safetensors.torch
-
     save_safetensors(tmp_path, {"a": torch.ones(2)}, {"v": 1})  # an existing good file stays intact
 
     def fail(tensors, filename, metadata=None):
         Path(filename).write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(safetensors.torch, "save_file", fail)
+    monkeypatch.setattr(lganim.checkpoints, "save_file", fail)
     with pytest.raises(LganimError, match="could not write"):
         save_safetensors(tmp_path, {"a": torch.zeros(2)}, {"v": 2})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]

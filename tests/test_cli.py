@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lganim.align import detect_faces
 from lganim.video import count_frames
 
+pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 ROOT = Path(__file__).parent.parent
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
 
@@ -80,7 +82,6 @@ def test_align_writes_a_centred_crop(tmp_path):
     assert proc.returncode == 0, proc.stderr
     crop = np.asarray(Image.open(out).convert("RGB"))
     assert crop.shape == (256, 256, 3)
-    from lganim.align import detect_faces
     faces = detect_faces(crop)
     assert len(faces) == 1
     cx, cy = (faces[0].left + faces[0].right) / 2, (faces[0].top + faces[0].bottom) / 2

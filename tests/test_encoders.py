@@ -38,6 +38,7 @@ def encoders(tiny_files):
     return {kind: load_clip(path) for kind, path in tiny_files.items()}
 
 
+@pytest.mark.slow
 def test_import_is_lazy_and_the_torchvision_shim_is_idempotent():
     code = ("import sys; import lganim.encoders as e; "
             "assert 'clip' not in sys.modules and 'torchvision' not in sys.modules; "
@@ -212,6 +213,7 @@ def test_a_model_placed_by_hand_in_the_weights_folder_is_used(weights_dir, tiny_
     assert enc.input_resolution == load_clip(tiny_files["ViT"]).input_resolution
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, params, embed", [("RN50", 102_007_137, 1024), ("ViT-B/32", 151_277_313, 512)])
 def test_random_clip_has_the_released_architecture(name, params, embed):
     """Parameter counts of OpenAI's released models; build_model infers the same shapes from the state dict."""

@@ -5,12 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from lganim.__main__ import main
-from lganim.config import GeneratorConfig
+from lganim.cli import main
+from lganim.config import PAPER_EXPRESSIONS, FitSettings, GeneratorConfig, paper_prompts
 from lganim.errors import LganimError
-from lganim.fitting import (EXPRESSIONS, FitSettings, FittedMotion, PromptFitter, cache_key, expression_prompts,
-                            motion_profile)
-from lganim.hub import get_domain
+from lganim.fitting import FittedMotion, PromptFitter, cache_key, motion_profile
+from lganim.request import Request
+from lganim.domains import get_domain
 from lganim.stylegan2 import Generator
 
 TINY = GeneratorConfig(8, style_dim=16, n_mlp=2, channels=((4, 16), (8, 16)))
@@ -49,8 +49,8 @@ def test_profile_by_hand():
 
 
 def test_paper_prompts():
-    prompts = expression_prompts("dog")
-    assert len(EXPRESSIONS) == 28 and len(prompts) == 28
+    prompts = paper_prompts("dog")
+    assert len(PAPER_EXPRESSIONS) == 28 and len(prompts) == 28
     assert prompts[0] == "The dog is smiling." and "The dog is biting tongues." in prompts
 
 
@@ -100,8 +100,10 @@ def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypat
     motion = FittedMotion(fitter)
     L, D = TINY.num_ws, TINY.style_dim
     w0 = torch.randn(2, L, D)
+    assert not motion.needs_first_frames
+    request = Request(["The person is red.", "The person is red; then blue"], [1, 2], num_frames=5)
     with torch.inference_mode():                       # as the pipeline calls it
-        dw = motion.offsets(["The person is red.", "The person is red; then blue"], w0, None, 5, "linear", None)
+        dw = motion.motion(request, w0, None).offsets
     assert dw.shape == (2, 5, L, D)
     red = fitter.fit("The person is red.").direction
     blue = fitter.fit("The person is blue.").direction
@@ -110,7 +112,7 @@ def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypat
     # sequence: 3 frames of red (ends at A_red), then 2 frames continuing to A_red + A_blue
     assert torch.allclose(dw[1, 2], red, atol=1e-6)
     assert torch.allclose(dw[1, -1], red + blue, atol=1e-6)
-    other = motion.offsets(["The person is red."], torch.randn(1, L, D), None, 5, "linear", None)
+    other = motion.motion(Request("The person is red.", 3, num_frames=5), torch.randn(1, L, D), None).offsets
     assert torch.equal(other[0], dw[0])
 
 

@@ -1,27 +1,12 @@
+"""Where a public file comes from: a copy placed by hand, the Hub (offline here), and the sha256 check."""
 import hashlib
+import json
 
 import pytest
 
 from lganim import hub
 from lganim.errors import LganimError
-from lganim.hub import DOMAINS, WeightFile
-
-
-def test_registry_covers_the_domains_of_the_design():
-    assert set(DOMAINS) == {"human", "art", "dog", "anime", "demo"}
-    assert DOMAINS["human"].generator.num_ws == 18 and DOMAINS["human"].supports_photos
-    assert DOMAINS["dog"].generator.size == 512
-    anime = DOMAINS["anime"].generator
-    assert (anime.size, anime.style_dim, anime.n_mlp) == (512, 1024, 4)
-    assert DOMAINS["demo"].untrained and DOMAINS["demo"].weights is None
-    for name in ("human", "art", "dog"):
-        assert "non-commercial" in DOMAINS[name].licence
-    assert hub.E4E_FFHQ.size == 1_201_649_680
-
-
-def test_unknown_domain_names_the_choices():
-    with pytest.raises(LganimError, match="Unknown domain 'cats'.*human"):
-        hub.get_domain("cats")
+from lganim.domains import DOMAINS, WeightFile
 
 
 def test_local_override_wins(weights_dir):
@@ -49,3 +34,23 @@ def test_sha256_is_checked(tmp_path):
     bad = WeightFile("r/r", "f.bin", "MIT", sha256="0" * 64)
     with pytest.raises(LganimError, match="corrupt"):
         hub.verify_sha256(path, bad)
+
+
+def test_a_damaged_memo_is_ignored_and_rewritten_whole(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path / "cache"))
+    memo = tmp_path / "cache" / "verified.json"
+    memo.parent.mkdir()
+    memo.write_text('{"truncated": ')                                  # as a crashed writer could leave it
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"hello")
+    weight = WeightFile("r/r", "f.bin", "MIT", sha256=hashlib.sha256(b"hello").hexdigest(), size=5)
+    hub.verify_sha256(path, weight)
+    assert list(json.loads(memo.read_text()).values()) == [weight.sha256]
+    assert not [p for p in memo.parent.iterdir() if p.name.startswith(".")]   # no temporary file left
+
+
+def test_size_is_checked_before_hashing(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"hell")
+    with pytest.raises(LganimError, match="4 bytes, expected 5"):
+        hub.verify_sha256(path, WeightFile("r/r", "f.bin", "MIT", sha256="0" * 64, size=5))

@@ -110,7 +110,7 @@ def test_evaluate_clip_reports_every_metric():
 def test_eval_cli_on_a_video_and_on_a_pipeline_run(tmp_path):
     import json
 
-    from lganim.__main__ import main
+    from lganim.cli import main
     from lganim.video import write_video
     frames = np.stack([rng_image(i, (64, 64, 3)) for i in range(4)])
     video = tmp_path / "v.gif"

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lganim.__main__ import main
+from lganim.cli import main
 from lganim.errors import LganimError
 from lganim.motion import MotionGenerator
 from lganim.training.train import STATE_FILE, model_card, rank_generator, read_latents, save_strip
@@ -30,6 +30,7 @@ def torchrun_run(tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_write_a_loadable_checkpoint(torchrun_run):
     out, proc = torchrun_run
     assert proc.stdout.count("wrote ") == 1                          # only rank 0 writes
@@ -47,6 +48,7 @@ def test_torchrun_two_processes_write_a_loadable_checkpoint(torchrun_run):
     assert np.asarray(Image.open(strips[-1])).shape == (2 * 128, 3 * 128, 3)   # 2 clips x 3 frames
 
 
+@pytest.mark.slow
 def test_trained_folder_animates_in_the_pipeline(torchrun_run, tmp_path):
     out, _ = torchrun_run
     video = tmp_path / "v.mp4"
@@ -56,6 +58,7 @@ def test_trained_folder_animates_in_the_pipeline(torchrun_run, tmp_path):
     assert count_frames(video) == 8
 
 
+@pytest.mark.slow
 def test_resume_continues_and_refuses_to_overwrite(torchrun_run, tmp_path):
     import shutil
     src, _ = torchrun_run

@@ -27,14 +27,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from huggingface_hub import constants as hub_constants
+from PIL import Image
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
+from ..checkpoints import load_generator, load_torch, save_safetensors
+from ..config import LossWeights, MotionConfig, paper_prompts
+from ..device import resolve_device
+from ..domains import get_domain
+from ..encoders import load_clip
 from ..errors import LganimError
-from ..files import atomic_path, publish
-from .fit import parse_weight
-from .losses import PHOTO_LPIPS
+from ..files import atomic_path, publish, write_json
+from ..motion import MotionGenerator
+from ..objective import PHOTO_LPIPS, MotionObjective, load_arcface, load_lpips
+from ..sources import MOTION_CLIP_FILE, load_clip_text_tower
+from ..startcodes import PhotoEncoder, codes_from_z
+from ..stylegan2 import to_uint8
+from ..weights import domain_files, resolve
 
-CLIP_FILE = "clip_motion"          # clip_motion.safetensors (pipeline.MOTION_CLIP_FILE): the motion CLIP's text tower
+CLIP_FILE = Path(MOTION_CLIP_FILE).stem   # clip_motion(.safetensors): the fine-tuned motion CLIP's text tower
 STATE_FILE = "training_state.pt"
 INFO_FILE = "training.json"
 TEXT_TOWER = ("token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection")
@@ -63,14 +77,12 @@ class Dist:
 
 def init_distributed(device: str) -> tuple[Dist, torch.device]:
     """Join the torchrun job when there is one (NCCL on CUDA, gloo on CPU) and pick this rank's device."""
-    from ..device import resolve_device
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     dev = resolve_device(device)
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", local % torch.cuda.device_count())
     if world > 1:
-        import torch.distributed as dist
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
@@ -119,35 +131,8 @@ class Trainee(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Command line
+# Command line (the arguments are in lganim/cli/parser.py)
 # ---------------------------------------------------------------------------------------------------------
-
-def add_arguments(p) -> None:
-    p.add_argument("--domain", default="human", help="human, art, dog, anime or demo (default: human)")
-    p.add_argument("--out", type=Path, required=True, help="output folder: the motion checkpoint")
-    p.add_argument("--steps", type=int, default=5000, help="optimiser steps (paper: 5000)")
-    p.add_argument("--batch", type=int, default=4, help="clips per process and step (paper: 4)")
-    p.add_argument("--frames", type=int, default=4, help="frames per training clip (paper: 4)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam lr of the recurrent cell and mappers (1e-3)")
-    p.add_argument("--clip-lr", type=float, default=1e-5, help="Adam lr of the motion CLIP text tower (1e-5)")
-    p.add_argument("--freeze-clip", action="store_true", help="do not fine-tune the motion CLIP")
-    p.add_argument("--hidden-dim", type=int, default=384, help="hidden width of the recurrent cell (384)")
-    photos = p.add_mutually_exclusive_group()
-    photos.add_argument("--latents", type=Path, help="photo recipe: a .pt file of W+ codes [N, L, D] (e.g. e4e)")
-    photos.add_argument("--images", type=Path,
-                        help="photo recipe: a folder of face photos, aligned and inverted with e4e at start-up")
-    p.add_argument("--truncation", type=float, default=None, help="data-free recipe: psi (default: the domain's)")
-    p.add_argument("--prompts", type=Path, help="a text file, one prompt per line (default: the paper's 28)")
-    p.add_argument("--weight", action="append", default=[], type=parse_weight, metavar="NAME=VALUE",
-                   help="loss weight override: clip, latent, loop, smooth, identity, lpips (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--save-every", type=int, default=1000, help="checkpoint every K steps (and at the end)")
-    p.add_argument("--sample-every", type=int, default=200, help="sample strip PNG every K steps (0: never)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    p.add_argument("--push-to-hub", metavar="REPO", help="upload the final folder to this Hugging Face model repo")
-    p.add_argument("--private", action="store_true", help="create the Hub repo as private")
-    p.add_argument("--device", default="auto")
-
 
 def check_args(args) -> None:
     for name in ("steps", "batch", "frames", "hidden_dim", "save_every"):
@@ -166,16 +151,14 @@ def check_args(args) -> None:
     if not args.resume and (args.out / STATE_FILE).is_file():
         raise LganimError(f"{args.out} already holds a training run: pass --resume or choose another --out.")
     if args.push_to_hub:
-        from huggingface_hub import constants
-        if constants.HF_HUB_OFFLINE:
+        if hub_constants.HF_HUB_OFFLINE:
             raise LganimError("--push-to-hub needs the network but HF_HUB_OFFLINE is set: unset it or push later "
                               "with `huggingface-cli upload`.")
 
 
 def read_prompts(args, subject: str) -> list[str]:
-    from ..fitting import expression_prompts
     if args.prompts is None:
-        return expression_prompts(subject)
+        return paper_prompts(subject)
     if not args.prompts.is_file():
         raise LganimError(f"No prompt file at {args.prompts}.")
     prompts = [line.strip() for line in args.prompts.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -184,23 +167,18 @@ def read_prompts(args, subject: str) -> list[str]:
     return prompts
 
 
-def invert_folder(folder: Path, spec, generator, device: torch.device, encoder_source: Path | None,
-                  show: bool) -> torch.Tensor:
+def invert_folder(folder: Path, photos: PhotoEncoder, show: bool) -> torch.Tensor:
     """W+ codes [N, L, D] of the faces in a folder of photos (dlib alignment + e4e), skipping photos without one."""
-    from tqdm import tqdm
-
-    from ..pipeline import Animator
     if not folder.is_dir():
         raise LganimError(f"No folder of photos at {folder}.")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
     if not paths:
         raise LganimError(f"{folder} holds no .png/.jpg/.jpeg/.webp photos.")
-    anim = Animator(spec, generator, None, device=device, encoder_source=encoder_source)
     codes, skipped = [], []
     with torch.inference_mode():
         for path in tqdm(paths, desc="inverting photos", unit="photo", disable=None if show else True):
             try:
-                codes.append(anim.invert_photo(anim.read_photo(path, paste_back=False)).float().cpu())
+                codes.append(photos.invert(photos.read(path, paste_back=False)).float().cpu())
             except LganimError as e:
                 skipped.append(f"{path.name}: {e}")
     if show and skipped:
@@ -214,10 +192,7 @@ def read_latents(path: Path, num_ws: int, style_dim: int) -> torch.Tensor:
     """W+ codes [N, L, D] from a .pt file (a tensor, or a dict of [L, D] / [1, L, D] tensors)."""
     if not path.is_file():
         raise LganimError(f"No latents file at {path}.")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise LganimError(f"{path} is not a readable torch file of latents ({type(e).__name__}).") from None
+    data = load_torch(path, "a torch file of W+ codes")
     if isinstance(data, dict):
         data = torch.stack([torch.as_tensor(v).reshape(num_ws, style_dim) for v in data.values()]) if data else None
     if not isinstance(data, torch.Tensor) or data.ndim != 3 or tuple(data.shape[1:]) != (num_ws, style_dim):
@@ -268,7 +243,6 @@ The StyleGAN2 weights this model drives keep their own licence.
 
 def save_checkpoint(out: Path, trainee: Trainee, optimizer, step: int, info: dict, train_text: bool) -> None:
     """Write every file of the checkpoint into a staging folder, then move each into `out` (rank 0 only)."""
-    from ..checkpoints import save_safetensors
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
@@ -278,7 +252,7 @@ def save_checkpoint(out: Path, trainee: Trainee, optimizer, step: int, info: dic
             save_safetensors(stage, trainee.text_state(), {"clip_text_tower": info["clip_motion"]}, name=CLIP_FILE)
             files += [stage / f"{CLIP_FILE}.safetensors", stage / f"{CLIP_FILE}.config.json"]
         torch.save({"step": step, "optimizer": optimizer.state_dict(), "train_text": train_text}, stage / STATE_FILE)
-        (stage / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        write_json(stage / INFO_FILE, info)
         (stage / "README.md").write_text(model_card(info), encoding="utf-8")
         files += [stage / STATE_FILE, stage / INFO_FILE, stage / "README.md"]
         for f in files:
@@ -289,7 +263,6 @@ def save_checkpoint(out: Path, trainee: Trainee, optimizer, step: int, info: dic
 
 def save_strip(path: Path, frames: torch.Tensor) -> None:
     """A PNG grid: one row per clip, one column per frame (frames uint8 [B, T, H, W, 3])."""
-    from PIL import Image
     b, t, h, w, _ = frames.shape
     grid = frames.permute(0, 2, 1, 3, 4).reshape(b * h, t * w, 3).numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,7 +272,7 @@ def save_strip(path: Path, frames: torch.Tensor) -> None:
 
 def push_to_hub(out: Path, repo: str, private: bool) -> str:
     """Upload the checkpoint folder (without the optimiser state) to a Hub model repo; returns its URL."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi                   # only when pushing
     from huggingface_hub.errors import HfHubHTTPError
     api = HfApi(token=os.environ.get("HF_TOKEN"))
     try:
@@ -324,53 +297,30 @@ def run(args) -> int:
         return train(args, dist_info, device)
     finally:
         if dist_info.active:
-            import torch.distributed as dist
             dist.destroy_process_group()
 
 
 def train(args, d: Dist, device: torch.device) -> int:
-    from tqdm import tqdm
-
-    from ..checkpoints import load_generator
-    from ..config import MotionConfig
-    from ..encoders import load_clip
-    from ..hub import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, fetch, get_domain
-    from ..motion import MotionGenerator
-    from ..pipeline import load_clip_text_tower
-    from ..stylegan2 import to_uint8
-    from .losses import LossWeights, MotionObjective, load_arcface, load_lpips
-
     spec = get_domain(args.domain)
-    if spec.untrained:
-        from ..demo import ensure_demo
-        files = ensure_demo()
-        generator_path, motion_clip, loss_clip = files.generator, str(files.clip_motion), str(files.clip_loss)
-        encoder_source = files.encoder
-    else:
-        generator_path, motion_clip, loss_clip = fetch(spec.weights), CLIP_MOTION_MODEL, CLIP_LOSS_MODEL
-        encoder_source = None
+    files = domain_files(spec)
     prompts = read_prompts(args, spec.subject)
-    generator = load_generator(generator_path, spec.generator, device=device)
+    generator = load_generator(resolve(files.generator), spec.generator, device=device)
     latents = None
     if args.latents:
         latents = read_latents(args.latents, generator.num_ws, generator.style_dim)
     elif args.images:
-        latents = invert_folder(args.images, spec, generator, device, encoder_source, d.main)
+        latents = invert_folder(args.images, PhotoEncoder(spec, generator, files.encoder), d.main)
     photo = latents is not None
     weights = dict(args.weight)
     if photo:
         weights.setdefault("lpips", PHOTO_LPIPS)
-    try:
-        loss_weights = LossWeights(**weights)
-    except TypeError:
-        raise LganimError(f"Unknown loss weight among {sorted(weights)}: use clip, latent, loop, smooth, identity "
-                          f"or lpips.") from None
+    loss_weights = LossWeights.with_overrides(weights)
     truncation = spec.truncation if args.truncation is None else args.truncation
     if not 0.0 <= truncation <= 1.0:
         raise LganimError(f"--truncation must be in [0, 1], got {truncation}.")
 
-    clip_m = load_clip(motion_clip, device=device)
-    clip_l = load_clip(loss_clip, device=device)
+    clip_m = load_clip(resolve(files.clip_motion), device=device)
+    clip_l = load_clip(resolve(files.clip_loss), device=device)
     identity = load_arcface(device) if loss_weights.identity > 0 else None
     lpips = load_lpips(device) if loss_weights.lpips > 0 else None
     objective = MotionObjective(generator, clip_l, loss_weights, identity=identity, lpips=lpips)
@@ -389,7 +339,7 @@ def train(args, d: Dist, device: torch.device) -> int:
 
     start = 0
     if args.resume:
-        state = torch.load(args.out / STATE_FILE, map_location="cpu", weights_only=True)
+        state = load_torch(args.out / STATE_FILE, "a training state of `lganim train`")
         if bool(state["train_text"]) != train_text:
             how = "with" if train_text else "without"
             raise LganimError(f"{args.out} was trained {how} --freeze-clip: resume {how} it.")
@@ -407,15 +357,14 @@ def train(args, d: Dist, device: torch.device) -> int:
 
     model: nn.Module = trainee
     if d.active:
-        from torch.nn.parallel import DistributedDataParallel
         model = DistributedDataParallel(trainee, device_ids=[device.index] if device.type == "cuda" else None)
 
     recipe = f"photos ({len(latents)} W+ codes)" if photo else f"data-free (truncation {truncation})"
     info = {"domain": spec.name, "recipe": recipe,
             "steps": args.steps, "step": start, "batch": args.batch, "frames": args.frames, "world_size": d.world,
             "lr": args.lr, "clip_lr": args.clip_lr, "freeze_clip": args.freeze_clip, "seed": args.seed,
-            "clip_motion": "demo (tiny RN)" if spec.untrained else motion_clip,
-            "clip_loss": "demo (tiny ViT)" if spec.untrained else loss_clip, "motion_config": config.to_dict(), "prompts": prompts,
+            "clip_motion": "demo (tiny RN)" if spec.untrained else str(files.clip_motion),
+            "clip_loss": "demo (tiny ViT)" if spec.untrained else str(files.clip_loss), "motion_config": config.to_dict(), "prompts": prompts,
             "loss_weights": loss_weights.to_dict(), "skipped": objective.skipped, "last_losses": {}}
     if d.main and objective.skipped:
         print(f"note: skipped loss terms: {', '.join(objective.skipped)}")
@@ -431,8 +380,7 @@ def train(args, d: Dist, device: torch.device) -> int:
             if photo:
                 w0 = latents[torch.randint(len(latents), (args.batch,), generator=rng)].to(device)
             else:
-                z = torch.randn(args.batch, generator.style_dim, generator=rng).to(device)
-                w0 = generator.broadcast_ws(generator.truncate(generator.mapping(z), truncation)).contiguous()
+                w0 = codes_from_z(generator, torch.randn(args.batch, generator.style_dim, generator=rng), truncation)
             first = generator.synthesis(w0)                                    # [B, 3, H, W]
             image_emb = clip_m.encode_image(first)                             # [B, E]
         dw = model(batch_prompts, image_emb, args.frames, rng)                 # [B, T, L, D]
@@ -455,7 +403,6 @@ def train(args, d: Dist, device: torch.device) -> int:
             save_checkpoint(args.out, trainee, optimizer, done, info, train_text)
     bar.close()
     if d.active:
-        import torch.distributed as dist
         dist.barrier()
     if d.main:
         print(f"wrote {args.out} (step {info['step']}, loss {info['last_losses'].get('total', float('nan')):.4f})")

@@ -1,4 +1,5 @@
-"""The paper's training losses, computed the way the authors' released code computes them.
+"""The paper's objective, shared by training-free prompt fitting and training, computed the way the authors'
+released code computes it.
 
 Hang et al. (TMM 2023) train the motion generator with (docs/training.md has the sources):
 
@@ -18,42 +19,21 @@ Shapes: B batch, T frames, L W+ layers, D style width, E CLIP embedding width, K
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import LganimError
+from .checkpoints import load_torch
+from .config import LossWeights
+from .domains import ARCFACE_IRSE50
+from .errors import LganimError
+from .hub import cached_file
+from .irse import IRSE50
 
-TEMPERATURE = 0.07
-# Official defaults (configs/config.py and the released CelebA-HQ config): λ_clip 0.5, λ_w_l1 1,
-# λ_w_reg 1, λ_w_2rd 1, λ_id 0; λ_lpips 1 applies to the photo recipe only (train.py sets it there).
-DEFAULT_WEIGHTS = dict(clip=0.5, latent=1.0, loop=1.0, smooth=1.0, identity=0.0, lpips=0.0)
-PHOTO_LPIPS = 1.0
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """λ of every term; a zero weight skips the term (and the work it needs)."""
-
-    clip: float = DEFAULT_WEIGHTS["clip"]
-    latent: float = DEFAULT_WEIGHTS["latent"]
-    loop: float = DEFAULT_WEIGHTS["loop"]
-    smooth: float = DEFAULT_WEIGHTS["smooth"]
-    identity: float = DEFAULT_WEIGHTS["identity"]
-    lpips: float = DEFAULT_WEIGHTS["lpips"]
-    temperature: float = TEMPERATURE
-
-    def __post_init__(self):
-        for name, value in asdict(self).items():
-            if not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
-                raise LganimError(f"The loss weight {name} must be a finite number >= 0, got {value!r}.")
-        if self.temperature <= 0:
-            raise LganimError(f"The CLIP temperature must be > 0, got {self.temperature!r}.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+TEMPERATURE = LossWeights.temperature     # τ of the contrastive loss (official: 0.07)
+PHOTO_LPIPS = 1.0                         # λ_lpips of training's photo recipe (official train.py)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -179,20 +159,16 @@ def load_arcface(device: torch.device | str = "cpu", dtype: torch.dtype = torch.
 
     Never downloads: the identity term and metric are optional.
     """
-    from pathlib import Path
-
-    from ..hub import ARCFACE_IRSE50, cached_file
     found = Path(path) if path else cached_file(ARCFACE_IRSE50)
     if found is None:
         return None
     if not found.is_file():
         raise LganimError(f"No ArcFace weights at {found}: give the path of ir_se50.pth.")
-    from ..irse import IRSE50
     net = IRSE50()
+    state = load_torch(found, "the ArcFace IR-SE50 file ir_se50.pth")
     try:
-        state = torch.load(found, map_location="cpu", weights_only=True)
         net.load_state_dict(state, strict=True)
-    except (RuntimeError, OSError, ValueError) as e:
+    except (RuntimeError, TypeError, ValueError) as e:
         raise LganimError(f"{found} is not the ArcFace IR-SE50 file ir_se50.pth ({type(e).__name__}).") from None
     return ArcFaceIdentity(net.to(device=device, dtype=dtype))
 
@@ -200,7 +176,7 @@ def load_arcface(device: torch.device | str = "cpu", dtype: torch.dtype = torch.
 def load_lpips(device: torch.device | str = "cpu") -> nn.Module | None:
     """LPIPS (VGG) when the optional `lpips` package is installed, else None (the term is then skipped)."""
     try:
-        import lpips
+        import lpips        # optional, not a dependency
     except ImportError:
         return None
     return lpips.LPIPS(net="vgg", verbose=False).to(device).eval().requires_grad_(False)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from lganim.errors import LganimError
-from lganim.training.losses import (ArcFaceIdentity, LossWeights, MotionObjective, clip_loss, contrastive_loss,
+from lganim.objective import (ArcFaceIdentity, LossWeights, MotionObjective, clip_loss, contrastive_loss,
                                     cosine_loss, identity_loss, latent_loss, loop_loss, prompt_targets,
                                     smoothness_loss)
 

@@ -1,0 +1,46 @@
+"""`fit`: fit a prompt's motion without training (see lganim/fitting.py), ahead of the requests that use it."""
+from __future__ import annotations
+
+import torch
+from tqdm import tqdm
+
+from ..checkpoints import load_generator
+from ..config import FitSettings
+from ..device import resolve_device, resolve_dtype
+from ..domains import get_domain
+from ..errors import LganimError
+from ..files import write_json
+from ..fitting import build_fitter
+from ..sequences import split_prompt
+from ..weights import domain_files, resolve
+
+
+def run(args) -> int:
+    if args.json is not None and not args.json.parent.is_dir():
+        raise LganimError(f"The folder of --json {args.json} does not exist.")
+    spec = get_domain(args.domain)
+    settings = FitSettings(steps=args.steps, max_seconds=args.seconds, batch=args.batch, frames=args.frames,
+                           lr=args.lr, seed=args.seed, negatives=not args.no_negatives, weights=dict(args.weight))
+    device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
+    files = domain_files(spec)
+    generator = load_generator(resolve(files.generator), spec.generator, device=device, dtype=dtype)
+    fitter = build_fitter(spec, files, generator, settings=settings, cache=not args.no_cache)
+    results = []
+    prompts = [seg for prompt in args.prompt for seg in split_prompt(prompt)]
+    for prompt in dict.fromkeys(prompts):
+        with tqdm(total=settings.steps, desc=prompt[:40], unit="step", disable=None) as bar:
+            def progress(step, total, loss):
+                bar.update(step - bar.n)
+                bar.set_postfix(loss=f"{loss:.4f}")
+            result = fitter.fit(prompt, progress)
+        state = "cached" if result.cached else f"{result.steps} steps in {result.seconds:.1f} s"
+        print(f"{prompt!r}: loss {result.loss_first:.4f} -> {result.loss_last:.4f} ({state})")
+        results.append(result.summary())
+    if settings.loss_weights().identity > 0 and fitter.identity is None:
+        print("note: the identity loss was skipped (ir_se50.pth is not on disk)")
+    if args.json is not None:
+        out = dict(results[0]) if len(results) == 1 else {}
+        out.update({"domain": spec.name, "settings": settings.key_dict(), "results": results,
+                    "device": str(device), "threads": torch.get_num_threads()})
+        write_json(args.json, out)
+    return 0

@@ -1,0 +1,190 @@
+"""The command-line grammar: every command's arguments, and the module that runs it. No torch here, so that
+`python -m lganim --help` answers at once; the modules that do the work are imported only to run a command.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_REFINE_STEPS,
+                      SCHEDULES, FitSettings)
+from ..domains import DOMAINS
+
+DOMAIN_HELP = f"{', '.join(DOMAINS)} (default: human)"
+DTYPE_HELP = "fp32 (default), bf16 or fp16"
+
+
+def parse_weight(text: str) -> tuple[str, float]:
+    """argparse type of --weight NAME=VALUE."""
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes NAME=VALUE (e.g. clip=1.0), got {text!r}") from None
+
+
+def add_device(p, dtype: bool = True) -> None:
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
+    if dtype:
+        p.add_argument("--dtype", default=None, help=DTYPE_HELP)
+
+
+def add_animate(p) -> None:
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--seed", type=int, action="append", help="sample a face from this seed (repeatable)")
+    src.add_argument("--image", type=Path, help="a photo of a face")
+    p.add_argument("--face", type=int, default=0, help="with --image: which face, 0 = the largest")
+    p.add_argument("--no-paste-back", action="store_true", help="with --image: output the aligned crop only")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help=f"with --image: sharpen the identity with this many optimisation steps (e.g. 30; at most "
+                        f"{MAX_REFINE_STEPS})")
+    p.add_argument("--prompt", action="append", required=True, help="what the face does (repeatable)")
+    p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"number of frames T (default {DEFAULT_FRAMES})")
+    p.add_argument("--fps", type=int, default=DEFAULT_FPS, help=f"frames per second (default {DEFAULT_FPS})")
+    p.add_argument("--strength", type=float, default=DEFAULT_STRENGTH,
+                   help="motion strength; 0 the still face, negative the opposite motion")
+    p.add_argument("--truncation", type=float, default=None, help="truncation psi for sampled faces")
+    p.add_argument("--schedule", default=DEFAULT_SCHEDULE, help=f"motion decay schedule: {', '.join(SCHEDULES)}")
+    p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, a checkpoint file "
+                   "of the authors' training script, or 'fit' to fit the prompt (the default on real domains, "
+                   "which have no trained motion)")
+    p.add_argument("--out", type=Path, default=Path("animation.mp4"), help="output .mp4 or .gif")
+    add_device(p)
+
+
+def add_align(p) -> None:
+    p.add_argument("--image", type=Path, required=True)
+    p.add_argument("--size", type=int, default=1024, help="crop size in pixels (default 1024)")
+    p.add_argument("--face", type=int, default=0, help="which face, 0 = the largest")
+    p.add_argument("--out", type=Path, required=True, help="output image (.png, .jpg)")
+
+
+def add_download(p) -> None:
+    p.add_argument("domain")
+
+
+def add_domains(p) -> None:
+    pass
+
+
+def add_fit(p) -> None:
+    d = FitSettings()
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP)
+    p.add_argument("--prompt", action="append", required=True,
+                   help="the motion to fit (repeatable; 'A; then B' fits each segment)")
+    p.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps (default {d.steps})")
+    p.add_argument("--seconds", type=float, default=d.max_seconds,
+                   help=f"time budget in seconds; stops at steps or seconds, whichever first (default {d.max_seconds:g})")
+    p.add_argument("--batch", type=int, default=d.batch, help=f"domain samples to fit on (default {d.batch})")
+    p.add_argument("--frames", type=int, default=d.frames, help=f"frames of the fitting clip (default {d.frames})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    p.add_argument("--seed", type=int, default=d.seed, help="first seed of the fitting faces (default 0)")
+    p.add_argument("--no-negatives", action="store_true",
+                   help="plain 1 - cos CLIP loss instead of contrasting with the paper's 28 expression prompts")
+    p.add_argument("--weight", action="append", default=[], type=parse_weight, metavar="NAME=VALUE",
+                   help="loss weight override: clip, latent, loop, smooth, identity (repeatable)")
+    p.add_argument("--no-cache", action="store_true", help="fit again even when a cached fit exists")
+    p.add_argument("--json", type=Path, help="write loss_first, loss_last, steps, seconds per prompt as JSON")
+    add_device(p)
+
+
+def add_train(p) -> None:
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP)
+    p.add_argument("--out", type=Path, required=True, help="output folder: the motion checkpoint")
+    p.add_argument("--steps", type=int, default=5000, help="optimiser steps (paper: 5000)")
+    p.add_argument("--batch", type=int, default=4, help="clips per process and step (paper: 4)")
+    p.add_argument("--frames", type=int, default=4, help="frames per training clip (paper: 4)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam lr of the recurrent cell and mappers (1e-3)")
+    p.add_argument("--clip-lr", type=float, default=1e-5, help="Adam lr of the motion CLIP text tower (1e-5)")
+    p.add_argument("--freeze-clip", action="store_true", help="do not fine-tune the motion CLIP")
+    p.add_argument("--hidden-dim", type=int, default=384, help="hidden width of the recurrent cell (384)")
+    photos = p.add_mutually_exclusive_group()
+    photos.add_argument("--latents", type=Path, help="photo recipe: a .pt file of W+ codes [N, L, D] (e.g. e4e)")
+    photos.add_argument("--images", type=Path,
+                        help="photo recipe: a folder of face photos, aligned and inverted with e4e at start-up")
+    p.add_argument("--truncation", type=float, default=None, help="data-free recipe: psi (default: the domain's)")
+    p.add_argument("--prompts", type=Path, help="a text file, one prompt per line (default: the paper's 28)")
+    p.add_argument("--weight", action="append", default=[], type=parse_weight, metavar="NAME=VALUE",
+                   help="loss weight override: clip, latent, loop, smooth, identity, lpips (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-every", type=int, default=1000, help="checkpoint every K steps (and at the end)")
+    p.add_argument("--sample-every", type=int, default=200, help="sample strip PNG every K steps (0: never)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--push-to-hub", metavar="REPO", help="upload the final folder to this Hugging Face model repo")
+    p.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    add_device(p, dtype=False)
+
+
+def add_eval(p) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--video", type=Path, action="append", help="a generated clip (.mp4/.gif; repeatable)")
+    src.add_argument("--seed", type=int, action="append", help="run the pipeline on this seed (repeatable)")
+    p.add_argument("--prompt", action="append", help="the clip's prompt (for the CLIP score; repeatable)")
+    p.add_argument("--domain", default="human", help="domain of the pipeline run, and of the loss CLIP")
+    p.add_argument("--motion", help="motion checkpoint folder for the pipeline run ('fit' to fit the prompt)")
+    p.add_argument("--frames", type=int, default=16, help="frames of the pipeline run (default 16)")
+    p.add_argument("--arcface", type=Path, help="ir_se50.pth for ACD-face (default: local weights/ or Hub cache)")
+    p.add_argument("--no-clip", action="store_true", help="skip the CLIP score (no ViT-B/32 needed)")
+    p.add_argument("--json", type=Path, help="write the results here (default: print them)")
+    add_device(p, dtype=False)
+
+
+def add_bench(p) -> None:
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device to render on")
+    p.add_argument("--size", type=int, default=256, help="generator resolution (power of two, 8 to 1024)")
+    p.add_argument("--channel-multiplier", type=int, default=2, help="2 = the real FFHQ config-f widths")
+    p.add_argument("--frames", type=int, default=16, help="frames T rendered by each path")
+    p.add_argument("--reference-frames", type=int, default=8,
+                   help="frames the per-frame reference renders (its cost is linear in them; capped at --frames)")
+    p.add_argument("--batch", type=int, action="append", default=None,
+                   help="chunk size of the fast path; repeat for several (default: all frames in one chunk)")
+    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default="fp32", help="compute dtype of the fast path")
+    p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+                   help="NHWC activations in the fast path (auto: on)")
+    p.add_argument("--compile", default=None, metavar="MODE", nargs="?", const="default",
+                   help="torch.compile the fast path, optionally with a mode (reduce-overhead: CUDA graphs)")
+    p.add_argument("--repeats", type=int, default=None, help="timed passes per path (default 3 on CUDA, 2 on CPU)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed passes per path before timing")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and codes")
+    p.add_argument("--peak-tflops", type=float, default=None, help="bf16 peak of the device for %% of peak")
+    p.add_argument("--request", default=None, metavar="DOMAIN",
+                   help="also time a whole 16-frame request through the pipeline: a domain (e.g. demo), or "
+                        "random: the --size generator, CLIP RN50 and the motion generator with random weights")
+    p.add_argument("--motion", type=Path, default=None, metavar="DIR",
+                   help="with --request: the motion checkpoint folder (real domains)")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
+
+
+# name -> (help, add_arguments, module that runs it, its function)
+COMMANDS = {
+    "animate": ("animate a face from a sentence and write an MP4/GIF", add_animate, "lganim.cli.animate", "run"),
+    "align": ("find the face in a photo and write its FFHQ-style aligned crop", add_align, "lganim.cli.animate",
+              "align"),
+    "download": ("fetch a domain's weights into the cache (demo: build them)", add_download, "lganim.cli.weights",
+                 "download"),
+    "domains": ("list the domains with their licence, size and whether they are cached", add_domains,
+                "lganim.cli.weights", "domains"),
+    "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
+            "run"),
+    "train": ("train the paper's motion generator (torchrun for several processes)", add_train,
+              "lganim.training.train", "run"),
+    "eval": ("ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run", add_eval,
+             "lganim.training.evaluate", "run"),
+    "bench": ("time the fp32 per-frame reference against the batched fast renderer (JSON)", add_bench,
+              "lganim.bench", "run"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lganim",
+                                     description="Language-guided face animation (Hang et al., TMM 2023).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, add, _, _) in COMMANDS.items():
+        add(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+__all__ = ["COMMANDS", "build_parser", "parse_weight"]

@@ -1,0 +1,250 @@
+"""What a web UI needs from the library, without any UI toolkit: models loaded once per domain, a request run as a
+stream of updates (frames while they render, then the files), re-rendering a finished clip, and the per-request
+folders its files live in.
+
+app.py turns these updates into widgets; everything it shows is decided here. Environment:
+
+    LGANIM_DOMAIN       preferred start domain (default human; the demo domain if its weights are not on disk)
+    LGANIM_DEVICE       auto (default), cpu, cuda, cuda:1 ...     LGANIM_DTYPE   fp32 (default), bf16, fp16
+    LGANIM_MOTION_<DOMAIN>  a motion checkpoint folder for that domain (e.g. LGANIM_MOTION_HUMAN=runs/ffhq)
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import paper_prompts
+from .domains import DOMAINS, Domain, get_domain
+from .errors import LganimError
+from .pipeline import Animator, FrameChunk, Plan
+from .preview import frame_strip, motion_pca, tile
+from .request import Request
+from .video import write_video
+from .weights import generator_on_disk
+
+REQUEST_DIR_PREFIX = "lganim-"
+FILES_MAX_AGE = 3600            # seconds a request's folder is kept
+FRAMES_FILE = "frames.npy"      # a finished clip's frames, kept for re-encoding at another fps
+CITATION = ("Hang, Yang, Liu, Fu, Geng and Guo, *Language-Guided Face Animation by Recurrent StyleGAN-based "
+            "Generator*, IEEE Transactions on Multimedia 2023 ([arXiv 2208.05617](https://arxiv.org/abs/2208.05617)).")
+PAPER_PROMPTS = tuple(paper_prompts("person"))
+
+log = logging.getLogger("lganim.app")
+Progress = Callable[[float, str], None]        # (fraction done, what is happening)
+
+
+# -- what the page says about domains ----------------------------------------------------------------------
+def domain_label(name: str) -> str:
+    d = DOMAINS[name]
+    if d.untrained:
+        return "demo · untrained random weights, for trying the app offline"
+    return f"{d.title} · {d.licence}"
+
+
+def start_domain() -> tuple[str, str]:
+    """The domain the page opens with and a one-line notice when it had to fall back to demo.
+
+    Decided from the disk only (local weights folder or the Hub cache): startup never waits on a download.
+    """
+    wanted = os.environ.get("LGANIM_DOMAIN", "human")
+    spec = DOMAINS.get(wanted)
+    if spec is None:
+        return "demo", f"LGANIM_DOMAIN={wanted!r} is not a domain ({', '.join(DOMAINS)}): showing the demo domain."
+    if generator_on_disk(spec):
+        return wanted, ""
+    why = "offline (HF_HUB_OFFLINE) and not downloaded" if os.environ.get("HF_HUB_OFFLINE", "").strip() not in (
+        "", "0", "false", "False") else "not downloaded yet"
+    return "demo", (f"⚠️ The {wanted} weights are {why}: showing the untrained demo domain. Pick {wanted} to "
+                    f"download them, or run `python -m lganim download {wanted}`.")
+
+
+def domain_info(domain: str) -> tuple[str, float]:
+    """A line about the chosen domain, and its default truncation ψ for the slider."""
+    spec = DOMAINS.get(domain) or DOMAINS["demo"]
+    if spec.untrained:
+        where = "built locally on first use, no download"
+    elif generator_on_disk(spec):
+        where = "weights on disk"
+    else:
+        where = f"weights download on first use ({spec.weights.repo_id})"
+    photos = "photos supported" if spec.supports_photos else "sampled faces only (no photo encoder)"
+    note = " — **untrained random weights: a check of the plumbing, never a result**" if spec.untrained else ""
+    return f"Licence: {spec.licence} · {where} · {photos}{note}", spec.truncation
+
+
+def footer() -> str:
+    licences = "; ".join(f"{d.name}: {d.licence}" for d in DOMAINS.values() if not d.untrained)
+    return (f"**Weights and licences** — {licences}. The FFHQ, MetFaces and AFHQ StyleGAN2 weights are NVIDIA's, "
+            f"for non-commercial use only. The `demo` domain is untrained random weights built locally: it shows the "
+            f"app working offline, never a result. No trained motion model has been published by the authors.\n\n"
+            f"**Method** — {CITATION}")
+
+
+def env_int(name: str, default: int, minimum: int) -> int:
+    """A whole-number setting from the environment (a bad one stops the server with one line)."""
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw.strip() else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def checked_domain(name, request: Request) -> Domain:
+    """The domain a request names, refused before anything loads when it cannot serve the request."""
+    spec = get_domain(name)
+    if request.image is not None and not spec.supports_photos:
+        raise LganimError(f"The {spec.name} domain cannot animate photos (no face encoder for it): clear the photo "
+                          f"or pick {', '.join(n for n, d in DOMAINS.items() if d.supports_photos)}.")
+    return spec
+
+
+# -- models, loaded once per domain --------------------------------------------------------------------------
+class Animators:
+    """Each domain's `Animator`, loaded on first use and kept; concurrent first requests load it once."""
+
+    def __init__(self):
+        self.loaded: dict[str, Animator] = {}
+        self.locks = {name: threading.Lock() for name in DOMAINS}   # one per domain: a slow download blocks no other
+
+    def get(self, domain: str) -> Animator:
+        with self.locks[get_domain(domain).name]:
+            if domain not in self.loaded:
+                self.loaded[domain] = Animator.from_pretrained(
+                    domain, motion=os.environ.get(f"LGANIM_MOTION_{domain.upper()}") or None,
+                    device=os.environ.get("LGANIM_DEVICE", "auto"), dtype=os.environ.get("LGANIM_DTYPE") or None)
+            return self.loaded[domain]
+
+
+# -- files of a request ------------------------------------------------------------------------------------------
+def request_dir(root: str | Path) -> Path:
+    """A fresh folder under `root` for one request's files; folders of requests older than FILES_MAX_AGE go."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - FILES_MAX_AGE
+    for old in root.glob(REQUEST_DIR_PREFIX + "*"):
+        if old.is_dir() and old.stat().st_mtime < cutoff:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=REQUEST_DIR_PREFIX, dir=root))
+
+
+@dataclass
+class Clip:
+    """What is kept of a finished request to re-render it: its plan (tensors on the CPU) and its frames' file."""
+
+    domain: str
+    plan: Plan
+    frames: Path                            # FRAMES_FILE: uint8 [B, T, H, W, 3]
+
+
+@dataclass
+class Update:
+    """What one step of a request shows: streamed frames while rendering, then the results."""
+
+    status: str
+    live: np.ndarray | None = None          # uint8 [H, W, 3]: the newest frame (a grid for batches)
+    videos: list[Path] | None = None        # one MP4 per clip
+    gif: Path | None = None                 # clip 0 as a GIF
+    strip: np.ndarray | None = None
+    plot: dict | None = None                # columns of the motion plot (preview.motion_pca)
+    aligned: np.ndarray | None = None       # uint8 [S, S, 3]: the aligned face crop of a photo (what is animated)
+    clip: Clip | None = None                # set with the results: what a re-render starts from
+
+
+def run(animators: Animators, domain: str, request: Request, files_root: str | Path, progress: Progress,
+        write_gif: bool) -> Iterator[Update]:
+    """Load (once), plan, render chunk by chunk, then write the files. Closing the iterator stops the work and
+    removes the request's folder."""
+    t0 = time.perf_counter()
+    first_load = domain not in animators.loaded
+    if first_load:
+        progress(0, f"Loading the {domain} models (first request only)…")
+    yield Update(f"Loading the {domain} models…" if first_load else "Planning the motion…")
+    anim = animators.get(domain)
+    progress(0, "Planning the motion…")
+
+    def optimising(step: int, total: int, loss: float) -> None:  # photo refinement / fitting a new prompt
+        progress(step / total, f"Fitting the motion to the prompt: step {step}/{total} (loss {loss:.3f})")
+
+    plan = anim.prepare(request, progress=optimising)
+    if plan.photo is not None:
+        yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
+    yield from render(anim.render(plan), plan, anim, files_root, progress, write_gif, t0)
+
+
+def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: Progress, *, strength: float,
+             truncation: float, fps: int) -> Iterator[Update]:
+    """A finished clip with another strength, truncation ψ or fps, from its cached motion (no CLIP, fitting or
+    motion model); only fps changed: the same frames, encoded again."""
+    t0 = time.perf_counter()
+    anim = animators.get(clip.domain)
+    frames = np.load(clip.frames, mmap_mode="r")
+    plan, chunks = anim.rerender(clip.plan.to(anim.generator.input.input.device), frames, strength=strength,
+                                 truncation=truncation, fps=fps)
+    if chunks is None:
+        yield from encode(np.asarray(frames), plan, anim, files_root, progress, True, t0)
+    else:
+        yield from render(chunks, plan, anim, files_root, progress, True, t0)
+
+
+def render(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
+           progress: Progress, write_gif: bool, t0: float) -> Iterator[Update]:
+    """Stream a plan's frames as updates, then write its files (nothing is written if stopped before)."""
+    b, t = plan.request.batch, plan.request.num_frames
+    chunks: list[np.ndarray] = []
+    rendered = False
+    try:
+        for chunk in frame_chunks:                                          # chunk.frames [B, n, H, W, 3]
+            chunks.append(chunk.frames)
+            done = chunk.start + chunk.frames.shape[1]
+            progress(done / t, f"Rendered {done}/{t} frames")
+            yield Update(f"Rendering… {done}/{t} frames", live=tile(chunk.frames[:, -1]))
+        rendered = True
+    finally:
+        if not rendered:                                                    # failed or cancelled
+            log.info("%s: stopped after %d/%d frames", anim.domain.name, sum(c.shape[1] for c in chunks), t)
+    log.info("%s: %d clip(s) × %d frames rendered in %.2f s", anim.domain.name, b, t, time.perf_counter() - t0)
+    yield from encode(np.concatenate(chunks, axis=1), plan, anim, files_root, progress, write_gif, t0)
+
+
+def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Path, progress: Progress,
+           write_gif: bool, t0: float) -> Iterator[Update]:
+    """Write the videos, the GIF and the frames of a finished plan into a new request folder; one last Update."""
+    workdir = request_dir(files_root)
+    finished = False
+    try:
+        progress(1.0, "Writing the video…")
+        request = plan.request
+        videos = [write_video(clip, workdir / f"clip{i}.mp4", request.fps, audio=plan.motion.audio)
+                  for i, clip in enumerate(frames)]
+        gif = write_video(frames[0], workdir / "clip0.gif", request.fps) if write_gif else None
+        np.save(workdir / FRAMES_FILE, np.ascontiguousarray(frames))
+        labels = [f"{i}: {'photo' if s is None else f'seed {s}'} · {p[:40]}"
+                  for i, (s, p) in enumerate(zip(request.seeds, request.prompts))]
+        b, t, h, w = frames.shape[:4]
+        status = (f"Done: {b} clip{'s' * (b > 1)} × {t} frames · {w}×{h} px · {request.fps} fps · "
+                  f"{time.perf_counter() - t0:.1f} s · domain {anim.domain.name}"
+                  + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else ""))
+        update = Update(status, live=tile(frames[:, -1]), videos=videos, gif=gif, strip=frame_strip(frames),
+                        plot=motion_pca(plan.ws.float().cpu().numpy(), labels),
+                        clip=Clip(anim.domain.name, plan.to("cpu"), workdir / FRAMES_FILE))
+        finished = True
+        yield update
+    finally:
+        if not finished:                                                    # failed or cancelled
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "domain_label", "start_domain", "domain_info", "footer", "Animators", "request_dir",
+           "Clip", "Update", "run", "rerender", "render", "encode"]

@@ -1,0 +1,105 @@
+"""Start codes: where each clip's first frame w0 [B, L, D] comes from.
+
+- a seed: z ~ N(0, I) from a seeded CPU `torch.Generator` → the mapping network → truncation towards the mean W;
+- a photo: its face found and aligned as FFHQ is (dlib), then inverted with e4e (optionally refined by
+  optimisation), with the photo kept as the canvas the animated crop is pasted back into.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .align import AlignedFace, align_face
+from .config import MAX_VIDEO_SIDE
+from .domains import Domain, WeightFile
+from .errors import LganimError
+from .hub import fetch
+from .invert import invert, load_e4e, refine
+from .photo import load_photo
+from .stylegan2 import Generator
+
+Progress = Callable[[int, int, float], None]
+
+
+def z_codes(seeds: Sequence[int], style_dim: int) -> torch.Tensor:
+    """z [B, D] ~ N(0, I), one row per seed from its own CPU generator (the same on every machine and device)."""
+    return torch.cat([torch.randn(1, style_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+
+
+def codes_from_z(generator: Generator, z: torch.Tensor, truncation: float) -> torch.Tensor:
+    """W+ codes [B, L, D] of z [B, D]: mapping, truncation ψ towards the mean W, one W for every layer."""
+    p = generator.input.input
+    with torch.no_grad():
+        w = generator.mapping(z.to(p.device, p.dtype))                              # [B, D]
+        return generator.broadcast_ws(generator.truncate(w, truncation)).contiguous()
+
+
+def seed_codes(generator: Generator, seeds: Sequence[int], truncation: float) -> torch.Tensor:
+    """W+ start codes [B, L, D], one per seed."""
+    return codes_from_z(generator, z_codes(seeds, generator.style_dim), truncation)
+
+
+@dataclass
+class PhotoFace:
+    """A user's photo, the face found in it, and the photo the animated face is pasted back into."""
+
+    aligned: AlignedFace              # crop at the generator's resolution + where it sits in `canvas`
+    canvas: np.ndarray | None         # uint8 [H, W, 3] (photo scaled to ≤ MAX_VIDEO_SIDE); None: no paste-back
+
+
+class PhotoEncoder:
+    """Photos → W+ start codes for one domain's generator: align the face, invert it with e4e.
+
+    encoder: the e4e file (a path, or the public file fetched on the first photo); None: the domain has no
+    photo encoder, and a photo is a user mistake.
+    """
+
+    def __init__(self, domain: Domain, generator: Generator, encoder: Path | WeightFile | None):
+        self.domain, self.generator, self.source = domain, generator, encoder
+        self._encoder = None
+
+    def encoder(self) -> tuple[torch.nn.Module, torch.Tensor]:
+        """The e4e encoder and its latent_avg [L, D], loaded on the first photo."""
+        if self._encoder is None:
+            path = fetch(self.source) if isinstance(self.source, WeightFile) else self.source
+            p = self.generator.input.input
+            self._encoder = load_e4e(path, device=p.device, dtype=p.dtype)
+        return self._encoder
+
+    def read(self, image, face_index: int = 0, paste_back: bool = True) -> PhotoFace:
+        """Load a photo (path, bytes, PIL or array), find and align its face at the generator's resolution."""
+        if self.source is None:
+            raise LganimError(f"Photos work with the human domain only (the {self.domain.name} generator has no "
+                              f"public photo encoder): use a seed to sample a {self.domain.subject}.")
+        photo = load_photo(image)
+        aligned = align_face(photo, size=self.generator.size, face_index=face_index)
+        if not paste_back:
+            return PhotoFace(aligned, None)
+        scale = min(1.0, MAX_VIDEO_SIDE / max(photo.shape[:2]))
+        if scale < 1.0:
+            h, w = round(photo.shape[0] * scale), round(photo.shape[1] * scale)
+            photo = np.asarray(Image.fromarray(photo).resize((w, h), Image.Resampling.LANCZOS))
+            aligned = dataclasses.replace(aligned, quad=aligned.quad * scale, landmarks=aligned.landmarks * scale,
+                                          photo_shape=(h, w))
+        return PhotoFace(aligned, photo)
+
+    def invert(self, face: PhotoFace, refine_steps: int = 0, progress: Progress | None = None) -> torch.Tensor:
+        """The aligned face's W+ code from the e4e encoder, optionally refined by optimisation: [1, L, D]."""
+        encoder, latent_avg = self.encoder()
+        w = invert(encoder, latent_avg, face.aligned.image[None])
+        if refine_steps:
+            w = refine(w, face.aligned.image[None], self.generator.synthesis, steps=refine_steps, w_reg=0.1,
+                       progress=progress)
+        if w.shape[1:] != (self.generator.num_ws, self.generator.style_dim):
+            raise LganimError(f"The photo encoder gives {tuple(w.shape[1:])} codes but the generator needs "
+                              f"({self.generator.num_ws}, {self.generator.style_dim}).")
+        return w
+
+
+__all__ = ["z_codes", "codes_from_z", "seed_codes", "PhotoFace", "PhotoEncoder"]
