@@ -1,4 +1,7 @@
 import os
+import re
+import subprocess
+import wave
 
 import imageio_ffmpeg
 import numpy as np
@@ -150,3 +153,44 @@ def test_count_frames_errors(tmp_path):
     broken.write_bytes(b"not a video")
     with pytest.raises(LganimError, match="not a valid MP4"):
         count_frames(broken)
+
+
+def write_tone(path, seconds, rate=16000):
+    """A 220 Hz tone as a 16-bit mono WAV."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+def stream_durations(path):
+    """{"video": seconds, "audio": seconds} of an MP4, read from ffmpeg's decoding of each stream."""
+    out = {}
+    for kind, select in (("video", "0:v:0"), ("audio", "0:a:0")):
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", select,
+                               "-f", "null", "-"], capture_output=True, text=True)
+        times = re.findall(r"time=(\d+):(\d+):([\d.]+)", done.stderr)
+        h, m, s = times[-1]
+        out[kind] = int(h) * 3600 + int(m) * 60 + float(s)
+    return out
+
+
+@pytest.mark.parametrize("audio_seconds", [0.5, 1.0, 2.0])    # shorter, as long as, longer than the video
+def test_audio_is_muxed_to_the_video_length_and_every_frame_stays(tmp_path, audio_seconds):
+    fps, num_frames = 12, 12                                   # 1 s of video
+    tone = write_tone(tmp_path / "tone.wav", audio_seconds)
+    path = write_mp4(ramp(num_frames), tmp_path / "a.mp4", fps, audio=tone)
+    assert count_frames(path) == num_frames
+    durations = stream_durations(path)
+    assert abs(durations["audio"] - num_frames / fps) <= 1 / fps    # padded or cut to the video, within a frame
+    assert leftovers(tmp_path) == []
+
+
+def test_missing_audio_file_is_a_one_line_error(tmp_path):
+    with pytest.raises(LganimError, match="No audio file"):
+        write_mp4(ramp(2), tmp_path / "a.mp4", 12, audio=tmp_path / "nope.wav")
+    assert not (tmp_path / "a.mp4").exists()
