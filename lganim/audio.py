@@ -1,4 +1,4 @@
-"""Audio for talking faces: decoding, per-frame speech features, the motion track they drive, muxing.
+"""Audio for talking faces: decoding, per-frame speech features, and the motion track they drive.
 
 - Decoding goes through the ffmpeg binary that imageio-ffmpeg ships (`-f f32le -ac 1 -ar SR`), so any
   input ffmpeg reads works: wav, mp3, m4a/aac, ogg/opus, flac, or the sound of a video; every channel
@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,6 @@ MIN_SOURCE_RATE = 8000             # Hz: below this the speech band is not in th
 SAMPLE_RATES = (8000, 96000)       # Hz: range of rates to decode to
 DEFAULT_RATE = 16000               # Hz: decoding rate for speech features
 MAX_FPS = 120.0
-MUX_RATE = 48000                   # Hz of the AAC track in muxed videos
 TIMEOUT_S = 120                    # s: ffmpeg runs longer than this are stopped (a damaged or hostile file)
 # Demuxers allowed to open an input (the sound formats, then the video containers): no playlists or
 # concat scripts, which could make ffmpeg read other files.
@@ -517,38 +515,6 @@ def audio_track(audio: Audio, fps: float, seed: int = 0, blink_rate: float | Non
     return Track(fps=fps, t=np.arange(n) / fps, channels=channels, valid=np.ones(n, dtype=bool), meta=meta)
 
 
-# ---------------------------------------------------------------------------------------------- muxing
-
-def mux_audio(video_path, audio, out_path) -> Path:
-    """Write `out_path` (.mp4): the video stream of `video_path` (copied) with the sound `audio` as AAC.
-
-    audio: a media file path (its first audio stream) or an `Audio`. The sound is padded with silence
-    or cut so that it lasts as long as the video; the video keeps every frame. Atomic; returns the path.
-    """
-    video_path, out_path = _check_input(video_path), Path(out_path)
-    if out_path.suffix.lower() != ".mp4":
-        raise LganimError(f"The output video name must end in .mp4, got '{out_path.name}'.")
-    if not out_path.parent.is_dir():
-        raise LganimError(f"The folder '{out_path.parent}' does not exist; create it first.")
-    if not probe(video_path).has_video:
-        raise LganimError(f"'{video_path.name}' has no video stream; give the rendered video.")
-    with tempfile.TemporaryDirectory(prefix="lganim-audio-") as folder:
-        if isinstance(audio, Audio):
-            audio_path = write_wav(audio, Path(folder) / "sound.wav")
-        else:
-            audio_path = _check_input(audio)
-            if not has_audio(audio_path):
-                raise LganimError(f"'{audio_path.name}' has no audio track; give a file with sound.")
-        with atomic_path(out_path) as tmp:
-            done = _run(["-y", "-loglevel", "error", *_input_args(video_path), *_input_args(Path(audio_path)),
-                         "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-ar", str(MUX_RATE),
-                         "-af", "apad", "-shortest", "-movflags", "+faststart", str(tmp)], f"'{out_path.name}'")
-            if done.returncode != 0 or tmp.stat().st_size == 0:
-                raise LganimError(f"Could not add the sound to '{out_path.name}' ({_last_line(done.stderr)}); "
-                                  "check the folder is writable and the inputs play.")
-    return out_path
-
-
 __all__ = ["Audio", "MediaInfo", "MAX_SECONDS", "audio_duration", "audio_features", "audio_track", "check_fps",
-           "check_scale", "decode_audio", "gestures", "has_audio", "mouth_motion", "mux_audio", "num_frames", "probe",
+           "check_scale", "decode_audio", "gestures", "has_audio", "mouth_motion", "num_frames", "probe",
            "write_wav"]

@@ -32,7 +32,7 @@ def cached_file(weight: WeightFile) -> Path | None:
     found = local_file(weight)
     if found:
         return found
-    from huggingface_hub import try_to_load_from_cache    # heavy (httpx): only when a file is looked up
+    from huggingface_hub import try_to_load_from_cache  # heavy (httpx): only when a file is looked up
     hit = try_to_load_from_cache(weight.repo_id, weight.filename)
     return Path(hit) if isinstance(hit, str) else None
 
@@ -47,7 +47,7 @@ def fetch(weight: WeightFile, *, token: str | None = None) -> Path:
     found = local_file(weight)
     if found:
         return found
-    from huggingface_hub import hf_hub_download           # heavy (httpx): only when a file is fetched
+    from huggingface_hub import hf_hub_download  # heavy (httpx): only when a file is fetched
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
     try:
         path = Path(hf_hub_download(weight.repo_id, weight.filename, token=token or os.environ.get("HF_TOKEN")))

@@ -176,7 +176,7 @@ def load_arcface(device: torch.device | str = "cpu", dtype: torch.dtype = torch.
 def load_lpips(device: torch.device | str = "cpu") -> nn.Module | None:
     """LPIPS (VGG) when the optional `lpips` package is installed, else None (the term is then skipped)."""
     try:
-        import lpips        # optional, not a dependency
+        import lpips  # optional, not a dependency
     except ImportError:
         return None
     return lpips.LPIPS(net="vgg", verbose=False).to(device).eval().requires_grad_(False)

@@ -246,5 +246,5 @@ def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Pat
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "domain_label", "start_domain", "domain_info", "footer", "Animators", "request_dir",
-           "Clip", "Update", "run", "rerender", "render", "encode"]
+__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "domain_label", "start_domain", "domain_info", "footer",
+           "Animators", "request_dir", "Clip", "Update", "run", "rerender", "render", "encode"]

@@ -14,8 +14,8 @@ import httpx
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from PIL import Image
 from gradio_client import Client, handle_file
+from PIL import Image
 
 from lganim.video import count_frames
 

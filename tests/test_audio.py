@@ -1,4 +1,4 @@
-"""Audio: decoding through ffmpeg, per-frame features, the audio-driven track, muxing."""
+"""Audio: decoding through ffmpeg, per-frame features, the audio-driven track (muxing: test_video.py)."""
 import subprocess
 import wave
 
@@ -7,11 +7,9 @@ import numpy as np
 import pytest
 
 from lganim import audio as audio_mod
-from lganim.audio import (Audio, audio_duration, audio_features, audio_track, decode_audio, gestures, has_audio,
-                          mux_audio, probe, write_wav)
+from lganim.audio import Audio, audio_features, audio_track, decode_audio, gestures, has_audio, probe, write_wav
 from lganim.errors import LganimError
 from lganim.tracks import Track
-from lganim.video import count_frames
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 BURSTS = [(0.5, 0.9), (1.4, 2.0), (2.6, 2.9), (3.5, 4.3)]      # s: voiced bursts of the synthetic speech
@@ -287,39 +285,3 @@ def test_track_saves(tmp_path, speech_audio):
     track = audio_track(speech_audio, 25, seed=0)
     back = Track.load(track.save(tmp_path / "talk.json"))
     assert back.meta == track.meta and np.array_equal(back.channel("mouth_open"), track.channel("mouth_open"))
-
-
-# ----------------------------------------------------------------------------------------------------- mux
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    path = tmp_path_factory.mktemp("video") / "silent.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=d=2:s=64x64:r=30", "-pix_fmt", "yuv420p", path)
-    return path
-
-
-@pytest.mark.parametrize("seconds", [2.0, 1.97, 3.0, 1.0])
-def test_mux_matches_the_video(tmp_path, video, seconds):
-    sound = tmp_path / "sound.wav"
-    ffmpeg("-f", "lavfi", "-i", f"sine=f=300:d={seconds}:sample_rate=16000", sound)
-    out = mux_audio(video, sound, tmp_path / "talk.mp4")
-    assert has_audio(out) and probe(out).has_video
-    frames = count_frames(out)
-    assert frames == 60                                     # the video keeps every frame
-    assert abs(audio_duration(out) - frames / 30) <= 1 / 30
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sound.wav", "talk.mp4"]
-
-
-def test_mux_decoded_samples_and_failures(tmp_path, video, speech_audio):
-    out = mux_audio(video, speech_audio, tmp_path / "talk.mp4")
-    assert abs(audio_duration(out) - 2.0) <= 1 / 30
-    text = tmp_path / "notes.txt"
-    text.write_text("no sound here")
-    for args, words in [((video, text, tmp_path / "x.mp4"), "not an audio or video file"),
-                        ((video, video, tmp_path / "y.mp4"), "no audio track"),
-                        ((video, speech_audio, tmp_path / "z.gif"), ".mp4"),
-                        ((text, speech_audio, tmp_path / "w.mp4"), "not an audio or video file"),
-                        ((out, speech_audio, tmp_path / "missing" / "v.mp4"), "does not exist")]:
-        with pytest.raises(LganimError, match=words):
-            mux_audio(*args)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "talk.mp4"]

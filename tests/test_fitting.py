@@ -7,10 +7,10 @@ from torch import nn
 
 from lganim.cli import main
 from lganim.config import PAPER_EXPRESSIONS, FitSettings, GeneratorConfig, paper_prompts
+from lganim.domains import get_domain
 from lganim.errors import LganimError
 from lganim.fitting import FittedMotion, PromptFitter, cache_key, motion_profile
 from lganim.request import Request
-from lganim.domains import get_domain
 from lganim.stylegan2 import Generator
 
 TINY = GeneratorConfig(8, style_dim=16, n_mlp=2, channels=((4, 16), (8, 16)))

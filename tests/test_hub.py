@@ -5,8 +5,8 @@ import json
 import pytest
 
 from lganim import hub
-from lganim.errors import LganimError
 from lganim.domains import DOMAINS, WeightFile
+from lganim.errors import LganimError
 
 
 def test_local_override_wins(weights_dir):

@@ -6,9 +6,19 @@ import torch
 from torch import nn
 
 from lganim.errors import LganimError
-from lganim.objective import (ArcFaceIdentity, LossWeights, MotionObjective, clip_loss, contrastive_loss,
-                                    cosine_loss, identity_loss, latent_loss, loop_loss, prompt_targets,
-                                    smoothness_loss)
+from lganim.objective import (
+    ArcFaceIdentity,
+    LossWeights,
+    MotionObjective,
+    clip_loss,
+    contrastive_loss,
+    cosine_loss,
+    identity_loss,
+    latent_loss,
+    loop_loss,
+    prompt_targets,
+    smoothness_loss,
+)
 
 
 def test_contrastive_core_matches_hand_computation():

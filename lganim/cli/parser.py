@@ -77,7 +77,8 @@ def add_fit(p) -> None:
                    help="the motion to fit (repeatable; 'A; then B' fits each segment)")
     p.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps (default {d.steps})")
     p.add_argument("--seconds", type=float, default=d.max_seconds,
-                   help=f"time budget in seconds; stops at steps or seconds, whichever first (default {d.max_seconds:g})")
+                   help=f"time budget in seconds; stops at steps or seconds, whichever comes first "
+                        f"(default {d.max_seconds:g})")
     p.add_argument("--batch", type=int, default=d.batch, help=f"domain samples to fit on (default {d.batch})")
     p.add_argument("--frames", type=int, default=d.frames, help=f"frames of the fitting clip (default {d.frames})")
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..demo import demo_dir
-from ..domains import DOMAINS, CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, get_domain
+from ..domains import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, DOMAINS, get_domain
 from ..encoders import download_clip
 from ..hub import cached_file
 from ..weights import domain_files, resolve

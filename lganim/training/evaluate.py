@@ -29,7 +29,8 @@ def read_video(path: Path) -> np.ndarray:
     if frames.ndim == 3:
         frames = frames[..., None].repeat(3, axis=-1)
     if frames.ndim != 4 or frames.shape[0] < 2:
-        raise LganimError(f"{path} has {0 if frames.ndim != 4 else frames.shape[0]} frames; the metrics need 2 or more.")
+        count = 0 if frames.ndim != 4 else frames.shape[0]
+        raise LganimError(f"{path} has {count} frames; the metrics need 2 or more.")
     return np.ascontiguousarray(frames[..., :3].astype(np.uint8))
 
 

@@ -4,10 +4,10 @@
     torchrun --standalone --nproc_per_node 2 -m lganim train --domain demo --steps 4 --batch 2 --out runs/demo
 
 Recipes: data-free (start codes w0 sampled through the generator's mapping with truncation) or photos
-(`--images DIR`, aligned and inverted with e4e at start-up, or `--latents FILE.pt` holding W+ codes [N, L, D]). Each step, every process samples
-its own prompts and start codes from a rank-seeded torch.Generator (no DistributedSampler), renders the
-first frame for the motion CLIP's image embedding, rolls out T frames of Δw, renders the last frame and
-scores it with the paper's losses (`losses.py`); gradients are averaged by DDP (NCCL on GPUs, gloo on CPU).
+(`--images DIR`, aligned and inverted with e4e at start-up, or `--latents FILE.pt` holding W+ codes [N, L, D]).
+Each step, every process samples its own prompts and start codes from a rank-seeded torch.Generator (no
+DistributedSampler), renders the first frame for the motion CLIP's image embedding, rolls out T frames of Δw,
+renders the last frame and scores it with the paper's losses (`lganim/objective.py`); gradients are averaged by DDP (NCCL on GPUs, gloo on CPU).
 
 The output folder is a motion checkpoint (`MotionGenerator.load`, `animate --motion DIR`): model.safetensors
 + config.json, the fine-tuned CLIP text tower (clip_motion.safetensors), training_state.pt (for --resume),
@@ -272,7 +272,7 @@ def save_strip(path: Path, frames: torch.Tensor) -> None:
 
 def push_to_hub(out: Path, repo: str, private: bool) -> str:
     """Upload the checkpoint folder (without the optimiser state) to a Hub model repo; returns its URL."""
-    from huggingface_hub import HfApi                   # only when pushing
+    from huggingface_hub import HfApi  # only when pushing
     from huggingface_hub.errors import HfHubHTTPError
     api = HfApi(token=os.environ.get("HF_TOKEN"))
     try:
@@ -364,7 +364,8 @@ def train(args, d: Dist, device: torch.device) -> int:
             "steps": args.steps, "step": start, "batch": args.batch, "frames": args.frames, "world_size": d.world,
             "lr": args.lr, "clip_lr": args.clip_lr, "freeze_clip": args.freeze_clip, "seed": args.seed,
             "clip_motion": "demo (tiny RN)" if spec.untrained else str(files.clip_motion),
-            "clip_loss": "demo (tiny ViT)" if spec.untrained else str(files.clip_loss), "motion_config": config.to_dict(), "prompts": prompts,
+            "clip_loss": "demo (tiny ViT)" if spec.untrained else str(files.clip_loss),
+            "motion_config": config.to_dict(), "prompts": prompts,
             "loss_weights": loss_weights.to_dict(), "skipped": objective.skipped, "last_losses": {}}
     if d.main and objective.skipped:
         print(f"note: skipped loss terms: {', '.join(objective.skipped)}")
