@@ -4,13 +4,16 @@
 #   docker build -t lganim --build-arg PREFETCH="demo human" .  # also bake the human weights into the image
 #   docker run --gpus all -p 7860:7860 lganim                   # then open http://localhost:7860
 #
-# requirements.txt pins torch==2.13.0: on Linux x86_64 the default index serves the CUDA build of that version
-# (its CUDA libraries arrive as wheels), so the same file serves CPU checkouts and this GPU image.
-FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04
+# requirements.txt pins torch==2.13.0: on Linux x86_64 the default index serves its CUDA 13.0 build (cu130; its CUDA
+# libraries arrive as wheels), so the same file serves CPU checkouts and this GPU image. The base image is CUDA 13.0
+# to match: its NVIDIA_REQUIRE_CUDA makes the NVIDIA container runtime refuse a host whose driver is older than
+# CUDA 13.0 needs (R580, >= 580.65.06) instead of starting a container in which torch silently runs on the CPU.
+# Ubuntu 24.04's python3 is 3.12, as on a ZeroGPU Space.
+FROM nvidia/cuda:13.0.1-runtime-ubuntu24.04
 
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates espeak-ng \
  && rm -rf /var/lib/apt/lists/* \
  && (userdel --remove ubuntu 2>/dev/null || true) \
  && useradd --create-home --uid 1000 user

@@ -9,9 +9,16 @@ and stay. The library's `LganimError` becomes a `gr.Error` in one place (`user_e
 """
 from __future__ import annotations
 
+try:  # on ZeroGPU, `spaces` must be imported before anything initialises CUDA (elsewhere its decorator does nothing)
+    import spaces
+except ImportError:
+    spaces = None
+
 import argparse
 import logging
+import os
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -22,6 +29,7 @@ import pandas as pd
 from lganim import service
 from lganim.config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_FPS, MAX_FRAMES,
                            MAX_SEED, SCHEDULES)
+from lganim.device import device_line, resolve_device
 from lganim.domains import DOMAINS
 from lganim.errors import LganimError
 from lganim.request import Request, parse_prompt_lines, parse_seed_list, uploaded_file
@@ -36,6 +44,8 @@ ANIMATORS = service.Animators()
 START_DOMAIN, START_NOTICE = service.start_domain()
 CONCURRENCY = service.env_int("LGANIM_CONCURRENCY", 1, 1)
 QUEUE_SIZE = service.env_int("LGANIM_QUEUE_SIZE", 16, 1)
+if service.on_space():                                    # a Space loads its start domain onto the GPU at startup
+    ANIMATORS.preload(START_DOMAIN)
 
 
 @contextmanager
@@ -48,7 +58,27 @@ def user_errors():
 
 
 def reporter(progress: gr.Progress):
-    return lambda fraction, text: progress(fraction, desc=text)
+    """The progress bar, where the work runs in this process (not on ZeroGPU: it cannot cross to the GPU worker)."""
+    return None if service.on_zero_gpu() else lambda fraction, text: progress(fraction, desc=text)
+
+
+def on_gpu(duration):
+    """`@spaces.GPU(duration=...)` where `spaces` is installed; else the function itself."""
+    return spaces.GPU(duration=duration) if spaces is not None else (lambda fn: fn)
+
+
+@on_gpu(duration=lambda domain, request, write_gif, progress: service.gpu_seconds(ANIMATORS, domain, request))
+def generate(domain: str, request: Request, write_gif: bool, progress):
+    """The GPU work of one request, as updates (each pickles: on ZeroGPU they come from a forked worker)."""
+    yield from service.run(ANIMATORS, domain, request, demo.GRADIO_CACHE, progress, write_gif)
+
+
+@on_gpu(duration=lambda clip, strength, truncation, fps, progress: service.gpu_seconds(
+    ANIMATORS, clip.domain, frames=clip.plan.request.batch * clip.plan.request.num_frames))
+def regenerate(clip: service.Clip, strength: float, truncation: float, fps: int, progress):
+    """The GPU work of a re-render of a finished clip, as updates."""
+    yield from service.rerender(ANIMATORS, clip, demo.GRADIO_CACHE, progress, strength=strength,
+                                truncation=truncation, fps=fps)
 
 
 def plot_value(columns: dict | None, color: str):
@@ -73,8 +103,7 @@ def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = servi
         request = Request([prompt], (seed,), uploaded_file(image, demo.GRADIO_CACHE), num_frames, fps, strength,
                           truncation, schedule)
         spec = service.checked_domain(domain, request)
-        run = service.run(ANIMATORS, spec.name, request, demo.GRADIO_CACHE, reporter(progress), write_gif=True)
-        with closing(run) as updates:
+        with closing(generate(spec.name, request, True, reporter(progress))) as updates:
             yield from single_outputs(updates)
 
 
@@ -85,9 +114,7 @@ def rerender(clip, strength: float = DEFAULT_STRENGTH, truncation: float = 0.7, 
         yield (gr.skip(),) * 8
         return
     with user_errors():
-        run = service.rerender(ANIMATORS, clip, demo.GRADIO_CACHE, reporter(progress), strength=strength,
-                               truncation=truncation, fps=fps)
-        with closing(run) as updates:
+        with closing(regenerate(clip, strength, truncation, fps, reporter(progress))) as updates:
             yield from single_outputs(updates)
 
 
@@ -99,8 +126,7 @@ def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str 
         request = Request(parse_prompt_lines(prompts), parse_seed_list(seeds), None, num_frames, fps, strength,
                           truncation, schedule)
         spec = service.checked_domain(domain, request)
-        run = service.run(ANIMATORS, spec.name, request, demo.GRADIO_CACHE, reporter(progress), write_gif=False)
-        with closing(run) as updates:
+        with closing(generate(spec.name, request, False, reporter(progress))) as updates:
             for u in updates:
                 gallery = [(str(v), f"clip {i}") for i, v in enumerate(u.videos)] if u.videos else None
                 yield gallery, u.live, u.strip, plot_value(u.plot, "clip"), u.status
@@ -196,6 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")
     parser.add_argument("--port", type=int, default=None, help="port (default 7860, or GRADIO_SERVER_PORT)")
     args = parser.parse_args(argv)
+    try:
+        print(device_line(resolve_device(os.environ.get("LGANIM_DEVICE", "auto"))), flush=True)
+    except LganimError as e:
+        sys.exit(f"error: LGANIM_DEVICE: {e}")
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
     service.log.setLevel(logging.INFO)
     demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS, show_error=False)

@@ -1,5 +1,9 @@
-"""Device and dtype, resolved once from what the caller asked for ("auto" picks the best available)."""
+"""Device and dtype, resolved once from what the caller asked for ("auto" picks the best available), and one line
+that says which device is used and, when a GPU was expected but is not usable, why."""
 from __future__ import annotations
+
+import functools
+import warnings
 
 import torch
 
@@ -9,15 +13,32 @@ DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat1
           "fp16": torch.float16, "float16": torch.float16}
 
 
+@functools.lru_cache(maxsize=1)
+def cuda_status() -> tuple[bool, str]:
+    """(CUDA usable, why not). torch answers "no CUDA" without raising, with a warning that says why (e.g. "The
+    NVIDIA driver on your system is too old (found version 12080)"): that warning is the reason, kept once."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        available = torch.cuda.is_available()
+    if available:
+        return True, ""
+    if torch.version.cuda is None:
+        return False, "this torch is a CPU build"
+    reasons = [" ".join(str(w.message).split()) for w in caught]
+    reason = next((r for r in reasons if "CUDA" in r or "driver" in r), "")
+    return False, reason.removeprefix("CUDA initialization: ") or "no NVIDIA GPU or driver was found"
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cuda" if cuda_status()[0] else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
         raise LganimError(f"Unknown device {device!r}: use auto, cpu or cuda.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise LganimError("CUDA was asked for but no CUDA device is available: use --device cpu.")
+    if dev.type == "cuda" and not cuda_status()[0]:
+        raise LganimError(f"CUDA was asked for but there is no CUDA device to use ({cuda_status()[1]}): use "
+                          f"--device cpu.")
     return dev
 
 
@@ -31,3 +52,17 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
         return DTYPES[dtype]
     except KeyError:
         raise LganimError(f"Unknown dtype {dtype!r}: use fp32, bf16 or fp16.") from None
+
+
+def device_line(device: torch.device) -> str:
+    """One line naming the device actually used, and why not the GPU when torch has CUDA but cannot use it."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"device: {device} ({torch.cuda.get_device_name(index)}, torch {torch.__version__})"
+    usable, why = cuda_status()
+    if usable or torch.version.cuda is None:
+        return f"device: {device} (torch {torch.__version__})"
+    return f"device: {device} — CUDA is not usable, running on the CPU: {why}"
+
+
+__all__ = ["DTYPES", "cuda_status", "resolve_device", "resolve_dtype", "device_line"]

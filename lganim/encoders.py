@@ -1,8 +1,9 @@
 """CLIP text and image encoders through clip-anytorch (`import clip`).
 
 The motion generator conditions on CLIP RN50 embeddings (E = 1024) and the training/fitting losses
-use ViT-B/32 (E = 512). Both load through `clip.load`, which takes a model name (downloaded to a
-cache) or the path of a file that holds either OpenAI's TorchScript archive or a plain state dict.
+use ViT-B/32 (E = 512). OpenAI's download URLs (clip-anytorch's `clip.load`) answer 404, so `load_clip`
+takes OpenAI's weights from the Hub as open_clip keeps them (safetensors; the same tensor names as
+clip-anytorch's) and builds the model with clip-anytorch's `build_model`: no TorchScript, no OpenAI URL.
 `build_tiny_clip` makes small random CLIP state dicts that load through the same function, for
 tests and the offline demo.
 
@@ -16,15 +17,20 @@ import math
 import os
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file as load_safetensors
 from torch import nn
 
+from .checkpoints import load_torch
 from .device import resolve_device
+from .domains import CLIP_FILES
 from .errors import LganimError
-from .hub import local_weights_dir
+from .hub import fetch
 
 # CLIP's image normalisation (RGB in [0, 1]), from its preprocessing transform.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -200,61 +206,73 @@ class ClipEncoder(nn.Module):
         return F.normalize(features.float(), dim=-1)
 
 
-def _resolve_source(clip, name_or_path) -> str:
-    """Model name or existing file path for `clip.load`, or a LganimError saying what to do.
+def clip_file(name: str) -> Path:
+    """The weights of OpenAI's CLIP `name` ("RN50" or "ViT-B/32"): a copy placed by hand, else the Hub's open_clip
+    safetensors file, else its pickle (`domains.CLIP_FILES`). The first file's error if none can be had."""
+    try:
+        files = CLIP_FILES[name]
+    except KeyError:
+        raise LganimError(f"Unknown CLIP model {name!r}; choose one of {', '.join(CLIP_FILES)}.") from None
+    errors = []
+    for weight in files:
+        try:
+            return fetch(weight)
+        except LganimError as err:
+            errors.append(err)
+    raise errors[0]
 
-    A model name whose file was placed by hand in the local weights folder (`hub.local_weights_dir()`,
-    e.g. weights/ViT-B-32.pt) loads from there.
-    """
-    name = str(name_or_path)
-    if name in clip.available_models():
-        placed = local_weights_dir() / os.path.basename(clip.clip._MODELS[name])
-        return str(placed) if placed.is_file() else name
-    if os.path.isfile(name):
-        return name
-    raise LganimError(f"No CLIP model file at '{name}'; give a model name ({', '.join(clip.available_models())}) "
-                      "or the path of a CLIP .pt file.")
+
+def read_clip_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A CLIP state dict from a `.safetensors` file or a weights-only PyTorch file (no TorchScript archives: their
+    code would run when loaded)."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        try:
+            return load_safetensors(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise LganimError(f"{path} is not a readable safetensors file of CLIP weights ({err}).") from None
+    if zipfile.is_zipfile(path) and any(n.endswith("/constants.pkl") for n in zipfile.ZipFile(path).namelist()):
+        raise LganimError(f"{path.name} is a TorchScript archive (OpenAI's original download), which lganim does not "
+                          f"run; use the same weights from the Hub: {CLIP_FILES['RN50'][0].url} or "
+                          f"{CLIP_FILES['ViT-B/32'][0].url}.")
+    state = load_torch(path, "a CLIP state dict")
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise LganimError(f"{path.name} does not hold a CLIP state dict of tensors.")
+    return state
 
 
-def load_clip(name_or_path, device="cpu", dtype: torch.dtype = torch.float32, download_root=None) -> ClipEncoder:
-    """Load a frozen CLIP (e.g. "RN50", "ViT-B/32", or a .pt file) as a `ClipEncoder`.
+def load_clip(name_or_path, device="cpu", dtype: torch.dtype = torch.float32) -> ClipEncoder:
+    """Load a frozen CLIP — "RN50", "ViT-B/32" (OpenAI's weights, from the Hub or placed by hand) or the path of a
+    CLIP state-dict file — as a `ClipEncoder` on `device` in `dtype`.
 
-    A model name is downloaded into `download_root` (default: clip's own cache, ~/.cache/clip) on
-    first use; a file path may hold OpenAI's TorchScript archive or a plain state dict (read with
-    `torch.load`, whose default is weights_only=True). The model is moved to `device` and cast to
-    `dtype` (clip.load would leave fp16 weights on CUDA).
+    The model is built from the tensors with clip-anytorch's `build_model`, which reads the architecture off
+    their shapes (OpenAI's released values are fp16: the builder's fp16 round trip loses nothing).
     """
     if dtype not in _DTYPES:
         raise LganimError(f"CLIP dtype must be one of float32, float16, bfloat16, got {dtype}.")
-    device = resolve_device(device)
-    clip = import_clip()
-    source = _resolve_source(clip, name_or_path)
-    root = os.path.expanduser(str(download_root or Path("~/.cache/clip")))
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*torch\.jit\.load.* is deprecated")
-            model, _ = clip.load(source, device=device, jit=False, download_root=root)
-    except OSError as err:  # includes urllib's URLError: offline or unreachable
-        if source in clip.available_models():
-            url = clip.clip._MODELS[source]
-            raise LganimError(f"Could not download CLIP {source} ({err}); on a machine without internet, download "
-                              f"{url} elsewhere and place it at {os.path.join(root, os.path.basename(url))}, "
-                              "or pass the file's path.") from err
-        raise LganimError(f"Could not read CLIP file '{source}' ({err}).") from err
-    except Exception as err:
-        raise LganimError(f"'{source}' is not a usable CLIP checkpoint ({type(err).__name__}: {err}).") from err
-    return ClipEncoder(_cast_clip(model.to(device), dtype), source)
+    name = str(name_or_path)
+    if name in CLIP_FILES:
+        path = clip_file(name)
+    elif os.path.isfile(name):
+        path = Path(name)
+    else:
+        raise LganimError(f"No CLIP model file at '{name}'; give a model name ({', '.join(CLIP_FILES)}) or the path "
+                          "of a CLIP state-dict file (.safetensors, .bin, .pt).")
+    return clip_from_state_dict(read_clip_state_dict(path), device, dtype, name=name)
 
 
 def clip_from_state_dict(state: dict, device="cpu", dtype: torch.dtype = torch.float32,
                          name: str = "CLIP state dict") -> ClipEncoder:
-    """A frozen ClipEncoder from a full CLIP state dict (e.g. the fine-tuned RN50 of an official motion checkpoint)."""
+    """A frozen ClipEncoder from a full CLIP state dict (OpenAI's, open_clip's, or the fine-tuned RN50 of an
+    official motion checkpoint)."""
     clip = import_clip()
     try:
         model = clip.model.build_model(dict(state))
     except Exception as err:
         raise LganimError(f"The {name} is not a complete CLIP model ({type(err).__name__}: {err}).") from err
-    return ClipEncoder(_cast_clip(model.to(device), dtype), name)
+    return ClipEncoder(_cast_clip(model.to(resolve_device(device)), dtype), name)
 
 
 def random_clip(name: str, device="cpu", dtype: torch.dtype = torch.float32, seed: int = 0) -> ClipEncoder:
@@ -267,20 +285,6 @@ def random_clip(name: str, device="cpu", dtype: torch.dtype = torch.float32, see
         torch.manual_seed(seed)
         model = clip.model.CLIP(**CLIP_ARCHITECTURES[name])
     return ClipEncoder(_cast_clip(model.to(resolve_device(device)), dtype), f"{name} (random weights)")
-
-
-def download_clip(name: str, download_root=None) -> Path:
-    """Fetch CLIP `name` ("RN50", "ViT-B/32", ...) into clip's cache (checked by clip's sha256) and return its path."""
-    clip = import_clip()
-    if name not in clip.available_models():
-        raise LganimError(f"Unknown CLIP model {name!r}; choose one of {', '.join(clip.available_models())}.")
-    root = os.path.expanduser(str(download_root or Path("~/.cache/clip")))
-    url = clip.clip._MODELS[name]
-    try:
-        return Path(clip.clip._download(url, root))
-    except OSError as err:
-        raise LganimError(f"Could not download CLIP {name} ({err}); download {url} elsewhere and place it at "
-                          f"{os.path.join(root, os.path.basename(url))}.") from err
 
 
 def _cast_clip(model: nn.Module, dtype: torch.dtype) -> nn.Module:
@@ -333,7 +337,7 @@ def build_tiny_clip(kind: str = "RN", embed_dim: int = 64, seed: int = 0) -> dic
     kind "RN": ModifiedResNet with one bottleneck per stage, width 16, 64 px input (attention-pool
     grid 2x2); kind "ViT": one transformer layer of width 64, patch 16, 32 px input. Text: one layer of
     width 64 (one head), CLIP's vocabulary (49408) and context (77). The same seed gives the same
-    weights; values are rounded to fp16, as `clip.load` stores them, so a saved and reloaded model
+    weights; values are rounded to fp16, as `build_model` stores them, so a saved and reloaded model
     holds exactly these tensors. Save it with `torch.save(state_dict, path)`.
     """
     if kind not in ("RN", "ViT"):

@@ -33,7 +33,7 @@ from .files import cache_dir
 from .motion import decay_weights
 from .objective import MotionObjective, load_arcface
 from .request import Request
-from .sequences import plan_sequence
+from .sequences import plan_sequence, split_prompt
 from .sources import Motion
 from .startcodes import seed_codes
 from .stylegan2 import Generator
@@ -137,6 +137,10 @@ class PromptFitter:
         psi = self.domain.truncation if s.truncation is None else s.truncation
         return seed_codes(self.generator, range(s.seed, s.seed + s.batch), psi)
 
+    def is_fitted(self, prompt: str) -> bool:
+        """Whether `prompt` is fitted already (in memory or in the disk cache): a request for it fits nothing."""
+        return prompt in self._memory or (self.cache and self._path(prompt).with_suffix(".safetensors").is_file())
+
     def fit(self, prompt: str, progress: Progress | None = None) -> FitResult:
         """The direction of `prompt`: from memory, the disk cache, or a new fit (then cached)."""
         if prompt in self._memory:
@@ -197,6 +201,15 @@ class FittedMotion:
 
     def __init__(self, fitter: PromptFitter):
         self.fitter = fitter
+
+    def load(self) -> None:
+        """Load the loss CLIP now rather than on the first fit (a server loads everything at startup)."""
+        self.fitter.clip()
+
+    def unfitted(self, prompts) -> list[str]:
+        """The segment prompts of `prompts` that a request would have to fit first."""
+        segments = dict.fromkeys(seg for prompt in prompts for seg in split_prompt(prompt))
+        return [seg for seg in segments if not self.fitter.is_fitted(seg)]
 
     def motion(self, request: Request, w0: torch.Tensor, first_frames: torch.Tensor | None, *,
                generator: torch.Generator | None = None, progress: Progress | None = None) -> Motion:

@@ -28,35 +28,50 @@ def local_file(weight: WeightFile) -> Path | None:
 
 
 def cached_file(weight: WeightFile) -> Path | None:
-    """The file if it is already on disk (local folder or Hub cache); never downloads."""
+    """The file if it is already on disk (placed by hand, or in the Hub cache at its revision); never downloads."""
     found = local_file(weight)
     if found:
         return found
     from huggingface_hub import try_to_load_from_cache  # heavy (httpx): only when a file is looked up
-    hit = try_to_load_from_cache(weight.repo_id, weight.filename)
+    hit = try_to_load_from_cache(weight.repo_id, weight.filename, revision=weight.revision)
     return Path(hit) if isinstance(hit, str) else None
 
 
 def missing_message(weight: WeightFile, reason: str) -> str:
-    return (f"Could not get {weight.basename} from the Hugging Face Hub repo {weight.repo_id} ({reason}). "
-            f"Download {weight.url} by hand and place it in {local_weights_dir()}/ (or set LGANIM_WEIGHTS).")
+    return (f"Could not get {Path(weight.filename).name} from the Hugging Face Hub repo {weight.repo_id} ({reason}). "
+            f"Download {weight.url} by hand and place it as {local_weights_dir() / weight.basename} "
+            f"(or set LGANIM_WEIGHTS to its folder).")
 
 
 def fetch(weight: WeightFile, *, token: str | None = None) -> Path:
-    """Path to the file on disk, downloading it through huggingface_hub when needed."""
-    found = local_file(weight)
-    if found:
-        return found
-    from huggingface_hub import hf_hub_download  # heavy (httpx): only when a file is fetched
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-    try:
-        path = Path(hf_hub_download(weight.repo_id, weight.filename, token=token or os.environ.get("HF_TOKEN")))
-    except LocalEntryNotFoundError:
-        raise LganimError(missing_message(weight, "offline, and not in the local cache")) from None
-    except (HfHubHTTPError, OSError) as e:
-        raise LganimError(missing_message(weight, type(e).__name__)) from None
+    """Path to the file on disk, downloading it through huggingface_hub when needed; checked against the
+    registry's size and sha256 where they are known (a copy placed by hand too)."""
+    path = local_file(weight)
+    if path is None:
+        from huggingface_hub import hf_hub_download  # heavy (httpx): only when a file is fetched
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+        try:
+            path = Path(hf_hub_download(weight.repo_id, weight.filename, revision=weight.revision,
+                                        token=token or os.environ.get("HF_TOKEN")))
+        except LocalEntryNotFoundError:
+            raise LganimError(missing_message(weight, "offline, and not in the local cache")) from None
+        except (HfHubHTTPError, OSError) as e:
+            raise LganimError(missing_message(weight, type(e).__name__)) from None
     verify_sha256(path, weight)
     return path
+
+
+def file_status(weight: WeightFile) -> tuple[str, Path | None]:
+    """("verified" | "unverified" (on disk; no sha256 is known) | "corrupt" | "missing", the path if on disk),
+    without downloading."""
+    path = cached_file(weight)
+    if path is None:
+        return "missing", None
+    try:
+        verify_sha256(path, weight)
+    except LganimError:
+        return "corrupt", path
+    return ("verified" if weight.sha256 else "unverified"), path
 
 
 def sha256_of(path: Path) -> str:

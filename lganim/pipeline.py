@@ -148,6 +148,10 @@ class Animator:
                    PhotoEncoder(spec, generator, files.encoder))
 
     @property
+    def device(self) -> torch.device:
+        return self.generator.input.input.device
+
+    @property
     def chunk_size(self) -> int | None:
         """Frames per synthesis call: the granularity of streaming."""
         return self.renderer.chunk_size
@@ -155,6 +159,14 @@ class Animator:
     @chunk_size.setter
     def chunk_size(self, value: int | None) -> None:
         self.renderer.chunk_size = value
+
+    def load(self) -> None:
+        """Load now what would load on first use (the photo encoder, a fitted source's loss CLIP): a server does it
+        at startup, so that no request waits for it (and on ZeroGPU the weights sit on the GPU from the start)."""
+        if self.photos.source is not None:
+            self.photos.encoder()
+        if hasattr(self.motion, "load"):
+            self.motion.load()
 
     # -- planning -------------------------------------------------------------------------------------------
     def prepare(self, request: Request, *, source: MotionSource | None = None,

@@ -118,6 +118,12 @@ class Animators:
         self.loaded: dict[str, Animator] = {}
         self.locks = {name: threading.Lock() for name in DOMAINS}   # one per domain: a slow download blocks no other
 
+    def preload(self, domain: str) -> Animator:
+        """Load a domain completely now (a Space does it for its start domain at startup)."""
+        anim = self.get(domain)
+        anim.load()
+        return anim
+
     def get(self, domain: str) -> Animator:
         with self.locks[get_domain(domain).name]:
             if domain not in self.loaded:
@@ -125,6 +131,37 @@ class Animators:
                     domain, motion=os.environ.get(f"LGANIM_MOTION_{domain.upper()}") or None,
                     device=os.environ.get("LGANIM_DEVICE", "auto"), dtype=os.environ.get("LGANIM_DTYPE") or None)
             return self.loaded[domain]
+
+
+# -- where the app runs ----------------------------------------------------------------------------------------
+def on_space() -> bool:
+    """Running as a Hugging Face Space (the Space runtime sets SPACE_ID)."""
+    return bool(os.environ.get("SPACE_ID"))
+
+
+def on_zero_gpu() -> bool:
+    """Running on ZeroGPU, where GPU work runs in a forked worker (the rule of the `spaces` package)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
+def gpu_seconds(animators: Animators, domain: str, request: Request | None = None, frames: int | None = None) -> int:
+    """A generous estimate of the GPU time one request needs (ZeroGPU's `duration`): loading on first use, the
+    fits of prompts not fitted yet, the photo, and the frames; between 20 s and 300 s."""
+    spec = get_domain(domain)
+    per_frame = 0.05 if spec.generator.size >= 1024 else 0.02 if spec.generator.size >= 512 else 0.01
+    seconds = 10.0
+    anim = animators.loaded.get(spec.name)
+    if request is not None:
+        frames = request.batch * request.num_frames
+        if anim is None:
+            seconds += 60                                           # loading (the files are on disk on a Space)
+        elif hasattr(anim.motion, "unfitted"):
+            steps = anim.motion.fitter.settings.steps
+            seconds += len(anim.motion.unfitted(request.prompts)) * steps * 10 * per_frame
+        if request.image is not None:
+            seconds += 5 + request.refine_steps * 4 * per_frame
+    seconds += (frames or 0) * per_frame
+    return int(min(max(seconds, 20), 300))
 
 
 # -- files of a request ------------------------------------------------------------------------------------------
@@ -162,10 +199,15 @@ class Update:
     clip: Clip | None = None                # set with the results: what a re-render starts from
 
 
-def run(animators: Animators, domain: str, request: Request, files_root: str | Path, progress: Progress,
+def quiet(fraction: float, text: str) -> None:
+    """No progress bar (on ZeroGPU the callback could not cross to the GPU worker)."""
+
+
+def run(animators: Animators, domain: str, request: Request, files_root: str | Path, progress: Progress | None,
         write_gif: bool) -> Iterator[Update]:
     """Load (once), plan, render chunk by chunk, then write the files. Closing the iterator stops the work and
-    removes the request's folder."""
+    removes the request's folder. Every update pickles (ZeroGPU sends them from its GPU worker)."""
+    progress = progress or quiet
     t0 = time.perf_counter()
     first_load = domain not in animators.loaded
     if first_load:
@@ -183,10 +225,11 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
     yield from render(anim.render(plan), plan, anim, files_root, progress, write_gif, t0)
 
 
-def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: Progress, *, strength: float,
-             truncation: float, fps: int) -> Iterator[Update]:
+def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: Progress | None, *,
+             strength: float, truncation: float, fps: int) -> Iterator[Update]:
     """A finished clip with another strength, truncation ψ or fps, from its cached motion (no CLIP, fitting or
     motion model); only fps changed: the same frames, encoded again."""
+    progress = progress or quiet
     t0 = time.perf_counter()
     anim = animators.get(clip.domain)
     frames = np.load(clip.frames, mmap_mode="r")
@@ -246,5 +289,6 @@ def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Pat
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "domain_label", "start_domain", "domain_info", "footer",
-           "Animators", "request_dir", "Clip", "Update", "run", "rerender", "render", "encode"]
+__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "on_space", "on_zero_gpu", "gpu_seconds", "quiet",
+           "domain_label", "start_domain", "domain_info", "footer", "Animators", "request_dir", "Clip", "Update", "run",
+           "rerender", "render", "encode"]

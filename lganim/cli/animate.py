@@ -6,6 +6,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..align import align_face
+from ..device import device_line
 from ..errors import LganimError
 from ..files import atomic_path
 from ..photo import load_photo
@@ -30,6 +31,7 @@ def run(args) -> int:
     request = Request(args.prompt, args.seed or 0, args.image, args.frames, args.fps, args.strength,
                       args.truncation, args.schedule, args.face, not args.no_paste_back, args.refine)
     anim = Animator.from_pretrained(args.domain, motion=args.motion, device=args.device, dtype=args.dtype)
+    print(device_line(anim.device))
     plan = anim.prepare(request)
     chunks = []
     with tqdm(total=request.batch * request.num_frames, unit="frame", desc="rendering", disable=None) as bar:

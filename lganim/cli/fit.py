@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from ..checkpoints import load_generator
 from ..config import FitSettings
-from ..device import resolve_device, resolve_dtype
+from ..device import device_line, resolve_device, resolve_dtype
 from ..domains import get_domain
 from ..errors import LganimError
 from ..files import write_json
@@ -22,6 +22,7 @@ def run(args) -> int:
     settings = FitSettings(steps=args.steps, max_seconds=args.seconds, batch=args.batch, frames=args.frames,
                            lr=args.lr, seed=args.seed, negatives=not args.no_negatives, weights=dict(args.weight))
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
+    print(device_line(device))
     files = domain_files(spec)
     generator = load_generator(resolve(files.generator), spec.generator, device=device, dtype=dtype)
     fitter = build_fitter(spec, files, generator, settings=settings, cache=not args.no_cache)

@@ -159,8 +159,25 @@ def add_bench(p) -> None:
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
+def add_doctor(p) -> None:
+    p.add_argument("--domain", action="append", help="a domain to check (repeatable; default: every domain)")
+    p.add_argument("--json", type=Path, help="write the report here (JSON: ok, files, domains, environment)")
+    p.add_argument("--no-download", action="store_true", help="report what is missing instead of downloading it")
+    p.add_argument("--fit-steps", type=int, default=10, help="steps of the test fit (default 10)")
+    add_device(p)
+
+
+def add_space(p) -> None:
+    p.add_argument("out", type=Path, help="a new folder for the Space")
+    p.add_argument("--domain", default="human", help="the start domain whose files the Space preloads (human)")
+    p.add_argument("--push", metavar="USER/NAME", help="create or update this Space on the Hub (needs HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="with --push: a private Space")
+
+
 # name -> (help, add_arguments, module that runs it, its function)
 COMMANDS = {
+    "doctor": ("check this machine: every file each domain needs, loaded and used once (run it first)", add_doctor,
+               "lganim.cli.doctor", "run"),
     "animate": ("animate a face from a sentence and write an MP4/GIF", add_animate, "lganim.cli.animate", "run"),
     "align": ("find the face in a photo and write its FFHQ-style aligned crop", add_align, "lganim.cli.animate",
               "align"),
@@ -174,6 +191,8 @@ COMMANDS = {
               "lganim.training.train", "run"),
     "eval": ("ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run", add_eval,
              "lganim.training.evaluate", "run"),
+    "space": ("write a ready Hugging Face Space folder of the app (and push it with --push)", add_space,
+              "lganim.cli.space", "run"),
     "bench": ("time the fp32 per-frame reference against the batched fast renderer (JSON)", add_bench,
               "lganim.bench", "run"),
 }

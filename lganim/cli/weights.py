@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..demo import demo_dir
 from ..domains import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, DOMAINS, get_domain
-from ..encoders import download_clip
+from ..encoders import clip_file
 from ..hub import cached_file
 from ..weights import domain_files, resolve
 
@@ -18,7 +18,7 @@ def download(args) -> int:
         if source is not None:
             print(f"{source.basename}: {resolve(source)}")
     for name in (CLIP_MOTION_MODEL, CLIP_LOSS_MODEL):        # motion embeddings; fitting losses
-        print(f"CLIP {name}: {download_clip(name)}")
+        print(f"CLIP {name}: {clip_file(name)}")
     return 0
 
 

@@ -7,7 +7,8 @@ Recipes: data-free (start codes w0 sampled through the generator's mapping with 
 (`--images DIR`, aligned and inverted with e4e at start-up, or `--latents FILE.pt` holding W+ codes [N, L, D]).
 Each step, every process samples its own prompts and start codes from a rank-seeded torch.Generator (no
 DistributedSampler), renders the first frame for the motion CLIP's image embedding, rolls out T frames of Δw,
-renders the last frame and scores it with the paper's losses (`lganim/objective.py`); gradients are averaged by DDP (NCCL on GPUs, gloo on CPU).
+renders the last frame and scores it with the paper's losses (`lganim/objective.py`); gradients are averaged by
+DDP (NCCL on GPUs, gloo on CPU).
 
 The output folder is a motion checkpoint (`MotionGenerator.load`, `animate --motion DIR`): model.safetensors
 + config.json, the fine-tuned CLIP text tower (clip_motion.safetensors), training_state.pt (for --resume),
