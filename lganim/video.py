@@ -1,16 +1,15 @@
 """MP4 and GIF export of a frame sequence, with exactly T frames in the file.
 
-Both formats go through the ffmpeg binary that ships with imageio-ffmpeg:
+Both formats go through the ffmpeg binary that ships with imageio-ffmpeg, fed raw RGB frames on its standard input
+(so the count is the frames given, whatever the fps):
 
-- MP4: moviepy's `ImageSequenceClip` → libx264, yuv420p, `+faststart`. moviepy decides
-  the frame count as `int(duration * fps)`; a duration of `T / fps` loses the last frame whenever
-  the float product falls just below T (fps 15 or 30 with T = 12, or T = 61 at 7 fps), so the clip
-  gets a duration of `(T + 1/2) / fps`, which always rounds to T. An audio track (any file ffmpeg reads) is
-  muxed in afterwards without re-encoding the video: AAC, padded with silence or cut to the video's length, so
-  the file keeps exactly T frames.
-- GIF: ffmpeg with one palette for the whole clip (palettegen/paletteuse), looping forever. Pillow
-  is not used to write GIFs because it merges identical consecutive frames (a still first frame,
-  or strength 0), which would change the frame count.
+- MP4: libx264, yuv420p, `+faststart`. Frames can arrive in chunks (`write_mp4_stream`), so a long driven clip is
+  encoded while it renders, in constant memory. An audio track (any file ffmpeg reads) is muxed in afterwards
+  without re-encoding the video: AAC, padded with silence or cut to the video's length, so the file keeps exactly
+  T frames.
+- GIF: one palette for the whole clip (palettegen/paletteuse), looping forever. Pillow is not used to write GIFs
+  because it merges identical consecutive frames (a still first frame, or strength 0), which would change the
+  frame count.
 
 Every write goes to a hidden temporary file in the target folder and is moved into place with
 `os.replace` only when it succeeded, so a failed export never leaves a file that looks like a result.
@@ -19,6 +18,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -75,14 +75,18 @@ def _pad_even(frames: np.ndarray) -> np.ndarray:
     return frames
 
 
+class EncoderError(Exception):
+    """ffmpeg refused or failed to encode."""
+
+
 def _atomic_write(path: Path, write) -> Path:
     """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`."""
     try:
         with atomic_path(path, suffix=path.suffix.lower()) as tmp:
             write(str(tmp))
             if tmp.stat().st_size == 0:
-                raise RuntimeError("the encoder wrote an empty file")
-    except Exception as err:
+                raise EncoderError("the encoder wrote an empty file")
+    except (OSError, EncoderError) as err:                  # ffmpeg failed, or the disk: not the frames' source
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise LganimError(f"Could not write '{path}': {first_line}. Check the folder is writable and has space.") \
             from err
@@ -95,30 +99,60 @@ def write_mp4(frames, path, fps, audio: str | Path | None = None) -> Path:
     Odd heights/widths are padded by one repeated row/column (yuv420p needs even sizes). audio: a file whose
     first audio stream becomes the video's sound (padded or cut to T / fps). Returns the path written.
     """
-    frames = _pad_even(_as_frames(frames))
+    return write_mp4_stream([_as_frames(frames)], path, fps, audio)[0]
+
+
+def write_mp4_stream(chunks: Iterable, path, fps, audio: str | Path | None = None) -> tuple[Path, int]:
+    """Encode chunks of frames (each uint8 [n, H, W, 3], all of one size) into an H.264 MP4 as they arrive: the
+    file holds every frame given, once all chunks are written; nothing is left if a chunk fails (or the
+    iteration stops early). Returns (the path, the number of frames)."""
     fps = _check_fps(fps)
     path = _check_path(path, ".mp4")
-    from moviepy import ImageSequenceClip  # heavy import, only when a video is written
-
-    num_frames = frames.shape[0]
+    if audio is not None and not Path(audio).is_file():
+        raise LganimError(f"No audio file at '{audio}'.")
+    count = 0
 
     def write(tmp: str):
-        # moviepy writes int(duration * fps) frames; (T + 1/2) / fps rounds to T for any float error.
-        clip = ImageSequenceClip(list(frames), fps=fps).with_duration((num_frames + 0.5) / fps)
+        nonlocal count
         silent = tmp if audio is None else str(temp_beside(Path(tmp), ".mp4"))   # the frames, before the sound
+        encoder = None
         try:
-            clip.write_videofile(silent, fps=fps, codec="libx264", audio=False, logger=None,
-                                 ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            for chunk in chunks:
+                chunk = _pad_even(_as_frames(chunk))
+                if encoder is None:
+                    encoder = _encoder(silent, chunk.shape[2], chunk.shape[1], fps)
+                elif (chunk.shape[2], chunk.shape[1]) != encoder.size:
+                    raise LganimError(f"A chunk of frames is {chunk.shape[2]}x{chunk.shape[1]}, the video "
+                                       f"{encoder.size[0]}x{encoder.size[1]}")
+                encoder.stdin.write(chunk.tobytes())
+                count += chunk.shape[0]
+            if encoder is None:
+                raise LganimError("A video needs at least one frame; none was given.")
+            encoder.stdin.close()
+            if encoder.wait() != 0:
+                raise EncoderError(encoder.stderr.read().decode(errors="replace").strip() or "ffmpeg failed")
             if audio is not None:
                 mux_audio(Path(silent), Path(audio), Path(tmp))
         finally:
-            clip.close()
+            if encoder is not None and encoder.poll() is None:
+                encoder.kill()
+                encoder.wait()
             if silent != tmp:
                 Path(silent).unlink(missing_ok=True)
 
-    if audio is not None and not Path(audio).is_file():
-        raise LganimError(f"No audio file at '{audio}'.")
-    return _atomic_write(path, write)
+    return _atomic_write(path, write), count
+
+
+def _encoder(path: str, width: int, height: int, fps: float) -> subprocess.Popen:
+    """An ffmpeg process encoding raw RGB frames from its stdin to an H.264 MP4 at `path`."""
+    import imageio_ffmpeg  # only when a video is written
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-nostdin",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", repr(fps), "-i", "-",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", path]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.size = (width, height)
+    return proc
 
 
 def mux_audio(video: Path, audio: Path, out: Path) -> None:
@@ -131,7 +165,7 @@ def mux_audio(video: Path, audio: Path, out: Path) -> None:
            "-af", "apad", "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-f", "mp4", str(out)]
     done = subprocess.run(cmd, capture_output=True)
     if done.returncode != 0:
-        raise RuntimeError(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
+        raise EncoderError(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
 
 
 def write_gif(frames, path, fps) -> Path:
@@ -155,7 +189,7 @@ def write_gif(frames, path, fps) -> Path:
                "-frames:v", str(num_frames), "-loop", "0", "-f", "gif", tmp]
         done = subprocess.run(cmd, input=frames.tobytes(), capture_output=True)
         if done.returncode != 0:
-            raise RuntimeError(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
+            raise EncoderError(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
 
     return _atomic_write(path, write)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 
 from ..device import resolve_device
@@ -12,26 +11,19 @@ from ..domains import get_domain
 from ..encoders import load_clip
 from ..errors import LganimError
 from ..files import write_json
+from ..media import read_video
 from ..objective import load_arcface
 from ..pipeline import Animator
 from ..weights import domain_files, resolve
 from .metrics import evaluate_clip, mean_metrics
 
 
-def read_video(path: Path) -> np.ndarray:
-    """All frames of an MP4/GIF as uint8 [T, H, W, 3]."""
-    if not path.is_file():
-        raise LganimError(f"No video at {path}.")
-    try:
-        frames = np.asarray(iio.imread(path, index=None))
-    except Exception as e:
-        raise LganimError(f"Could not read the video {path} ({type(e).__name__}).") from None
-    if frames.ndim == 3:
-        frames = frames[..., None].repeat(3, axis=-1)
-    if frames.ndim != 4 or frames.shape[0] < 2:
-        count = 0 if frames.ndim != 4 else frames.shape[0]
-        raise LganimError(f"{path} has {count} frames; the metrics need 2 or more.")
-    return np.ascontiguousarray(frames[..., :3].astype(np.uint8))
+def clip_frames(path: Path) -> np.ndarray:
+    """All frames of an MP4/GIF as uint8 [T, H, W, 3] (two at least: the metrics compare frames)."""
+    frames = read_video(path).frames
+    if frames.shape[0] < 2:
+        raise LganimError(f"{path} has {frames.shape[0]} frame; the metrics need 2 or more.")
+    return frames
 
 
 def run(args) -> int:
@@ -41,7 +33,7 @@ def run(args) -> int:
     if args.json is not None and not args.json.parent.is_dir():
         raise LganimError(f"The folder of --json {args.json} does not exist.")
     if args.video:
-        clips = [read_video(v) for v in args.video]
+        clips = [clip_frames(v) for v in args.video]
         names = [str(v) for v in args.video]
         if prompts and len(prompts) not in (1, len(clips)):
             raise LganimError(f"Give one --prompt or one per video ({len(clips)}).")
