@@ -20,19 +20,21 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import gradio as gr
-import pandas as pd
 
+import ui_drive
+import ui_talk
 from lganim import service
 from lganim.config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_FPS, MAX_FRAMES,
                            MAX_SEED, SCHEDULES)
 from lganim.device import device_line, resolve_device
 from lganim.domains import DOMAINS
 from lganim.errors import LganimError
-from lganim.request import Request, parse_prompt_lines, parse_seed_list, uploaded_file
+from lganim.request import Request, parse_prompt_lines, parse_seed_list
+from ui_common import ANIMATORS, generate, predict, regenerate, reporter, scatter, upload, user_errors
 
 EXAMPLE_PHOTO = str(Path(__file__).resolve().parent / "examples" / "astronaut.png")
 EXAMPLES = [[EXAMPLE_PHOTO, "The person is smiling."], [EXAMPLE_PHOTO, "The person is surprised."],
@@ -40,49 +42,11 @@ EXAMPLES = [[EXAMPLE_PHOTO, "The person is smiling."], [EXAMPLE_PHOTO, "The pers
 CSS = (".lganim-footer {font-size: 0.85em; opacity: 0.85} "
        "#live-frame img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}")
 THEME = gr.themes.Soft()
-ANIMATORS = service.Animators()
 START_DOMAIN, START_NOTICE = service.start_domain()
 CONCURRENCY = service.env_int("LGANIM_CONCURRENCY", 1, 1)
 QUEUE_SIZE = service.env_int("LGANIM_QUEUE_SIZE", 16, 1)
 if service.on_space():                                    # a Space loads its start domain onto the GPU at startup
     ANIMATORS.preload(START_DOMAIN)
-
-
-@contextmanager
-def user_errors():
-    """The one place where the library's errors become messages in the browser (and for API clients)."""
-    try:
-        yield
-    except LganimError as e:
-        raise gr.Error(str(e), print_exception=False) from None
-
-
-def reporter(progress: gr.Progress):
-    """The progress bar, where the work runs in this process (not on ZeroGPU: it cannot cross to the GPU worker)."""
-    return None if service.on_zero_gpu() else lambda fraction, text: progress(fraction, desc=text)
-
-
-def on_gpu(duration):
-    """`@spaces.GPU(duration=...)` where `spaces` is installed; else the function itself."""
-    return spaces.GPU(duration=duration) if spaces is not None else (lambda fn: fn)
-
-
-@on_gpu(duration=lambda domain, request, write_gif, progress: service.gpu_seconds(ANIMATORS, domain, request))
-def generate(domain: str, request: Request, write_gif: bool, progress):
-    """The GPU work of one request, as updates (each pickles: on ZeroGPU they come from a forked worker)."""
-    yield from service.run(ANIMATORS, domain, request, demo.GRADIO_CACHE, progress, write_gif)
-
-
-@on_gpu(duration=lambda clip, strength, truncation, fps, progress: service.gpu_seconds(
-    ANIMATORS, clip.domain, frames=clip.plan.request.batch * clip.plan.request.num_frames))
-def regenerate(clip: service.Clip, strength: float, truncation: float, fps: int, progress):
-    """The GPU work of a re-render of a finished clip, as updates."""
-    yield from service.rerender(ANIMATORS, clip, demo.GRADIO_CACHE, progress, strength=strength,
-                                truncation=truncation, fps=fps)
-
-
-def plot_value(columns: dict | None, color: str):
-    return gr.ScatterPlot(value=pd.DataFrame(columns), color=color) if columns is not None else None
 
 
 def single_outputs(updates: Iterator[service.Update]):
@@ -91,7 +55,7 @@ def single_outputs(updates: Iterator[service.Update]):
     for u in updates:
         aligned = u.aligned if u.aligned is not None else aligned
         yield (str(u.videos[0]) if u.videos else None, str(u.gif) if u.gif else None, u.live, u.strip,
-               plot_value(u.plot, "frame"), u.status, aligned, u.clip if u.clip is not None else gr.skip())
+               scatter(u.plot, "frame"), u.status, aligned, u.clip if u.clip is not None else gr.skip())
 
 
 def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = service.PAPER_PROMPTS[0],
@@ -100,8 +64,7 @@ def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = servi
     """Animate one face: streams frames while rendering, then returns (MP4, GIF, last frame, strip, plot, status,
     aligned crop of the photo or None)."""
     with user_errors():
-        request = Request([prompt], (seed,), uploaded_file(image, demo.GRADIO_CACHE), num_frames, fps, strength,
-                          truncation, schedule)
+        request = Request([prompt], (seed,), upload(image), num_frames, fps, strength, truncation, schedule)
         spec = service.checked_domain(domain, request)
         with closing(generate(spec.name, request, True, reporter(progress))) as updates:
             yield from single_outputs(updates)
@@ -127,9 +90,26 @@ def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str 
                           truncation, schedule)
         spec = service.checked_domain(domain, request)
         with closing(generate(spec.name, request, False, reporter(progress))) as updates:
-            for u in updates:
-                gallery = [(str(v), f"clip {i}") for i, v in enumerate(u.videos)] if u.videos else None
-                yield gallery, u.live, u.strip, plot_value(u.plot, "clip"), u.status
+            yield from batch_outputs(updates)
+
+
+def batch_outputs(updates: Iterator[service.Update]):
+    """(gallery of MP4s, last frames, strip, plot, status) per update."""
+    for u in updates:
+        gallery = [(str(v), f"clip {i}") for i, v in enumerate(u.videos)] if u.videos else None
+        yield gallery, u.live, u.strip, scatter(u.plot, "clip"), u.status
+
+
+def predict_futures(domain: str = "demo", seeds: str = "1", prompts: str = service.PAPER_PROMPTS[0],
+                    samples: int = 4, num_frames: int = 24, fps: int = DEFAULT_FPS, progress=gr.Progress()):
+    """K plausible futures of the first seed's face (face video prediction): sequences of the paper's prompts (or
+    the first prompt, if not the default) with idle motion. Returns (gallery of MP4s, last frames, strip, plot,
+    status)."""
+    with user_errors():
+        request = Request(parse_prompt_lines(prompts)[:1], parse_seed_list(seeds)[:1], None, num_frames, fps)
+        spec = service.checked_domain(domain, request)
+        with closing(predict(spec.name, request, samples, reporter(progress))) as updates:
+            yield from batch_outputs(updates)
 
 
 def random_seed() -> int:
@@ -173,6 +153,11 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
                     with gr.Row():
                         go_batch = gr.Button("Animate batch", variant="primary", elem_id="animate-batch")
                         stop_batch = gr.Button("Cancel", variant="stop")
+                    with gr.Row():
+                        samples = gr.Slider(1, 8, 4, step=1, label="Futures of the first seed's face", scale=3)
+                        go_predict = gr.Button("Predict futures", elem_id="predict", scale=1)
+                ui_drive.build(domain)
+                ui_talk.build(domain)
             with gr.Accordion("Motion settings (strength, ψ and fps re-render the last clip when released)", open=True):
                 num_frames = gr.Slider(1, MAX_FRAMES, DEFAULT_FRAMES, step=1, label="Video length (frames)",
                                        elem_id="frames")
@@ -208,8 +193,11 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
                             api_name="rerender" if slider is strength else False, preprocess=False,
                             show_progress="minimal", show_progress_on=[status], trigger_mode="always_last")
              for slider in (strength, truncation, fps)]
+    futures = go_predict.click(predict_futures, inputs=[domain, seeds, prompts, samples, num_frames, fps],
+                               outputs=[gallery, live, strip, plot, status], api_name="predict", preprocess=False,
+                               show_progress="minimal", show_progress_on=[status])
     for button in (stop, stop_batch):
-        button.click(None, cancels=[single, batch, *again])
+        button.click(None, cancels=[single, batch, futures, *again])
     dice.click(random_seed, outputs=seed, queue=False, api_visibility="private")
     domain.change(service.domain_info, inputs=domain, outputs=[info, truncation], queue=False,
                   api_visibility="private")

@@ -21,6 +21,7 @@ SCHEDULES = ("linear", "sqrt", "exp", "const", "cosine")
 
 # Limits of one request (the CLI, the Python API and the app share them).
 MAX_FRAMES = 256
+MAX_DRIVEN_FRAMES = 18_000      # a clip a track or audio drives (10 minutes at 30 fps), streamed to its file
 MAX_FPS = 60
 MAX_BATCH = 16                  # clips per request
 MAX_STRENGTH = 10.0

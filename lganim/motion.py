@@ -218,15 +218,16 @@ class MotionGenerator(nn.Module):
             raise LganimError(f"num_frames must be a positive integer, got {num_frames!r}")
         return num_frames
 
-    def initial_hidden(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Initial hidden state [B, H]: N(0, hidden_init_std^2) drawn from `generator`, zeros if None."""
+    def initial_hidden(self, batch: int, generator: torch.Generator | None = None, scale: float = 1.0) -> torch.Tensor:
+        """Initial hidden state [B, H]: N(0, (scale · hidden_init_std)^2) drawn from `generator`, zeros if None.
+        `scale` > 1 spreads the motions of different draws (the diversity of predicted futures)."""
         p = self._param()
         if generator is None:
             return torch.zeros(batch, self.config.hidden_dim, device=p.device, dtype=p.dtype)
         if not isinstance(generator, torch.Generator):
             raise LganimError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         noise = torch.randn(batch, self.config.hidden_dim, generator=generator, device=generator.device)
-        return (noise * self.config.hidden_init_std).to(device=p.device, dtype=p.dtype)
+        return (noise * (scale * self.config.hidden_init_std)).to(device=p.device, dtype=p.dtype)
 
     def _embedding(self, text_emb, image_emb) -> tuple[torch.Tensor, torch.Tensor | None]:
         text = self._check_embedding(text_emb, "text_emb", None)
@@ -240,7 +241,8 @@ class MotionGenerator(nn.Module):
 
     def motion_codes(self, text_emb: torch.Tensor, image_emb: torch.Tensor | None, num_frames: int, *,
                      schedule: str | None = None, generator: torch.Generator | None = None,
-                     initial_state: MotionState | None = None) -> tuple[torch.Tensor, MotionState]:
+                     initial_state: MotionState | None = None, hidden_scale: float = 1.0
+                     ) -> tuple[torch.Tensor, MotionState]:
         """Offsets Δz [B, T, E] in CLIP space and the state after the last frame.
 
         Fresh: Δz[:, 0] = 0 (the input face). With `initial_state` the segment continues a previous
@@ -253,7 +255,7 @@ class MotionGenerator(nn.Module):
         B = z.shape[0]
         if initial_state is None:
             steps = step_sizes(self.config, T, schedule)
-            codes, hidden = self.rnn(z, self.initial_hidden(B, generator), steps)  # [B, T, E]
+            codes, hidden = self.rnn(z, self.initial_hidden(B, generator, hidden_scale), steps)  # [B, T, E]
         else:
             offset, hidden0 = self._check_state(initial_state, B)
             steps = step_sizes(self.config, T, schedule, continued=True)
@@ -277,17 +279,18 @@ class MotionGenerator(nn.Module):
 
     def forward(self, text_emb: torch.Tensor, image_emb: torch.Tensor | None = None, num_frames: int = 16, *,
                 schedule: str | None = None, generator: torch.Generator | None = None,
-                initial_state: MotionState | None = None, return_state: bool = False):
+                initial_state: MotionState | None = None, return_state: bool = False, hidden_scale: float = 1.0):
         """W+ offsets Δw [B, T, L, D] to add to the input face's w0 (strength is the caller's).
 
         text_emb, image_emb: CLIP embeddings [B, E] (normalised here; image may be None).
         schedule: decay schedule name (default: config.schedule; official inference uses 'linear',
         official training 'const'). generator: draws the initial hidden state (zeros if None).
         A fresh call has Δw[:, 0] == 0 exactly. With `initial_state` (a previous call's state) the T
-        frames continue that motion. With `return_state` returns (Δw, MotionState).
+        frames continue that motion. With `return_state` returns (Δw, MotionState). hidden_scale: see
+        `initial_hidden`.
         """
         dz, state = self.motion_codes(text_emb, image_emb, num_frames, schedule=schedule,
-                                      generator=generator, initial_state=initial_state)
+                                      generator=generator, initial_state=initial_state, hidden_scale=hidden_scale)
         B, T, E = dz.shape
         t_mapper = self.mapper.t_mapper
         rest = dz if initial_state is not None else dz[:, 1:]                    # frames that move

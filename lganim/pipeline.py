@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .align import paste_back
+from .align import move_crops, paste_back
 from .checkpoints import load_generator
 from .config import DEFAULT_CHUNK, DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, FitSettings
 from .device import resolve_device, resolve_dtype
@@ -223,7 +223,9 @@ class Animator:
         """
         ws = plan.ws                                                             # [B, T, L, D]
         b, t = ws.shape[:2]
-        same = [k > 0 and torch.equal(ws[:, k], ws[:, 0]) for k in range(t)]   # frames whose code is frame 0's
+        moves = plan.motion.transforms                                           # [T, 3, 3] or None
+        same = [k > 0 and torch.equal(ws[:, k], ws[:, 0]) and (moves is None or np.array_equal(moves[k], moves[0]))
+                for k in range(t)]                                               # frames that are frame 0
         if first is None and plan.first_frames is not None:
             first = self.output(plan, plan.first_frames[:, None], [0])[:, 0]
         todo = [k for k in range(t) if not same[k] and not (k == 0 and first is not None)]
@@ -270,13 +272,18 @@ class Animator:
 
     def output(self, plan: Plan, images: torch.Tensor, steps: Sequence[int]) -> np.ndarray:
         """Rendered images [B, n, 3, H, W] of time steps `steps` → output frames uint8 [B, n, H', W', 3]: the
-        crops as they are, or pasted back into the photo."""
+        crops, or pasted back into the photo; where the motion moves the face (roll, shift, scale of a driving
+        head), the crop moves in the photo, or within its own frame without one."""
         b, n = images.shape[:2]
         frames = to_uint8(images.reshape(b * n, *images.shape[2:]))             # [B·n, H, W, 3]
         frames = frames.reshape(b, n, *frames.shape[1:]).numpy()
-        if plan.photo is None or plan.photo.canvas is None:
-            return frames
-        return np.stack([paste_back(plan.photo.canvas, clip, plan.photo.aligned) for clip in frames])
+        moves = None if plan.motion.transforms is None else plan.motion.transforms[list(steps)]   # [n, 3, 3]
+        if plan.photo is not None and plan.photo.canvas is not None:
+            return np.stack([paste_back(plan.photo.canvas, clip, plan.photo.aligned, transforms=moves)
+                             for clip in frames])
+        if moves is not None:
+            return np.stack([move_crops(clip, moves) for clip in frames])
+        return frames
 
     def collect(self, plan: Plan, first: np.ndarray | None = None) -> AnimationResult:
         """Render a plan to the end: the result holds all frames."""

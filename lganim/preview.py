@@ -54,4 +54,14 @@ def motion_pca(ws: np.ndarray, labels: list[str]) -> dict[str, np.ndarray]:
             "clip": np.repeat(np.asarray(labels, dtype=object), len(idx))}
 
 
-__all__ = ["tile", "frame_strip", "motion_pca", "STRIP_FRAMES", "STRIP_HEIGHT", "PCA_POINTS"]
+def track_curves(track, channels=None, extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """A motion track's channels over time for a line plot: columns t, value, channel (one row per sample and
+    channel); `extra` adds curves sampled at the track's times (e.g. the speech envelope)."""
+    names = [c for c in (channels or track.channels) if c in track.channels]
+    series = {name: track.channels[name] for name in names} | (extra or {})
+    n = len(track.t)
+    return {"t": np.tile(track.t, len(series)), "value": np.concatenate([np.asarray(v[:n]) for v in series.values()]),
+            "channel": np.repeat(np.asarray(list(series), dtype=object), n)}
+
+
+__all__ = ["tile", "frame_strip", "motion_pca", "track_curves", "STRIP_FRAMES", "STRIP_HEIGHT", "PCA_POINTS"]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import checks
-from .config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_BATCH, MAX_FPS,
-                     MAX_FRAMES, MAX_PROMPT_CHARS, MAX_REFINE_STEPS, MAX_SEED, MAX_STRENGTH, SCHEDULES)
+from .config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_BATCH, MAX_DRIVEN_FRAMES,
+                     MAX_FPS, MAX_FRAMES, MAX_PROMPT_CHARS, MAX_REFINE_STEPS, MAX_SEED, MAX_STRENGTH, SCHEDULES)
 from .errors import LganimError
 
 PROMPT_EXAMPLE = 'describe the motion, e.g. "The person is smiling."'
@@ -38,6 +38,7 @@ class Request:
     face_index: int = 0
     paste_back: bool = True
     refine_steps: int = 0
+    driven: bool = False                # a track or audio drives the clip: up to MAX_DRIVEN_FRAMES frames
 
     def __post_init__(self):
         prompts = [self.prompts] if isinstance(self.prompts, str) or self.prompts is None else list(self.prompts)
@@ -65,7 +66,8 @@ class Request:
         set_ = object.__setattr__   # frozen: normalised once, here
         set_(self, "prompts", tuple(prompts * (n // len(prompts))))
         set_(self, "seeds", tuple(seeds * (n // len(seeds))))
-        set_(self, "num_frames", checks.whole("num_frames", self.num_frames, 1, MAX_FRAMES))
+        limit = MAX_DRIVEN_FRAMES if self.driven else MAX_FRAMES
+        set_(self, "num_frames", checks.whole("num_frames", self.num_frames, 1, limit))
         set_(self, "fps", checks.whole("fps", self.fps, 1, MAX_FPS))
         set_(self, "strength", checks.number("strength", self.strength, -MAX_STRENGTH, MAX_STRENGTH))
         if self.truncation is not None:

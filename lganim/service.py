@@ -10,7 +10,9 @@ app.py turns these updates into widgets; everything it shows is decided here. En
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -21,15 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from .config import paper_prompts
+from . import checks
+from .audio import audio_duration, audio_features, write_wav
+from .config import MAX_PROMPT_CHARS, paper_prompts
+from .controls import load_controls
 from .domains import DOMAINS, Domain, get_domain
+from .drive import TRACK_SUFFIXES, TrackMotion, driving_track, futures, output_frames, speaking_track, talking_track
 from .errors import LganimError
+from .media import probe_video
 from .pipeline import Animator, FrameChunk, Plan
-from .preview import frame_strip, motion_pca, tile
+from .preview import frame_strip, motion_pca, tile, track_curves
 from .request import Request
+from .sources import Motion, MotionSum
+from .tracks import Track
 from .video import write_video
-from .weights import generator_on_disk
+from .weights import domain_files, generator_on_disk
 
 REQUEST_DIR_PREFIX = "lganim-"
 FILES_MAX_AGE = 3600            # seconds a request's folder is kept
@@ -146,13 +156,13 @@ def on_zero_gpu() -> bool:
 
 def gpu_seconds(animators: Animators, domain: str, request: Request | None = None, frames: int | None = None) -> int:
     """A generous estimate of the GPU time one request needs (ZeroGPU's `duration`): loading on first use, the
-    fits of prompts not fitted yet, the photo, and the frames; between 20 s and 300 s."""
+    fits of prompts not fitted yet, the photo, and the frames (`frames`, default the request's); 20 s to 300 s."""
     spec = get_domain(domain)
     per_frame = 0.05 if spec.generator.size >= 1024 else 0.02 if spec.generator.size >= 512 else 0.01
     seconds = 10.0
     anim = animators.loaded.get(spec.name)
     if request is not None:
-        frames = request.batch * request.num_frames
+        frames = request.batch * request.num_frames if frames is None else frames
         if anim is None:
             seconds += 60                                           # loading (the files are on disk on a Space)
         elif hasattr(anim.motion, "unfitted"):
@@ -162,6 +172,25 @@ def gpu_seconds(animators: Animators, domain: str, request: Request | None = Non
             seconds += 5 + request.refine_steps * 4 * per_frame
     seconds += (frames or 0) * per_frame
     return int(min(max(seconds, 20), 300))
+
+
+def drive_seconds(animators: Animators, domain: str, face: Request, driving: "Driving") -> int:
+    """`gpu_seconds` of a driven face: its length read from the media's header (text: about 12 characters a
+    second), plus tracking the driving or style video (dlib, about 0.1 s a frame)."""
+    try:
+        if driving.kind == "text":
+            seconds = len(driving.text) / 12
+        elif driving.kind == "audio":
+            seconds = audio_duration(driving.source)
+        elif Path(driving.source).suffix.lower() in TRACK_SUFFIXES:
+            seconds = Track.load(driving.source).duration
+        else:
+            seconds = probe_video(driving.source).duration or 60.0
+        style = probe_video(driving.style).duration or 60.0 if driving.style is not None else 0.0
+    except LganimError:                                         # the request itself will say what is wrong
+        return 60
+    tracking = 0.1 * 30 * (seconds * (driving.kind == "video") + style)
+    return int(min(gpu_seconds(animators, domain, face, frames=math.ceil(seconds * face.fps)) + tracking, 300))
 
 
 # -- files of a request ------------------------------------------------------------------------------------------
@@ -197,6 +226,8 @@ class Update:
     plot: dict | None = None                # columns of the motion plot (preview.motion_pca)
     aligned: np.ndarray | None = None       # uint8 [S, S, 3]: the aligned face crop of a photo (what is animated)
     clip: Clip | None = None                # set with the results: what a re-render starts from
+    tracks: list[Path] | None = None        # the motion track that drove the face, as JSON and CSV
+    curves: dict | None = None              # columns t, value, channel: the track's channels over time
 
 
 def quiet(fraction: float, text: str) -> None:
@@ -241,8 +272,108 @@ def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress:
         yield from render(chunks, plan, anim, files_root, progress, True, t0)
 
 
+@dataclass(frozen=True)
+class Driving:
+    """What drives a face in the app (every field pickles: on ZeroGPU it crosses to the GPU worker).
+
+    kind "video": `source` is a driving video or a motion track file (region, scales, smoothing apply);
+    "audio": `source` is speech (a sound file, or a video's sound); "text": `text` is said by espeak-ng in `voice`.
+    For audio and text, `style` is a video of someone talking whose style (`style_mode` stats or copy) the face
+    takes, `still` keeps the head still. `prompt`, if any, adds its language-guided motion on top.
+    """
+
+    kind: str
+    source: Path | None = None
+    text: str = ""
+    voice: str = "en"
+    region: str = "all"
+    pose_scale: float = 1.0
+    expression_scale: float = 1.0
+    smooth: float = 0.0
+    style: Path | None = None
+    style_mode: str = "stats"
+    still: bool = False
+    prompt: str = ""
+
+    def __post_init__(self):
+        checks.choice("kind", self.kind, ("video", "audio", "text"))
+        if self.kind in ("video", "audio") and self.source is None:
+            raise LganimError(f"Give the {'driving video' if self.kind == 'video' else 'audio'} to drive the face.")
+        if self.kind == "text":
+            checks.text("text", self.text, "type what the face should say.", MAX_PROMPT_CHARS)
+        checks.number("smoothing", self.smooth, 0.0, 1.0)
+
+
+def drive(animators: Animators, domain: str, face: Request, driving: Driving, files_root: str | Path,
+          progress: Progress | None) -> Iterator[Update]:
+    """A face (the request's seed or photo) driven by a video, a track, speech or text: track → control
+    directions → frames, then the MP4 with the sound, the track files and its curves. `face.fps` is the output
+    rate; the length follows what drives it."""
+    progress = progress or quiet
+    t0 = time.perf_counter()
+    yield Update("Reading what drives the face…")
+    anim = animators.get(domain)
+    seed = face.seeds[0] or 0
+    fitted = {"pose_scale": driving.pose_scale, "expression_scale": driving.expression_scale,
+              "still": driving.still, "style": driving.style, "style_mode": driving.style_mode}
+    envelope = None
+    if driving.kind == "video":
+        track, sound = driving_track(driving.source, driving.smooth)
+        scales = {"pose_scale": driving.pose_scale, "expression_scale": driving.expression_scale}
+    elif driving.kind == "audio":
+        track, sound = talking_track(driving.source, face.fps, seed, **fitted)
+        scales = {}
+    else:
+        track, sound = speaking_track(driving.text, face.fps, seed, voice=driving.voice, **fitted)
+        scales = {}
+    if driving.kind != "video":                             # the curve the mouth follows
+        loudness = audio_features(sound, face.fps)["loudness"]
+        envelope = np.clip((loudness - loudness.min()) / max(np.ptp(loudness), 1e-9), 0, 1)
+    progress(0, "Finding the control directions…")
+    controls = load_controls(anim.domain, domain_files(anim.domain), anim.generator,
+                             calibrate_if_missing=anim.device.type == "cuda")
+    with tempfile.TemporaryDirectory(prefix="lganim-sound-") as scratch:
+        sound_path = None if sound is None else write_wav(sound, Path(scratch) / "sound.wav")
+        source = TrackMotion(track, controls, region=driving.region if driving.kind == "video" else "all",
+                             audio=sound_path, **scales)
+        if driving.prompt.strip():
+            source = MotionSum([source, anim.motion])
+        num_frames = output_frames(track.duration, face.fps)
+        request = face.with_changes(prompts=[driving.prompt.strip() or "the driving motion"], num_frames=num_frames,
+                                    driven=True)
+        plan = anim.prepare(request, source=source)
+        yield from render(anim.render(plan), plan, anim, files_root, progress, False, t0, envelope)
+
+
+def predict(animators: Animators, domain: str, face: Request, samples: int, files_root: str | Path,
+            progress: Progress | None, diversity: float = 4.0) -> Iterator[Update]:
+    """K plausible futures of one face (the request's first seed, or its photo) as K videos (drive.futures); the
+    request's prompt, if it is not the default, drives every future."""
+    progress = progress or quiet
+    t0 = time.perf_counter()
+    yield Update("Drawing the futures…")
+    anim = animators.get(domain)
+    controls = load_controls(anim.domain, domain_files(anim.domain), anim.generator,
+                             calibrate_if_missing=anim.device.type == "cuda")
+    face = face.with_changes(prompts=face.prompts[:1], seeds=face.seeds[:1])
+    prompt = None if face.prompts[0] == PAPER_PROMPTS[0] else face.prompts[0]
+    drawn = futures(anim.motion, controls, anim.domain.subject, samples, face.seeds[0] or 0, face.num_frames,
+                    face.fps, prompt, diversity)
+    frames, plans = [], []
+    for k, future in enumerate(drawn):
+        plans.append(anim.prepare(face.with_changes(prompts=[future.prompt]), source=future.source,
+                                  generator=future.generator))
+        frames.append(np.concatenate([c.frames for c in anim.render(plans[-1])], axis=1)[0])   # [T, H, W, 3]
+        progress((k + 1) / samples, f"Future {k + 1}/{samples}: {future.prompt}")
+        yield Update(f"Future {k + 1}/{samples}: {future.prompt}", live=frames[-1][-1])
+    request = face.with_changes(prompts=[f.prompt for f in drawn], seeds=face.seeds * samples)
+    motion = Motion(torch.cat([p.motion.offsets for p in plans]))                           # [K, T, L, D]
+    plan = Plan(request, plans[0].w0.expand(samples, -1, -1), motion, plans[0].truncation, plans[0].photo)
+    yield from encode(np.stack(frames), plan, anim, files_root, progress, False, t0)
+
+
 def render(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
-           progress: Progress, write_gif: bool, t0: float) -> Iterator[Update]:
+           progress: Progress, write_gif: bool, t0: float, envelope: np.ndarray | None = None) -> Iterator[Update]:
     """Stream a plan's frames as updates, then write its files (nothing is written if stopped before)."""
     b, t = plan.request.batch, plan.request.num_frames
     chunks: list[np.ndarray] = []
@@ -258,12 +389,13 @@ def render(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files
         if not rendered:                                                    # failed or cancelled
             log.info("%s: stopped after %d/%d frames", anim.domain.name, sum(c.shape[1] for c in chunks), t)
     log.info("%s: %d clip(s) × %d frames rendered in %.2f s", anim.domain.name, b, t, time.perf_counter() - t0)
-    yield from encode(np.concatenate(chunks, axis=1), plan, anim, files_root, progress, write_gif, t0)
+    yield from encode(np.concatenate(chunks, axis=1), plan, anim, files_root, progress, write_gif, t0, envelope)
 
 
 def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Path, progress: Progress,
-           write_gif: bool, t0: float) -> Iterator[Update]:
-    """Write the videos, the GIF and the frames of a finished plan into a new request folder; one last Update."""
+           write_gif: bool, t0: float, envelope: np.ndarray | None = None) -> Iterator[Update]:
+    """Write the videos, the GIF and the frames of a finished plan into a new request folder, with the motion's
+    sound and its track (JSON and CSV); one last Update. envelope: the speech envelope, a curve beside the track's."""
     workdir = request_dir(files_root)
     finished = False
     try:
@@ -273,6 +405,14 @@ def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Pat
                   for i, clip in enumerate(frames)]
         gif = write_video(frames[0], workdir / "clip0.gif", request.fps) if write_gif else None
         np.save(workdir / FRAMES_FILE, np.ascontiguousarray(frames))
+        motion, tracks, curves = plan.motion, None, None
+        if motion.audio is not None:                        # kept with the clip: a re-render muxes it again
+            motion = dataclasses.replace(motion, audio=Path(shutil.copy2(motion.audio, workdir / "sound.wav")))
+        if motion.track is not None:
+            tracks = [motion.track.save(workdir / "track.json"), motion.track.save(workdir / "track.csv")]
+            curves = (track_curves(motion.track) if envelope is None else
+                      track_curves(motion.track, ["mouth_open"], {"speech envelope": envelope}))
+        plan = dataclasses.replace(plan, motion=motion)
         labels = [f"{i}: {'photo' if s is None else f'seed {s}'} · {p[:40]}"
                   for i, (s, p) in enumerate(zip(request.seeds, request.prompts))]
         b, t, h, w = frames.shape[:4]
@@ -281,7 +421,8 @@ def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Pat
                   + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else ""))
         update = Update(status, live=tile(frames[:, -1]), videos=videos, gif=gif, strip=frame_strip(frames),
                         plot=motion_pca(plan.ws.float().cpu().numpy(), labels),
-                        clip=Clip(anim.domain.name, plan.to("cpu"), workdir / FRAMES_FILE))
+                        clip=Clip(anim.domain.name, plan.to("cpu"), workdir / FRAMES_FILE), tracks=tracks,
+                        curves=curves)
         finished = True
         yield update
     finally:
@@ -289,6 +430,7 @@ def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Pat
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "on_space", "on_zero_gpu", "gpu_seconds", "quiet",
+__all__ = ["PAPER_PROMPTS", "env_int", "checked_domain", "on_space", "on_zero_gpu", "gpu_seconds", "drive_seconds",
+           "quiet",
            "domain_label", "start_domain", "domain_info", "footer", "Animators", "request_dir", "Clip", "Update", "run",
-           "rerender", "render", "encode"]
+           "rerender", "Driving", "drive", "predict", "render", "encode"]

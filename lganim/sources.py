@@ -56,8 +56,8 @@ class TrainedMotion:
 
     needs_first_frames = True
 
-    def __init__(self, model: MotionGenerator, clip: ClipEncoder):
-        self.model, self.clip = model, clip
+    def __init__(self, model: MotionGenerator, clip: ClipEncoder, hidden_scale: float = 1.0):
+        self.model, self.clip, self.hidden_scale = model, clip, hidden_scale   # hidden_scale: `initial_hidden`
 
     def motion(self, request: Request, w0: torch.Tensor, first_frames: torch.Tensor | None, *,
                generator: torch.Generator | None = None, progress: Progress | None = None) -> Motion:
@@ -70,7 +70,8 @@ class TrainedMotion:
                             for i, p in enumerate(request.prompts)])
         else:
             text = self.clip.encode_text(list(request.prompts))                      # [B, E]
-            dw = self.model(text.to(dtype), image.to(dtype), t, schedule=schedule, generator=generator)
+            dw = self.model(text.to(dtype), image.to(dtype), t, schedule=schedule, generator=generator,
+                            hidden_scale=self.hidden_scale)
         return Motion(dw.to(w0))                                                      # [B, T, L, D]
 
     def sequence(self, prompt: str, image: torch.Tensor, num_frames: int, schedule: str,
@@ -80,7 +81,7 @@ class TrainedMotion:
         for seg in plan_sequence(prompt, num_frames):
             text = self.clip.encode_text([seg.prompt]).to(image.dtype)               # [1, E]
             dw, state = self.model(text, image, seg.frames, schedule=schedule, generator=generator,
-                                   initial_state=state, return_state=True)          # [1, n, L, D]
+                                   initial_state=state, return_state=True, hidden_scale=self.hidden_scale)
             chunks.append(dw)
         return torch.cat(chunks, dim=1)
 

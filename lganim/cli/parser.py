@@ -31,22 +31,28 @@ def add_device(p, dtype: bool = True) -> None:
         p.add_argument("--dtype", default=None, help=DTYPE_HELP)
 
 
-def add_animate(p) -> None:
+def add_face(p, many: bool = True) -> None:
+    """The face of a request: a domain sample from a seed, or a photo."""
     p.add_argument("--domain", default="human", help=DOMAIN_HELP)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--seed", type=int, action="append", help="sample a face from this seed (repeatable)")
+    src.add_argument("--seed", type=int, action="append" if many else None,
+                     help="sample a face from this seed" + (" (repeatable)" if many else ""))
     src.add_argument("--image", type=Path, help="a photo of a face")
     p.add_argument("--face", type=int, default=0, help="with --image: which face, 0 = the largest")
     p.add_argument("--no-paste-back", action="store_true", help="with --image: output the aligned crop only")
     p.add_argument("--refine", type=int, default=0, metavar="STEPS",
                    help=f"with --image: sharpen the identity with this many optimisation steps (e.g. 30; at most "
                         f"{MAX_REFINE_STEPS})")
+    p.add_argument("--truncation", type=float, default=None, help="truncation psi for sampled faces")
+
+
+def add_animate(p) -> None:
+    add_face(p)
     p.add_argument("--prompt", action="append", required=True, help="what the face does (repeatable)")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"number of frames T (default {DEFAULT_FRAMES})")
     p.add_argument("--fps", type=int, default=DEFAULT_FPS, help=f"frames per second (default {DEFAULT_FPS})")
     p.add_argument("--strength", type=float, default=DEFAULT_STRENGTH,
                    help="motion strength; 0 the still face, negative the opposite motion")
-    p.add_argument("--truncation", type=float, default=None, help="truncation psi for sampled faces")
     p.add_argument("--schedule", default=DEFAULT_SCHEDULE, help=f"motion decay schedule: {', '.join(SCHEDULES)}")
     p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, a checkpoint file "
                    "of the authors' training script, or 'fit' to fit the prompt (the default on real domains, "
@@ -89,6 +95,15 @@ def add_fit(p) -> None:
                    help="loss weight override: clip, latent, loop, smooth, identity (repeatable)")
     p.add_argument("--no-cache", action="store_true", help="fit again even when a cached fit exists")
     p.add_argument("--json", type=Path, help="write loss_first, loss_last, steps, seconds per prompt as JSON")
+    add_device(p)
+
+
+def add_calibrate(p) -> None:
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP)
+    p.add_argument("--samples", type=int, default=None, help="faces rendered along each direction (default 8)")
+    p.add_argument("--components", type=int, default=None, help="SeFa components per layer group (default 5)")
+    p.add_argument("--json", type=Path, help="write the methods, R² and time per channel as JSON")
+    p.add_argument("--force", action="store_true", help="compute again even when cached directions exist")
     add_device(p)
 
 
@@ -174,6 +189,72 @@ def add_space(p) -> None:
     p.add_argument("--private", action="store_true", help="with --push: a private Space")
 
 
+def add_driven(p, fps_default: int | None) -> None:
+    """The options of a face driven by a track: scales, the language motion on top, the outputs."""
+    p.add_argument("--pose-scale", type=float, default=1.0, help="multiplier of the head motion (default 1)")
+    p.add_argument("--expression-scale", type=float, default=1.0, help="multiplier of the expression (default 1)")
+    p.add_argument("--prompt", action="append", help="a sentence whose motion is added on top, e.g. \"The person "
+                   "is smiling.\"")
+    default = fps_default or "the driving video's: one frame per driving frame"
+    p.add_argument("--fps", type=int, default=fps_default, help=f"frames per second of the output (default {default})")
+    p.add_argument("--out", type=Path, required=True, help="output .mp4 (with the sound)")
+    p.add_argument("--track-out", type=Path, help="also write the motion track that drove the face (.json or .csv)")
+    p.add_argument("--motion", type=Path, help="the language motion for --prompt: as for animate")
+    add_device(p)
+
+
+def add_track(p) -> None:
+    p.add_argument("--video", type=Path, required=True, help="a video of a face")
+    p.add_argument("--out", type=Path, required=True, help="the motion track: .json or .csv")
+    p.add_argument("--smooth", type=float, default=0.0, help="smoothing 0..1 against jitter (default 0)")
+    p.add_argument("--neutral", type=int, default=0, help="the frame the channels are relative to (default 0)")
+
+
+def add_retarget(p) -> None:
+    add_face(p, many=False)
+    p.add_argument("--driving", type=Path, required=True, help="a driving video, or a motion track (.json, .csv)")
+    p.add_argument("--region", default="all", choices=("all", "pose", "expression", "lips", "eyes"),
+                   help="which motion drives the face (default all)")
+    p.add_argument("--smooth", type=float, default=0.0, help="smoothing 0..1 against jitter (default 0)")
+    add_driven(p, None)
+
+
+def add_predict(p) -> None:
+    add_face(p, many=False)
+    p.add_argument("--samples", type=int, default=4, help="how many futures (default 4)")
+    p.add_argument("--prompt", help="the motion of every future (default: sequences of the paper's prompts)")
+    p.add_argument("--frames", type=int, default=24, help="frames per future (default 24)")
+    p.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
+    p.add_argument("--diversity", type=float, default=4.0,
+                   help="with a trained motion model: spread of its hidden-state draws (default 4)")
+    p.add_argument("--motion", type=Path, help="a trained motion checkpoint (default: the domain's own, or fitting)")
+    p.add_argument("--out", type=Path, required=True, help="a new folder: sample_00.mp4 ... and predict.json")
+    add_device(p)
+
+
+def add_talking(p) -> None:
+    add_face(p, many=False)
+    p.add_argument("--style", type=Path, help="a video of someone talking whose style the face takes")
+    p.add_argument("--style-mode", choices=("stats", "copy"), default="stats",
+                   help="stats: its amplitudes, rhythm, blinks and pose habits; copy: its head pose (default stats)")
+    p.add_argument("--blink-rate", type=float, help="blinks a minute (default: 17 at rest, 26 while talking)")
+    p.add_argument("--still", action="store_true", help="no head motion")
+    add_driven(p, 25)
+
+
+def add_talk(p) -> None:
+    p.add_argument("--audio", type=Path, required=True,
+                   help="speech: wav, mp3, m4a/aac, ogg/opus, flac, or a video's sound (at most 5 minutes)")
+    add_talking(p)
+
+
+def add_say(p) -> None:
+    p.add_argument("--text", required=True, help="what the face says (spoken by espeak-ng)")
+    p.add_argument("--voice", default="en", help="an espeak-ng voice: a language such as en, en-us, fr, de")
+    p.add_argument("--rate", type=int, default=175, help="words a minute (80 to 450, default 175)")
+    add_talking(p)
+
+
 # name -> (help, add_arguments, module that runs it, its function)
 COMMANDS = {
     "doctor": ("check this machine: every file each domain needs, loaded and used once (run it first)", add_doctor,
@@ -185,8 +266,17 @@ COMMANDS = {
                  "download"),
     "domains": ("list the domains with their licence, size and whether they are cached", add_domains,
                 "lganim.cli.weights", "domains"),
+    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.drive", "track"),
+    "retarget": ("drive a face with a video (or a motion track), its sound kept", add_retarget, "lganim.cli.drive",
+                 "retarget"),
+    "predict": ("plausible futures of a face: several short videos", add_predict, "lganim.cli.drive", "predict"),
+    "talk": ("make a face talk from audio (mouth from the speech envelope, not phoneme-exact)", add_talk,
+             "lganim.cli.talk", "talk"),
+    "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.talk", "say"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
             "run"),
+    "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",
+                  add_calibrate, "lganim.cli.calibrate", "run"),
     "train": ("train the paper's motion generator (torchrun for several processes)", add_train,
               "lganim.training.train", "run"),
     "eval": ("ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run", add_eval,

@@ -1,0 +1,41 @@
+"""`calibrate`: compute and cache a domain's control directions (see lganim/controls.py), ahead of the tracks that
+use them."""
+from __future__ import annotations
+
+from tqdm import tqdm
+
+from ..checkpoints import load_generator
+from ..controls import COMPONENTS, DRIVEN_CHANNELS, SAMPLES, cache_path, cached_controls, calibrate_domain
+from ..device import device_line, resolve_device, resolve_dtype
+from ..domains import get_domain
+from ..errors import LganimError
+from ..files import write_json
+from ..weights import domain_files, resolve
+
+
+def run(args) -> int:
+    if args.json is not None and not args.json.parent.is_dir():
+        raise LganimError(f"The folder of --json {args.json} does not exist.")
+    spec = get_domain(args.domain)
+    device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
+    print(device_line(device))
+    files = domain_files(spec)
+    generator = load_generator(resolve(files.generator), spec.generator, device=device, dtype=dtype)
+    controls = None if args.force else cached_controls(spec, files, generator)
+    if controls is None:
+        samples = SAMPLES if args.samples is None else args.samples
+        components = COMPONENTS if args.components is None else args.components
+        with tqdm(total=0, desc=f"calibrating {spec.name}", unit="step", disable=None) as bar:
+            def progress(done, total):
+                bar.total = total
+                bar.update(done - bar.n)
+            controls = calibrate_domain(spec, files, generator, samples=samples, components=components,
+                                        progress=progress)
+    for c in DRIVEN_CHANNELS:
+        r2 = controls.r2[c]
+        print(f"{c:<11} {controls.method[c]:<14} R² {'-' if r2 is None else f'{r2:.3f}'}")
+    state = "cached" if controls.meta.get("cached") else "computed"
+    print(f"{spec.name}: {state}, {controls.seconds:.1f} s to compute; {cache_path(spec, files)}")
+    if args.json is not None:
+        write_json(args.json, {**controls.summary(), "device": str(device), "cache": str(cache_path(spec, files))})
+    return 0

@@ -1,0 +1,82 @@
+"""What the app's tabs share: the models, where result files go, the GPU work (behind `@spaces.GPU` where `spaces` is
+installed: on ZeroGPU it runs in a forked worker, so arguments and updates pickle), and library errors as
+`gr.Error`. Widgets only in app.py and the tab modules; the work is `lganim.service`."""
+from __future__ import annotations
+
+try:  # on ZeroGPU, `spaces` must be imported before anything initialises CUDA (elsewhere its decorator does nothing)
+    import spaces
+except ImportError:
+    spaces = None
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from lganim import service
+from lganim.errors import LganimError
+from lganim.request import Request, uploaded_file
+
+ANIMATORS = service.Animators()
+FILES = Path(gr.utils.get_upload_folder())          # gradio's cache: uploads, and the per-request result folders
+
+
+@contextmanager
+def user_errors():
+    """The one place where the library's errors become messages in the browser (and for API clients)."""
+    try:
+        yield
+    except LganimError as e:
+        raise gr.Error(str(e), print_exception=False) from None
+
+
+def reporter(progress: gr.Progress):
+    """The progress bar, where the work runs in this process (not on ZeroGPU: it cannot cross to the GPU worker)."""
+    return None if service.on_zero_gpu() else lambda fraction, text: progress(fraction, desc=text)
+
+
+def on_gpu(duration):
+    """`@spaces.GPU(duration=...)` where `spaces` is installed; else the function itself."""
+    return spaces.GPU(duration=duration) if spaces is not None else (lambda fn: fn)
+
+
+def upload(payload, name: str = "image", kind: str = "image") -> Path | None:
+    """The path of an uploaded file (an image or audio payload {"path": ...}, or a video {"video": {...}})."""
+    if isinstance(payload, dict) and isinstance(payload.get("video"), dict):
+        payload = payload["video"]
+    return uploaded_file(payload, FILES, name, kind)
+
+
+def scatter(columns: dict | None, color: str):
+    return gr.ScatterPlot(value=pd.DataFrame(columns), color=color) if columns is not None else None
+
+
+def lines(columns: dict | None):
+    return gr.LinePlot(value=pd.DataFrame(columns)) if columns is not None else None
+
+
+@on_gpu(duration=lambda domain, request, write_gif, progress: service.gpu_seconds(ANIMATORS, domain, request))
+def generate(domain: str, request: Request, write_gif: bool, progress):
+    """The GPU work of one request, as updates."""
+    yield from service.run(ANIMATORS, domain, request, FILES, progress, write_gif)
+
+
+@on_gpu(duration=lambda clip, strength, truncation, fps, progress: service.gpu_seconds(
+    ANIMATORS, clip.domain, frames=clip.plan.request.batch * clip.plan.request.num_frames))
+def regenerate(clip: service.Clip, strength: float, truncation: float, fps: int, progress):
+    """The GPU work of a re-render of a finished clip, as updates."""
+    yield from service.rerender(ANIMATORS, clip, FILES, progress, strength=strength, truncation=truncation, fps=fps)
+
+
+@on_gpu(duration=lambda domain, face, driving, progress: service.drive_seconds(ANIMATORS, domain, face, driving))
+def drive(domain: str, face: Request, driving: service.Driving, progress):
+    """The work of a driven face (tracking, control directions, rendering), as updates."""
+    yield from service.drive(ANIMATORS, domain, face, driving, FILES, progress)
+
+
+@on_gpu(duration=lambda domain, face, samples, progress: service.gpu_seconds(
+    ANIMATORS, domain, face, frames=samples * face.num_frames))
+def predict(domain: str, face: Request, samples: int, progress):
+    """The work of K predicted futures of one face, as updates."""
+    yield from service.predict(ANIMATORS, domain, face, samples, FILES, progress)
