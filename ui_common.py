@@ -42,9 +42,7 @@ def on_gpu(duration):
 
 
 def upload(payload, name: str = "image", kind: str = "image") -> Path | None:
-    """The path of an uploaded file (an image or audio payload {"path": ...}, or a video {"video": {...}})."""
-    if isinstance(payload, dict) and isinstance(payload.get("video"), dict):
-        payload = payload["video"]
+    """The path of an uploaded file (its payload {"path": ...}), or None."""
     return uploaded_file(payload, FILES, name, kind)
 
 

@@ -9,7 +9,7 @@ from contextlib import closing
 
 import gradio as gr
 
-from lganim import checks, service
+from lganim import service
 from lganim.config import MAX_SEED
 from lganim.drive import REGIONS
 from lganim.request import Request
@@ -31,8 +31,7 @@ def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=No
     with user_errors():
         face = Request(["the driving motion"], (seed,), upload(image), 1, fps, driven=True)
         driving = service.Driving("video", upload(driving_video, "driving_video", "video"), region=region,
-                                  pose_scale=checks.number("pose_scale", pose_scale, -10, 10),
-                                  expression_scale=checks.number("expression_scale", expression_scale, -10, 10),
+                                  pose_scale=pose_scale, expression_scale=expression_scale,
                                   smooth=smooth, prompt=prompt or "")
         spec = service.checked_domain(domain, face)
         with closing(drive(spec.name, face, driving, reporter(progress))) as updates:

@@ -11,7 +11,7 @@ from contextlib import closing
 
 import gradio as gr
 
-from lganim import checks, service
+from lganim import service
 from lganim.config import MAX_SEED
 from lganim.request import Request
 from ui_common import drive, reporter, upload, user_errors
@@ -30,8 +30,7 @@ def talk(image=None, domain: str = "demo", seed: int = 0, audio=None, text: str 
         text = text.strip() if isinstance(text, str) else ""
         sound = None if text else upload(audio, "audio", "audio")
         driving = service.Driving("text" if text else "audio", sound, text=text, voice=voice,
-                                  pose_scale=checks.number("pose_scale", pose_scale, -10, 10),
-                                  expression_scale=checks.number("expression_scale", expression_scale, -10, 10),
+                                  pose_scale=pose_scale, expression_scale=expression_scale,
                                   style=upload(style_video, "style_video", "video"), style_mode=style_mode,
                                   still=bool(still), prompt=prompt or "")
         spec = service.checked_domain(domain, face)

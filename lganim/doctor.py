@@ -20,6 +20,7 @@ import torch
 from . import __version__
 from .checkpoints import load_generator
 from .config import FitSettings
+from .controls import controls_cached
 from .device import device_line, resolve_device, resolve_dtype
 from .domains import CLIP_FILES, Domain, WeightFile, get_domain
 from .encoders import load_clip
@@ -70,6 +71,7 @@ class DomainCheck:
     steps: list[Step] = field(default_factory=list)
     skipped: str | None = None                  # why the steps did not run
     fit: dict | None = None
+    controls: str = "not cached"                # the control directions that drive faces (retarget, talk)
 
 
 def environment(device: torch.device, dtype: torch.dtype) -> dict:
@@ -228,12 +230,17 @@ def diagnose(domains: list[str], *, device: str = "auto", dtype: str | None = No
             checks[key].domains.append(spec.name)
             per_domain[spec.name][role] = checks[key]
     reports = [check_domain(spec, per_domain[spec.name], dev, dt, fit_steps) for spec in specs]
+    for spec, report in zip(specs, reports):
+        report.controls = ("built on first use (no calibration needed)" if spec.untrained else
+                           "cached" if controls_cached(spec, domain_files(spec)) else
+                           f"not cached: calibrated on first use on a GPU, or run `python -m lganim calibrate "
+                           f"--domain {spec.name}`")
     files_ok = all(c.status in ("verified", "unverified", "built") for c in checks.values())
     steps_ok = all(r.skipped is None and r.steps and all(s.ok for s in r.steps) for r in reports)
     return {"ok": files_ok and steps_ok, "environment": environment(dev, dt),
             "files": [c.to_dict() for c in checks.values()],
-            "domains": {r.name: {"skipped": r.skipped, "steps": [s.__dict__ for s in r.steps], "fit": r.fit}
-                        for r in reports},
+            "domains": {r.name: {"skipped": r.skipped, "steps": [s.__dict__ for s in r.steps], "fit": r.fit,
+                                 "control_directions": r.controls} for r in reports},
             "fit_improved": {r.name: (r.fit or {}).get("improved") for r in reports}}
 
 

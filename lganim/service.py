@@ -28,9 +28,10 @@ import torch
 from . import checks
 from .audio import audio_duration, audio_features, write_wav
 from .config import MAX_PROMPT_CHARS, paper_prompts
-from .controls import load_controls
+from .controls import REGIONS, load_controls
 from .domains import DOMAINS, Domain, get_domain
-from .drive import TRACK_SUFFIXES, TrackMotion, driving_track, futures, output_frames, speaking_track, talking_track
+from .drive import (STYLE_MODES, TRACK_SUFFIXES, TrackMotion, driving_track, futures, output_frames, speaking_track,
+                    talking_track)
 from .errors import LganimError
 from .media import probe_video
 from .pipeline import Animator, FrameChunk, Plan
@@ -297,6 +298,10 @@ class Driving:
 
     def __post_init__(self):
         checks.choice("kind", self.kind, ("video", "audio", "text"))
+        checks.choice("region", self.region, tuple(REGIONS))
+        checks.choice("style mode", self.style_mode, STYLE_MODES)
+        checks.number("pose_scale", self.pose_scale, -10, 10)
+        checks.number("expression_scale", self.expression_scale, -10, 10)
         if self.kind in ("video", "audio") and self.source is None:
             raise LganimError(f"Give the {'driving video' if self.kind == 'video' else 'audio'} to drive the face.")
         if self.kind == "text":

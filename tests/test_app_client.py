@@ -16,8 +16,10 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from lganim.audio import has_audio
 from lganim.media import read_video
 from lganim.video import count_frames
+from synth import rolling_face_video, write_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -198,6 +200,20 @@ def test_rerender_endpoint_reuses_the_session_clip(client):
     assert count_frames(mp4) == 4 and "8 fps" in status
     frames = read_video(mp4).frames.astype(int)
     assert np.abs(frames - frames[:1]).mean() < 0.5                  # the still face (up to H.264 noise)
+
+
+def test_talk_and_drive_endpoints(client, tmp_path):
+    speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.7),))
+    mp4, tracks, plot, status = client.predict(image=None, domain="demo", seed=2, audio=handle_file(str(speech)),
+                                               fps=12, api_name="/talk")
+    mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert count_frames(mp4) == 12 and has_audio(mp4) and len(tracks) == 2
+    driving = tmp_path / "roll.mp4"
+    rolling_face_video(driving, seconds=0.5, fps=12, size=512)
+    mp4, *_ = client.predict(image=None, domain="demo", seed=2, driving_video=handle_file(str(driving)),
+                             fps=12, api_name="/drive")
+    mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert count_frames(mp4) == 6 and has_audio(mp4)
 
 
 def test_batch_endpoint_returns_one_video_per_clip(client):

@@ -16,6 +16,7 @@ def test_demo_passes_offline(tmp_path, capsys):
     assert len(steps) == 6 and all(s["ok"] and s["seconds"] >= 0 for s in steps)
     assert report["domains"]["demo"]["fit"]["steps"] == 3
     assert isinstance(report["fit_improved"]["demo"], bool)           # reported, whatever it says on random weights
+    assert report["domains"]["demo"]["control_directions"].startswith("built on first use")
     env = report["environment"]
     assert env["torch"] and env["device"] == "cpu" and env["device_line"].startswith("device: cpu")
     assert "ok: every file is present" in capsys.readouterr().out
@@ -28,6 +29,7 @@ def test_a_real_domain_offline_names_what_is_missing(tmp_path, capsys, weights_d
     assert len(err) == 1 and err[0].startswith("error: not ready")
     report = json.loads(out.read_text())
     assert report["ok"] is False and report["domains"]["human"]["skipped"]
+    assert "python -m lganim calibrate --domain human" in report["domains"]["human"]["control_directions"]
     files = {(f["repo_id"], f["filename"]): f for f in report["files"]}
     generator = files[("wmpscc/StyleGene", "stylegan2-ffhq-config-f.pt")]
     assert generator["sha256"] == DOMAINS["human"].weights.sha256 == (

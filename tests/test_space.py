@@ -14,6 +14,7 @@ from lganim.cli import main
 from lganim.domains import CLIP_FILES, DOMAINS, E4E_FFHQ
 from lganim.request import Request
 from lganim.space import ZEROGPU_TORCH, front_matter, preload_entries
+from synth import write_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
@@ -121,3 +122,9 @@ def test_every_update_pickles(tmp_path):
         clip = pickle.loads(pickle.dumps(updates[-1].clip))
         rerendered = list(service.rerender(animators, clip, tmp_path, None, strength=0.0, truncation=1.0, fps=6))
         assert rerendered[-1].videos and pickle.dumps(rerendered[-1])
+    speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.6),))
+    driving = pickle.loads(pickle.dumps(service.Driving("audio", speech)))
+    face = Request("talking", 1, num_frames=1, fps=10, driven=True)
+    for update in [*service.drive(animators, "demo", face, driving, tmp_path, None),
+                   *service.predict(animators, "demo", Request("x", 1, num_frames=4, fps=4), 2, tmp_path, None)]:
+        assert pickle.loads(pickle.dumps(update)).status == update.status

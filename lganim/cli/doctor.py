@@ -35,6 +35,7 @@ def run(args) -> int:
         print(f"domain {name}:" + (f" skipped ({domain['skipped']})" if domain["skipped"] else ""))
         for step in domain["steps"]:
             print(f"  {'ok  ' if step['ok'] else 'FAIL'} {step['seconds']:7.2f} s  {step['name']}: {step['detail']}")
+        print(f"  control directions (retarget, talk): {domain['control_directions']}")
     if args.json is not None:
         write_json(args.json, report)
         print(f"wrote {args.json}")
