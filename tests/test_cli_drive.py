@@ -119,3 +119,27 @@ def test_say_speaks_the_sentence_into_the_video(tmp_path):
     one_line_error(lganim("say", "--domain", "demo", "--seed", 1, "--text", "   ", "--out", tmp_path / "e.mp4"),
                    "empty")
     assert not (tmp_path / "e.mp4").exists()
+
+
+def test_a_silent_driving_video_gives_a_silent_video_and_a_bad_track_is_refused(tmp_path):
+    silent = tmp_path / "silent.mp4"
+    rolling_face_video(silent, seconds=0.5, fps=12, sound=False, size=512)
+    proc = lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", silent, "--out", tmp_path / "r.mp4")
+    assert proc.returncode == 0, proc.stderr
+    assert count_frames(tmp_path / "r.mp4") == 6 and not has_audio(tmp_path / "r.mp4")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something.else", "version": 1}')
+    one_line_error(lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", bad, "--out", tmp_path / "b.mp4"))
+    assert not (tmp_path / "b.mp4").exists()
+
+
+def test_silence_keeps_the_mouth_closed_and_a_style_video_drives_the_head(rolling, tmp_path):
+    silence = write_speech(tmp_path / "silence.wav", bursts=(), seconds=2.0)
+    out, track_out = tmp_path / "q.mp4", tmp_path / "q.json"
+    proc = lganim("talk", "--domain", "demo", "--seed", 1, "--audio", silence, "--fps", 10, "--out", out,
+                  "--track-out", track_out, "--style", rolling[0], "--style-mode", "copy")
+    assert proc.returncode == 0, proc.stderr
+    assert count_frames(out) == 20 and has_audio(out)                 # the (silent) sound is in the file
+    channels = json.loads(track_out.read_text())["channels"]
+    assert np.abs(channels["mouth_open"]).max() < 0.02
+    assert np.ptp(channels["roll"]) > 5                                # the style video's head roll, copied
