@@ -134,14 +134,17 @@ def test_rerender_reuses_the_motion(anim, monkeypatch):
 
 
 def test_a_rerender_is_faster_than_a_fresh_request(anim):
-    start = time.perf_counter()
-    result = anim(PROMPT, seed=3, num_frames=16)
-    fresh = time.perf_counter() - start
-    start = time.perf_counter()
-    result.rerender(strength=0.5)
-    again = time.perf_counter() - start
-    print(f"\ndemo, 16 frames, CPU: fresh request {fresh:.3f} s, re-render {again:.3f} s")
-    assert again < fresh
+    """The fastest of a few runs of each (the least disturbed by other work on the machine)."""
+    fresh, again = [], []
+    for seed in range(4):
+        start = time.perf_counter()
+        result = anim(PROMPT, seed=seed, num_frames=16)
+        fresh.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result.rerender(strength=0.5)
+        again.append(time.perf_counter() - start)
+    print(f"\ndemo, 16 frames, CPU: fresh request {min(fresh):.3f} s, re-render {min(again):.3f} s")
+    assert min(again) < min(fresh)
 
 
 def test_motion_sources_add(anim):
