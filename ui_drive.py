@@ -23,6 +23,13 @@ def outputs(updates):
                lines(u.curves), u.status)
 
 
+def driven(domain, face: Request, driving: service.Driving, progress):
+    """Run a driven face (refused before anything loads if the domain cannot serve it); its outputs per update."""
+    spec = service.checked_domain(domain, face)
+    with closing(drive(spec.name, face, driving, reporter(progress))) as updates:
+        yield from outputs(updates)
+
+
 def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=None, region: str = "all",
                pose_scale: float = 1.0, expression_scale: float = 1.0, smooth: float = 0.0, fps: int = 25,
                prompt: str = "", progress=gr.Progress()):
@@ -33,9 +40,7 @@ def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=No
         driving = service.Driving("video", upload(driving_video, "driving_video", "video"), region=region,
                                   pose_scale=pose_scale, expression_scale=expression_scale,
                                   smooth=smooth, prompt=prompt or "")
-        spec = service.checked_domain(domain, face)
-        with closing(drive(spec.name, face, driving, reporter(progress))) as updates:
-            yield from outputs(updates)
+        yield from driven(domain, face, driving, progress)
 
 
 def build(domain: gr.Dropdown) -> None:

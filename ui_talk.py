@@ -7,15 +7,13 @@ fps, prompt) -> (MP4 with the sound, [track.json, track.csv], mouth opening and 
 """
 from __future__ import annotations
 
-from contextlib import closing
-
 import gradio as gr
 
 from lganim import service
 from lganim.config import MAX_SEED
 from lganim.request import Request
-from ui_common import drive, reporter, upload, user_errors
-from ui_drive import outputs
+from ui_common import upload, user_errors
+from ui_drive import driven
 
 VOICES = ("en", "en-us", "fr", "de", "es", "it")
 
@@ -33,9 +31,7 @@ def talk(image=None, domain: str = "demo", seed: int = 0, audio=None, text: str 
                                   pose_scale=pose_scale, expression_scale=expression_scale,
                                   style=upload(style_video, "style_video", "video"), style_mode=style_mode,
                                   still=bool(still), prompt=prompt or "")
-        spec = service.checked_domain(domain, face)
-        with closing(drive(spec.name, face, driving, reporter(progress))) as updates:
-            yield from outputs(updates)
+        yield from driven(domain, face, driving, progress)
 
 
 def build(domain: gr.Dropdown) -> None:

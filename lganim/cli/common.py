@@ -13,6 +13,7 @@ from ..device import device_line
 from ..errors import LganimError
 from ..pipeline import Animator, Plan
 from ..request import Request
+from ..sources import MotionSource, MotionSum
 from ..video import write_mp4_stream, write_video
 from ..weights import domain_files
 
@@ -49,6 +50,22 @@ def controls_of(anim: Animator) -> Controls:
     with steps_bar("calibrating the control directions") as progress:
         return load_controls(anim.domain, domain_files(anim.domain), anim.generator,
                              calibrate_if_missing=anim.device.type == "cuda", progress=progress)
+
+
+def drive_face(args, anim: Animator, source: MotionSource, num_frames: int, fps: int, video_fps: float,
+               placeholder: str) -> int:
+    """Render the face of the command's options driven by `source` (and by --prompt's motion on top) into --out at
+    `video_fps`, and its track into --track-out if asked: the frame count."""
+    if args.prompt:
+        source = MotionSum([source, anim.motion])            # language-guided motion on top
+    plan = anim.prepare(face_request(args, args.prompt or [placeholder], num_frames, fps, driven=True), source=source)
+    frames = render_to(anim, plan, args.out, video_fps)
+    print(f"wrote {args.out} ({frames} frames at {video_fps:.3f} fps, "
+          f"{'with' if plan.motion.audio is not None else 'without'} sound)")
+    if args.track_out is not None:
+        plan.motion.track.save(args.track_out)
+        print(f"wrote {args.track_out}")
+    return frames
 
 
 @contextmanager

@@ -10,8 +10,9 @@ from ..errors import LganimError
 from ..face_track import track_video
 from ..files import atomic_dir, write_json
 from ..media import probe_video
-from ..sources import MotionSum, TrainedMotion
-from .common import TRACK_SUFFIXES, VIDEO_SUFFIXES, check_out, controls_of, face_request, load, render_to, steps_bar
+from ..sources import TrainedMotion
+from .common import (TRACK_SUFFIXES, VIDEO_SUFFIXES, check_out, controls_of, drive_face, face_request, load, render_to,
+                     steps_bar)
 
 
 def track(args) -> int:
@@ -42,16 +43,7 @@ def retarget(args) -> int:
         anim = load(args)
         source = TrackMotion(driving, controls_of(anim), times=times, region=args.region,
                              pose_scale=args.pose_scale, expression_scale=args.expression_scale, audio=sound)
-        if args.prompt:
-            source = MotionSum([source, anim.motion])        # language-guided motion on top
-        request = face_request(args, args.prompt or ["the driving motion"], num_frames,
-                               min(60, max(1, round(fps))), driven=True)
-        plan = anim.prepare(request, source=source)
-        frames = render_to(anim, plan, args.out, fps)
-    print(f"wrote {args.out} ({frames} frames at {fps:.3f} fps, {'with' if sound else 'without'} sound)")
-    if args.track_out is not None:
-        plan.motion.track.save(args.track_out)
-        print(f"wrote {args.track_out}")
+        drive_face(args, anim, source, num_frames, min(60, max(1, round(fps))), fps, "the driving motion")
     return 0
 
 

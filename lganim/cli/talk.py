@@ -12,24 +12,15 @@ from pathlib import Path
 from ..audio import write_wav
 from ..drive import TrackMotion, speaking_track, talking_track
 from ..errors import LganimError
-from ..sources import MotionSum
 from ..tracks import Track
-from .common import TRACK_SUFFIXES, check_out, controls_of, face_request, load, render_to, steps_bar
+from .common import TRACK_SUFFIXES, check_out, controls_of, drive_face, load, steps_bar
 
 
 def speak_with_face(args, track: Track, sound: Path) -> int:
     """Render the face driven by `track`, with `sound` in the video, into --out (and the track into --track-out)."""
     anim = load(args)
-    source = TrackMotion(track, controls_of(anim), audio=sound)
-    if args.prompt:
-        source = MotionSum([source, anim.motion])            # "talk while smiling"
-    request = face_request(args, args.prompt or ["talking"], len(track), args.fps, driven=True)
-    plan = anim.prepare(request, source=source)
-    frames = render_to(anim, plan, args.out, args.fps)
-    print(f"wrote {args.out} ({frames} frames at {args.fps} fps, {track.duration:.2f} s with its sound)")
-    if args.track_out is not None:
-        plan.motion.track.save(args.track_out)
-        print(f"wrote {args.track_out}")
+    drive_face(args, anim, TrackMotion(track, controls_of(anim), audio=sound), len(track), args.fps, args.fps,
+               "talking")
     return 0
 
 
