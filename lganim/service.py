@@ -319,17 +319,17 @@ def drive(animators: Animators, domain: str, face: Request, driving: Driving, fi
     yield Update("Reading what drives the face…")
     anim = animators.get(domain)
     seed = face.seeds[0] or 0
-    fitted = {"pose_scale": driving.pose_scale, "expression_scale": driving.expression_scale,
+    talking = {"pose_scale": driving.pose_scale, "expression_scale": driving.expression_scale,
               "still": driving.still, "style": driving.style, "style_mode": driving.style_mode}
     envelope = None
     if driving.kind == "video":
         track, sound = driving_track(driving.source, driving.smooth)
         scales = {"pose_scale": driving.pose_scale, "expression_scale": driving.expression_scale}
     elif driving.kind == "audio":
-        track, sound = talking_track(driving.source, face.fps, seed, **fitted)
+        track, sound = talking_track(driving.source, face.fps, seed, **talking)
         scales = {}
     else:
-        track, sound = speaking_track(driving.text, face.fps, seed, voice=driving.voice, **fitted)
+        track, sound = speaking_track(driving.text, face.fps, seed, voice=driving.voice, **talking)
         scales = {}
     if driving.kind != "video":                             # the curve the mouth follows
         loudness = audio_features(sound, face.fps)["loudness"]

@@ -13,17 +13,9 @@ from ..photo import load_photo
 from ..pipeline import Animator
 from ..request import Request
 from ..video import write_video
+from .common import VIDEO_SUFFIXES, check_out
 
-VIDEO_SUFFIXES = (".mp4", ".gif")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-
-
-def check_out(out, suffixes) -> None:
-    """The output's suffix and folder, checked before any work."""
-    if out.suffix.lower() not in suffixes:
-        raise LganimError(f"--out must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}, got {out.name!r}.")
-    if not out.parent.is_dir():
-        raise LganimError(f"The output folder {out.parent} does not exist.")
 
 
 def run(args) -> int:
