@@ -1,11 +1,12 @@
-"""Gradio app: type a sentence, watch a face move. Widgets and events only; the work is `lganim.service`.
+"""Gradio app: type a sentence, watch a face move. Widgets and events only; the work is the `ui` package over the
+library.
 
     python app.py [--host 0.0.0.0] [--port 7860]
 
 Importing this module builds the page and loads no weights: a domain's models load on its first request, once,
-and stay. The library's `LganimError` becomes a `gr.Error` in one place (`user_errors`). Environment: see
-`lganim/service.py`, plus LGANIM_CONCURRENCY (requests rendered at once, default 1) and LGANIM_QUEUE_SIZE
-(waiting requests, default 16).
+and stay. The library's `LganimError` becomes a `gr.Error` in one place (`ui.common.user_errors`). Environment:
+LGANIM_DOMAIN (the start domain), LGANIM_DEVICE, LGANIM_DTYPE, LGANIM_MOTION_<DOMAIN> (ui/models.py), and
+LGANIM_CONCURRENCY (requests rendered at once, default 1), LGANIM_QUEUE_SIZE (waiting requests, default 16).
 """
 from __future__ import annotations
 
@@ -25,16 +26,35 @@ from pathlib import Path
 
 import gradio as gr
 
-import ui_drive
-import ui_talk
-from lganim import service
-from lganim.config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_FPS, MAX_FRAMES,
-                           MAX_SEED, SCHEDULES)
+from lganim.config import (
+    DEFAULT_FPS,
+    DEFAULT_FRAMES,
+    DEFAULT_PROMPT,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STRENGTH,
+    MAX_FPS,
+    MAX_FRAMES,
+    MAX_SEED,
+    SCHEDULES,
+)
 from lganim.device import device_line, resolve_device
-from lganim.domains import DOMAINS
 from lganim.errors import LganimError
 from lganim.request import Request, parse_prompt_lines, parse_seed_list
-from ui_common import ANIMATORS, generate, predict, regenerate, reporter, scatter, upload, user_errors
+from lganim.weights.registry import DOMAINS
+from ui import drive as drive_tab
+from ui import files, jobs, settings, text, zerogpu
+from ui import talk as talk_tab
+from ui.common import (
+    ANIMATORS,
+    generate,
+    predict,
+    regenerate,
+    reporter,
+    scatter,
+    upload,
+    user_errors,
+)
+from ui.models import checked_domain
 
 EXAMPLE_PHOTO = str(Path(__file__).resolve().parent / "examples" / "astronaut.png")
 EXAMPLES = [[EXAMPLE_PHOTO, "The person is smiling."], [EXAMPLE_PHOTO, "The person is surprised."],
@@ -42,14 +62,17 @@ EXAMPLES = [[EXAMPLE_PHOTO, "The person is smiling."], [EXAMPLE_PHOTO, "The pers
 CSS = (".lganim-footer {font-size: 0.85em; opacity: 0.85} "
        "#live-frame img {width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated}")
 THEME = gr.themes.Soft()
-START_DOMAIN, START_NOTICE = service.start_domain()
-CONCURRENCY = service.env_int("LGANIM_CONCURRENCY", 1, 1)
-QUEUE_SIZE = service.env_int("LGANIM_QUEUE_SIZE", 16, 1)
-if service.on_space():                                    # a Space loads its start domain onto the GPU at startup
+START_DOMAIN, START_NOTICE = text.start_domain()
+try:
+    CONCURRENCY = settings.env_int("LGANIM_CONCURRENCY", 1, 1)
+    QUEUE_SIZE = settings.env_int("LGANIM_QUEUE_SIZE", 16, 1)
+except LganimError as e:
+    sys.exit(f"error: {e}")
+if zerogpu.on_space():                                    # a Space loads its start domain onto the GPU at startup
     ANIMATORS.preload(START_DOMAIN)
 
 
-def single_outputs(updates: Iterator[service.Update]):
+def single_outputs(updates: Iterator[jobs.Update]):
     """(MP4, GIF, live frame, strip, plot, status, aligned crop, clip to re-render) per update."""
     aligned = None                                        # kept on screen once the photo's face is found
     for u in updates:
@@ -58,19 +81,19 @@ def single_outputs(updates: Iterator[service.Update]):
                scatter(u.plot, "frame"), u.status, aligned, u.clip if u.clip is not None else gr.skip())
 
 
-def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = service.PAPER_PROMPTS[0],
+def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = DEFAULT_PROMPT,
             num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
-            truncation: float = 0.7, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
+            truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
     """Animate one face: streams frames while rendering, then returns (MP4, GIF, last frame, strip, plot, status,
     aligned crop of the photo or None)."""
     with user_errors():
         request = Request([prompt], (seed,), upload(image), num_frames, fps, strength, truncation, schedule)
-        spec = service.checked_domain(domain, request)
+        spec = checked_domain(domain, request)
         with closing(generate(spec.name, request, True, reporter(progress))) as updates:
             yield from single_outputs(updates)
 
 
-def rerender(clip, strength: float = DEFAULT_STRENGTH, truncation: float = 0.7, fps: int = DEFAULT_FPS,
+def rerender(clip, strength: float = DEFAULT_STRENGTH, truncation: float | None = None, fps: int = DEFAULT_FPS,
              progress=gr.Progress()):
     """The last clip of this session with another strength, truncation or fps, from its cached motion."""
     if clip is None:                                      # nothing animated yet: the sliders only set values
@@ -81,33 +104,33 @@ def rerender(clip, strength: float = DEFAULT_STRENGTH, truncation: float = 0.7, 
             yield from single_outputs(updates)
 
 
-def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str = service.PAPER_PROMPTS[0],
+def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str = DEFAULT_PROMPT,
                   num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
-                  truncation: float = 0.7, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
+                  truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
     """Several seeds and/or prompts in one batched run: returns (gallery of MP4s, last frames, strip, plot, status)."""
     with user_errors():
         request = Request(parse_prompt_lines(prompts), parse_seed_list(seeds), None, num_frames, fps, strength,
                           truncation, schedule)
-        spec = service.checked_domain(domain, request)
+        spec = checked_domain(domain, request)
         with closing(generate(spec.name, request, False, reporter(progress))) as updates:
             yield from batch_outputs(updates)
 
 
-def batch_outputs(updates: Iterator[service.Update]):
+def batch_outputs(updates: Iterator[jobs.Update]):
     """(gallery of MP4s, last frames, strip, plot, status) per update."""
     for u in updates:
         gallery = [(str(v), f"clip {i}") for i, v in enumerate(u.videos)] if u.videos else None
         yield gallery, u.live, u.strip, scatter(u.plot, "clip"), u.status
 
 
-def predict_futures(domain: str = "demo", seeds: str = "1", prompts: str = service.PAPER_PROMPTS[0],
+def predict_futures(domain: str = "demo", seeds: str = "1", prompts: str = DEFAULT_PROMPT,
                     samples: int = 4, num_frames: int = 24, fps: int = DEFAULT_FPS, progress=gr.Progress()):
     """K plausible futures of the first seed's face (face video prediction): sequences of the paper's prompts (or
     the first prompt, if not the default) with idle motion. Returns (gallery of MP4s, last frames, strip, plot,
     status)."""
     with user_errors():
         request = Request(parse_prompt_lines(prompts)[:1], parse_seed_list(seeds)[:1], None, num_frames, fps)
-        spec = service.checked_domain(domain, request)
+        spec = checked_domain(domain, request)
         with closing(predict(spec.name, request, samples, reporter(progress))) as updates:
             yield from batch_outputs(updates)
 
@@ -116,16 +139,16 @@ def random_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
 
 
-with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900, service.FILES_MAX_AGE)) as demo:
+with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900, files.FILES_MAX_AGE)) as demo:
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, sample a face from a seed (or drop in a "
                 "photo), describe the motion, and watch the frames arrive.")
     gr.Markdown(START_NOTICE, visible=bool(START_NOTICE), elem_id="notice")
     clip = gr.State(None)                                 # the last clip of the single tab, for live re-rendering
     with gr.Row():
         with gr.Column(scale=5):
-            domain = gr.Dropdown([(service.domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
+            domain = gr.Dropdown([(text.domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
                                  elem_id="domain")
-            info_text, start_psi = service.domain_info(START_DOMAIN)
+            info_text, _ = text.domain_info(START_DOMAIN)
             info = gr.Markdown(info_text)
             with gr.Tabs():
                 with gr.Tab("One clip", id="single"):
@@ -138,17 +161,17 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
                         seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                          elem_id="seed", scale=4)
                         dice = gr.Button("Random seed", scale=1, size="sm")
-                    prompt = gr.Textbox(service.PAPER_PROMPTS[0], label="Prompt", lines=2, elem_id="prompt",
+                    prompt = gr.Textbox(text.PAPER_PROMPTS[0], label="Prompt", lines=2, elem_id="prompt",
                                         info='A sentence, or a sequence: "The person is smiling; then winking."')
                     gr.Examples(EXAMPLES, inputs=[image, prompt], label="Try these")
-                    gr.Examples([[p] for p in service.PAPER_PROMPTS], inputs=[prompt],
-                                examples_per_page=len(service.PAPER_PROMPTS), label="The paper's 28 training prompts")
+                    gr.Examples([[p] for p in text.PAPER_PROMPTS], inputs=[prompt],
+                                examples_per_page=len(text.PAPER_PROMPTS), label="The paper's 28 training prompts")
                     with gr.Row():
                         go = gr.Button("Animate", variant="primary", elem_id="animate")
                         stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
                 with gr.Tab("Batch", id="batch"):
                     seeds = gr.Textbox("1, 2, 3, 4", label="Seeds (one clip per seed)", elem_id="seeds")
-                    prompts = gr.Textbox(service.PAPER_PROMPTS[0], lines=3, label="Prompts (one per line; one prompt "
+                    prompts = gr.Textbox(text.PAPER_PROMPTS[0], lines=3, label="Prompts (one per line; one prompt "
                                          "for all seeds, or one per seed)", elem_id="prompts")
                     with gr.Row():
                         go_batch = gr.Button("Animate batch", variant="primary", elem_id="animate-batch")
@@ -156,15 +179,17 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
                     with gr.Row():
                         samples = gr.Slider(1, 8, 4, step=1, label="Futures of the first seed's face", scale=3)
                         go_predict = gr.Button("Predict futures", elem_id="predict", scale=1)
-                ui_drive.build(domain)
-                ui_talk.build(domain)
+                drive_tab.build(domain)
+                talk_tab.build(domain)
             with gr.Accordion("Motion settings (strength, ψ and fps re-render the last clip when released)", open=True):
                 num_frames = gr.Slider(1, MAX_FRAMES, DEFAULT_FRAMES, step=1, label="Video length (frames)",
                                        elem_id="frames")
                 fps = gr.Slider(1, MAX_FPS, DEFAULT_FPS, step=1, label="Frames per second", elem_id="fps")
                 strength = gr.Slider(-4, 4, DEFAULT_STRENGTH, step=0.1, label="Strength", elem_id="strength",
                                      info="How much motion; 0 the still face, negative the opposite motion")
-                truncation = gr.Slider(0, 1, start_psi, step=0.05, label="Truncation ψ", elem_id="truncation",
+                # no value in the page's config: an API caller that leaves ψ out gets the domain's own (None); the
+                # page shows the domain's value from its load and domain events
+                truncation = gr.Slider(0, 1, None, step=0.05, label="Truncation ψ", elem_id="truncation",
                                        info="Lower: more typical faces; higher: more varied")
                 schedule = gr.Radio(list(SCHEDULES), value=DEFAULT_SCHEDULE, label="Motion schedule",
                                     info="How the step size decays over the clip")
@@ -180,7 +205,7 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
             strip = gr.Image(label="Frame strip", type="numpy", interactive=False, elem_id="strip")
             plot = gr.ScatterPlot(x="pc1", y="pc2", color="frame", label="Motion: 2-D PCA of the W+ offsets Δw[t]",
                                   height=240, elem_id="plot")
-    gr.Markdown(service.footer(), elem_classes="lganim-footer")
+    gr.Markdown(text.footer(), elem_classes="lganim-footer")
 
     settings = [num_frames, fps, strength, truncation, schedule]
     single_out = [video, gif, live, strip, plot, status, aligned, clip]
@@ -199,8 +224,9 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
     for button in (stop, stop_batch):
         button.click(None, cancels=[single, batch, futures, *again])
     dice.click(random_seed, outputs=seed, queue=False, api_visibility="private")
-    domain.change(service.domain_info, inputs=domain, outputs=[info, truncation], queue=False,
+    domain.change(text.domain_info, inputs=domain, outputs=[info, truncation], queue=False,
                   api_visibility="private")
+    demo.load(text.domain_info, inputs=domain, outputs=[info, truncation], queue=False, api_visibility="private")
 
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
@@ -215,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     except LganimError as e:
         sys.exit(f"error: LGANIM_DEVICE: {e}")
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
-    service.log.setLevel(logging.INFO)
+    jobs.log.setLevel(logging.INFO)
     demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS, show_error=False)
 
 

@@ -11,7 +11,7 @@ import importlib
 
 from .config import FitSettings, GeneratorConfig, MotionConfig
 from .errors import LganimError
-from .request import Request
+from .request import DriveRequest, Driving, Request
 
 __version__ = "0.1.0"
 
@@ -23,5 +23,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'lganim' has no attribute {name!r}")
 
 
-__all__ = ["Animator", "AnimationResult", "Request", "FitSettings", "GeneratorConfig", "MotionConfig",
+__all__ = ["Animator", "AnimationResult", "Request", "DriveRequest", "Driving", "FitSettings", "GeneratorConfig", "MotionConfig",
            "LganimError", "__version__"]

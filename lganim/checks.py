@@ -6,6 +6,7 @@ configs), so a value gets the same answer wherever it comes from. No torch here:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Collection
 
 from .errors import LganimError
@@ -17,28 +18,47 @@ def shown(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def is_real(value) -> bool:
+    """A real number (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def whole(name: str, value, lo: int, hi: int) -> int:
     """An integer in [lo, hi]; a float that is a whole number (a JSON or slider value) is accepted, bools are not."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or value != int(value) or not lo <= value <= hi):
+    if (not is_real(value) or not math.isfinite(value) or value != int(value) or not lo <= value <= hi):
         raise LganimError(f"{name} must be a whole number from {lo} to {hi}, got {shown(value)}.")
     return int(value)
 
 
 def number(name: str, value, lo: float, hi: float) -> float:
     """A finite real number in [lo, hi]."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or not lo <= value <= hi):
+    if not is_real(value) or not math.isfinite(value) or not lo <= value <= hi:
         raise LganimError(f"{name} must be a number from {lo:g} to {hi:g}, got {shown(value)}.")
     return float(value)
 
 
+def positive(name: str, value, hi: float) -> float:
+    """A finite real number in (0, hi] (a rate: frames or samples per second)."""
+    if not is_real(value) or not math.isfinite(value) or not 0 < value <= hi:
+        raise LganimError(f"{name} must be a number above 0 and at most {hi:g}, got {shown(value)}.")
+    return float(value)
+
+
 def text(name: str, value, example: str, max_chars: int) -> str:
-    """Non-empty text of at most `max_chars` characters, stripped; `example` says what to write instead."""
+    """Non-empty text of at most `max_chars` characters, stripped; `example` says what to write instead. Text that
+    is not text (a number, None), or that cannot be written out (a lone surrogate), is refused here, before any
+    work."""
+    if value is not None and not isinstance(value, str):
+        raise LganimError(f"{name} must be text, got {type(value).__name__} {shown(value)}.")
     if not isinstance(value, str) or not value.strip():
         raise LganimError(f"{name} is empty: {example}")
     if len(value) > max_chars:
         raise LganimError(f"{name} is too long ({len(value)} characters, at most {max_chars}).")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LganimError(f"{name} holds a character that is not valid Unicode text (a lone surrogate): "
+                          f"type it again.") from None
     return value.strip()
 
 
@@ -49,4 +69,4 @@ def choice(name: str, value, options: Collection[str]) -> str:
     return value
 
 
-__all__ = ["shown", "whole", "number", "text", "choice"]
+__all__ = ["shown", "is_real", "whole", "number", "positive", "text", "choice"]

@@ -1,11 +1,14 @@
-"""Constants, defaults and frozen configs: the one source of every limit and default, and the contracts of
-the constructors they configure. No torch here (the CLI's `--help` imports this module).
+"""Constants, defaults and frozen configs: the one source of every limit, default and file kind, the shapes of the
+progress callbacks, and the contracts of the constructors the configs configure. No torch here (the CLI's `--help`
+imports this module).
 
-No file paths live here: which files a domain loads is `weights.py`, how they are read is `checkpoints.py`.
+No file paths live here: which files a domain loads is `weights/domain_files.py`, how they are read is
+`weights/formats.py`.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from . import checks
@@ -20,23 +23,54 @@ PAPER_EXPRESSIONS = ("smiling", "angry", "closing eyes", "winking", "shocked", "
 SCHEDULES = ("linear", "sqrt", "exp", "const", "cosine")
 
 # Limits of one request (the CLI, the Python API and the app share them).
-MAX_FRAMES = 256
+MAX_FRAMES = 256                # frames of a language-guided clip
 MAX_DRIVEN_FRAMES = 18_000      # a clip a track or audio drives (10 minutes at 30 fps), streamed to its file
-MAX_FPS = 60
+MAX_FPS = 60                    # frames per second of a video lganim writes (and of the features that drive one)
+MAX_TRACK_FPS = 1000.0          # sampling rate of a motion track (a high-speed camera's)
 MAX_BATCH = 16                  # clips per request
-MAX_STRENGTH = 10.0
+MAX_STRENGTH = 10.0             # |strength| of a motion, and |scale| of a driving track's pose or expression
 MAX_SEED = 2 ** 32 - 1
-MAX_PROMPT_CHARS = 1000         # CLIP reads 77 tokens; longer text is a mistake or an abuse
+MAX_PROMPT_CHARS = 1000         # CLIP reads 77 tokens; longer text is a mistake or an abuse (also: text to say)
 MAX_REFINE_STEPS = 500
 MAX_VIDEO_SIDE = 1024           # pasted-back videos are at most this wide/high (the photo is scaled down)
+MAX_PHOTO_PIXELS = 40_000_000   # width × height of a photo (a 40 MP photo), read from its header
+MAX_VIDEO_SECONDS = 600.0       # longest driving or style video
+MAX_VIDEO_PIXELS = 4096 * 2160  # largest frame of a video that is read (DCI 4K; 8K is refused)
+MAX_AUDIO_SECONDS = 300.0       # longest sound that drives a face
+FFMPEG_TIMEOUT = 120            # seconds any one ffmpeg call may take before it is stopped
 
 # Defaults of one request.
 DEFAULT_FRAMES = 16
 DEFAULT_FPS = 12
+DEFAULT_DRIVEN_FPS = 25         # frame rate of a face driven by sound or text (a video drives at its own rate)
 DEFAULT_STRENGTH = 1.0
 DEFAULT_SCHEDULE = "linear"
 DEFAULT_PROMPT = "The person is smiling."
 DEFAULT_CHUNK = 16              # frames per synthesis call: the granularity of streaming
+
+# File kinds, by suffix.
+VIDEO_SUFFIXES = (".mp4", ".gif")                   # what lganim writes a clip as
+TRACK_SUFFIXES = (".json", ".csv")                  # a motion track
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # an image lganim writes
+
+# What drives a face: the channels of a motion track that move W+ (through control directions; roll, tx, ty and
+# scale move the face's crop instead), the regions of the face a driving track may drive, and the ways a style
+# video shapes a talking face (its statistics, or a copy of its head pose).
+DRIVEN_CHANNELS = ("yaw", "pitch", "mouth_open", "mouth_wide", "smile", "eye_l", "eye_r", "brow")
+REGIONS: dict[str, tuple[str, ...]] = {
+    "all": DRIVEN_CHANNELS,
+    "pose": ("yaw", "pitch"),
+    "expression": ("mouth_open", "mouth_wide", "smile", "eye_l", "eye_r", "brow"),
+    "lips": ("mouth_open", "mouth_wide", "smile"),
+    "eyes": ("eye_l", "eye_r", "brow"),
+}
+STYLE_MODES = ("stats", "copy")
+DRIVING_KINDS = ("video", "audio", "text")          # a driving video (or track file), a sound, text to say
+
+# The shapes of a progress callback.
+StepProgress = Callable[[int, int], None]           # (done, expected; 0 when unknown): frames tracked, renders
+LossProgress = Callable[[int, int, float], None]    # (step, steps, loss): an optimisation (fitting, refinement)
+StageProgress = Callable[[str, int, int], None]     # (what is done, done, expected): work in several stages
 
 
 def paper_prompts(subject: str = "person") -> list[str]:
@@ -154,7 +188,9 @@ class LossWeights:
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How a prompt is fitted without training (`fitting.py`). Every field is part of the fit's cache key."""
+    """How a prompt is fitted without training (`motion/fitted.py`). Every field but the time budget is part of the
+    fit's cache key: a fit that ran all its steps is the same whatever budget it had (one the budget stopped is
+    never cached)."""
 
     steps: int = 100                # Adam steps (the budget in steps)
     max_seconds: float = 120.0      # wall-clock budget; the fit stops at whichever comes first
@@ -178,12 +214,16 @@ class FitSettings:
         self.loss_weights()
 
     def key_dict(self) -> dict:
-        return asdict(self)
+        """What determines a complete fit (the cache key's settings): every field but `max_seconds`."""
+        key = asdict(self)
+        key.pop("max_seconds")
+        return key
 
     def loss_weights(self) -> LossWeights:
         """The LossWeights of the objective (defaults: the paper's) with `weights` applied."""
         return LossWeights.with_overrides(self.weights)
 
 
-__all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "paper_prompts", "GeneratorConfig", "MotionConfig", "LossWeights",
+__all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYLE_MODES", "DRIVING_KINDS",
+           "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig", "LossWeights",
            "FitSettings"]

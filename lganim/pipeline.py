@@ -13,31 +13,44 @@ it, and every frame whose code equals frame 0's (strength 0) reuse its pixels.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .align import move_crops, paste_back
-from .checkpoints import load_generator
-from .config import DEFAULT_CHUNK, DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, FitSettings
+from .config import (
+    DEFAULT_CHUNK,
+    DEFAULT_FPS,
+    DEFAULT_FRAMES,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STRENGTH,
+    FitSettings,
+    LossProgress,
+)
 from .device import resolve_device, resolve_dtype
-from .domains import Domain, get_domain
-from .encoders import clip_from_state_dict, load_clip
 from .errors import LganimError
-from .fitting import FittedMotion, build_fitter
-from .motion import MotionGenerator, load_official
-from .render import FastRenderer, ReferenceRenderer, make_renderer
+from .face.composite import move_crops, paste_back
+from .media.writers import write_video
+from .models.clip import clip_from_state_dict
+from .models.renderer import Renderer, make_renderer
+from .models.stylegan2 import Generator, to_uint8
+from .motion.fitted import FittedMotion, build_fitter
+from .motion.source import Motion, MotionSource
+from .motion.trained import TrainedMotion
 from .request import Request
-from .sources import MOTION_CLIP_FILE, Motion, MotionSource, TrainedMotion, load_clip_text_tower
 from .startcodes import PhotoEncoder, PhotoFace, seed_codes
-from .stylegan2 import Generator, to_uint8
-from .video import write_video
-from .weights import DomainFiles, domain_files, resolve
-
-Progress = Callable[[int, int, float], None]
+from .weights.domain_files import DomainFiles, domain_files, resolve
+from .weights.encoders import load_clip
+from .weights.motion_files import (
+    MOTION_CLIP_FILE,
+    load_clip_text_tower,
+    load_motion,
+    load_official,
+)
+from .weights.registry import Domain, get_domain
+from .weights.stylegan_files import load_generator
 
 
 @dataclass
@@ -121,35 +134,36 @@ class AnimationResult:
 class Animator:
     """A domain's frozen StyleGAN2, a renderer and a motion source: prompts and faces in, frames out."""
 
-    def __init__(self, domain: Domain, generator: Generator, renderer: FastRenderer | ReferenceRenderer,
-                 motion: MotionSource, photos: PhotoEncoder | None = None):
-        self.domain, self.generator, self.renderer, self.motion = domain, generator, renderer, motion
-        self.photos = photos or PhotoEncoder(domain, generator, None)
+    def __init__(self, domain: Domain, stylegan: Generator, renderer: Renderer, motion: MotionSource,
+                 photos: PhotoEncoder | None = None, files: DomainFiles | None = None):
+        self.domain, self.stylegan, self.renderer, self.motion = domain, stylegan, renderer, motion
+        self.photos = photos or PhotoEncoder(domain, stylegan, None)
+        self.files = files                  # the files it was loaded from (their cache keys); None: built in memory
 
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, device: str = "auto", dtype: str | torch.dtype | None = None,
                         motion: str | Path | None = None, renderer: str = "fast",
                         fit_settings: FitSettings | None = None, chunk_size: int = DEFAULT_CHUNK) -> "Animator":
-        """Load a domain's generator and motion source (downloading what is missing).
+        """Load a domain's StyleGAN2 and motion source (downloading what is missing).
 
         motion: a folder written by `python -m lganim train`; a checkpoint file of the authors' training script
         (loaded with its fine-tuned CLIP); "fit" for training-free prompt fitting (cached per domain and prompt).
         None: the demo domain's own untrained checkpoint, and prompt fitting on the real domains (no trained
         motion weights exist for them). fit_settings: how prompts are fitted (default: `FitSettings()`).
-        renderer: "fast" (batched, `render.FastRenderer`, tested against the reference) or "reference" (the fp32
-        generator). `dtype` bf16/fp16 speeds up both. chunk_size: frames per synthesis call (streaming steps).
+        renderer: "fast" (batched, `models.renderer.FastRenderer`, tested against the reference) or "reference" (the
+        fp32 StyleGAN2). `dtype` bf16/fp16 speeds up both. chunk_size: frames per synthesis call (streaming steps).
         """
         spec = get_domain(domain)
         dev, dt = resolve_device(device), resolve_dtype(dtype)
         files = domain_files(spec)
-        generator = load_generator(resolve(files.generator), spec.generator, device=dev, dtype=dt)
-        source = load_motion_source(spec, files, generator, motion, fit_settings or FitSettings())
-        return cls(spec, generator, make_renderer(renderer, generator, dt, chunk_size), source,
-                   PhotoEncoder(spec, generator, files.encoder))
+        stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=dev, dtype=dt)
+        source = load_motion_source(spec, files, stylegan, motion, fit_settings or FitSettings())
+        return cls(spec, stylegan, make_renderer(renderer, stylegan, dt, chunk_size), source,
+                   PhotoEncoder(spec, stylegan, files.encoder), files)
 
     @property
     def device(self) -> torch.device:
-        return self.generator.input.input.device
+        return self.stylegan.device
 
     @property
     def chunk_size(self) -> int | None:
@@ -170,11 +184,13 @@ class Animator:
 
     # -- planning -------------------------------------------------------------------------------------------
     def prepare(self, request: Request, *, source: MotionSource | None = None,
-                generator: torch.Generator | None = None, progress: Progress | None = None) -> Plan:
+                generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Plan:
         """Start codes and motion of a request. source: another motion source for this request (default: the
         Animator's); generator: randomness of the motion source; progress(step, total, loss): follows the slow
         optimisations (photo refinement, fitting a prompt not seen before)."""
         source = source or self.motion
+        if source.needs_prompts and not request.prompts:
+            raise LganimError('Give at least one prompt: describe the motion, e.g. "The person is smiling."')
         psi = self.domain.truncation if request.truncation is None else request.truncation
         photo = None
         if request.image is not None:
@@ -184,10 +200,10 @@ class Animator:
                 w0 = self.photos.invert(photo, request.refine_steps, progress)               # [1, L, D]
                 w0 = w0.expand(request.batch, -1, -1).contiguous()                          # [B, L, D]
             else:
-                w0 = seed_codes(self.generator, request.seeds, psi)                         # [B, L, D]
+                w0 = seed_codes(self.stylegan, request.seeds, psi)                         # [B, L, D]
             first = self.renderer(w0) if source.needs_first_frames else None               # [B, 3, H, W]
             motion = source.motion(request, w0, first, generator=generator, progress=progress)
-        want = (request.batch, request.num_frames, self.generator.num_ws, self.generator.style_dim)
+        want = (request.batch, request.num_frames, self.stylegan.num_ws, self.stylegan.style_dim)
         if tuple(motion.offsets.shape) != want:
             raise LganimError(f"The motion source made offsets of shape {tuple(motion.offsets.shape)}, "
                               f"expected {want}.")
@@ -200,7 +216,7 @@ class Animator:
         request = plan.request.with_changes(**changes)
         if plan.photo is not None or truncation is None or float(truncation) == plan.truncation:
             return Plan(request, plan.w0, plan.motion, plan.truncation, plan.photo, plan.first_frames)
-        w0 = seed_codes(self.generator, request.seeds, request.truncation)
+        w0 = seed_codes(self.stylegan, request.seeds, request.truncation)
         return Plan(request, w0, plan.motion, request.truncation, plan.photo, None)
 
     def rerender(self, plan: Plan, frames: np.ndarray, *, strength: float | None = None,
@@ -255,7 +271,7 @@ class Animator:
         if not todo:
             return
         flat = ws[:, todo].transpose(0, 1).reshape(len(todo) * b, *ws.shape[2:])   # [n·B, L, D], time-major
-        pending = torch.empty(0, 3, self.generator.size, self.generator.size, device=flat.device)
+        pending = torch.empty(0, 3, self.stylegan.size, self.stylegan.size, device=flat.device)
         steps = iter(todo)
         for images in self.renderer.stream(flat):                               # images [m, 3, H, W]
             pending = torch.cat([pending, images.float()])
@@ -295,40 +311,39 @@ class Animator:
                  num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
                  truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, face_index: int = 0,
                  paste_back: bool = True, refine_steps: int = 0, source: MotionSource | None = None,
-                 generator: torch.Generator | None = None, progress: Progress | None = None) -> AnimationResult:
+                 generator: torch.Generator | None = None, progress: LossProgress | None = None) -> AnimationResult:
         """Animate: B clips (one per prompt and/or seed) of `num_frames` frames; see `Request` for the values."""
         request = Request(prompts, seed, image, num_frames, fps, strength, truncation, schedule, face_index,
                           paste_back, refine_steps)
         return self.collect(self.prepare(request, source=source, generator=generator, progress=progress))
 
     def stream(self, request: Request, *, source: MotionSource | None = None,
-               generator: torch.Generator | None = None, progress: Progress | None = None) -> Iterator[FrameChunk]:
+               generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Iterator[FrameChunk]:
         """`prepare` then `render`: chunks of frames arrive while they are rendered."""
         yield from self.render(self.prepare(request, source=source, generator=generator, progress=progress))
 
 
-def load_motion_source(domain: Domain, files: DomainFiles, generator: Generator, motion: str | Path | None,
+def load_motion_source(domain: Domain, files: DomainFiles, stylegan: Generator, motion: str | Path | None,
                        fit_settings: FitSettings) -> MotionSource:
-    """The motion source `motion` names for a loaded generator (see `Animator.from_pretrained`)."""
+    """The motion source `motion` names for a loaded StyleGAN2 (see `Animator.from_pretrained`)."""
     if str(motion) == "fit" or (motion is None and files.motion is None):
-        return FittedMotion(build_fitter(domain, files, generator, settings=fit_settings))
-    p = generator.input.input
-    device, dtype = p.device, p.dtype
+        return FittedMotion(build_fitter(domain, files, stylegan, settings=fit_settings))
+    device, dtype = stylegan.device, stylegan.dtype
     path = Path(motion) if motion is not None else files.motion
     if path.is_file():                                   # a checkpoint of the authors' training script
-        model, clip_state = load_official(path, generator.style_dim, device=device, dtype=dtype)
+        model, clip_state = load_official(path, stylegan.style_dim, device=device, dtype=dtype)
         clip = (clip_from_state_dict(clip_state, device, dtype, name=f"fine-tuned CLIP of {path.name}")
                 if clip_state else load_clip(resolve(files.clip_motion), device=device, dtype=dtype))
     elif (path / "config.json").is_file():
-        model = MotionGenerator.load(path, device=device, dtype=dtype)
+        model = load_motion(path, device=device, dtype=dtype)
         clip = load_clip(resolve(files.clip_motion), device=device, dtype=dtype)
         if (path / MOTION_CLIP_FILE).is_file():
             load_clip_text_tower(clip, path / MOTION_CLIP_FILE)
     else:
         raise LganimError(f"{path} is not a motion checkpoint folder (no config.json in it).")
-    if model.config.num_ws != generator.num_ws or model.config.style_dim != generator.style_dim:
+    if model.config.num_ws != stylegan.num_ws or model.config.style_dim != stylegan.style_dim:
         raise LganimError(f"The motion model in {path} drives {model.config.num_ws}×{model.config.style_dim} W+ "
-                          f"codes but the {domain.name} generator has {generator.num_ws}×{generator.style_dim}.")
+                          f"codes but the {domain.name} StyleGAN2 has {stylegan.num_ws}×{stylegan.style_dim}.")
     return TrainedMotion(model, clip)
 
 

@@ -1,7 +1,9 @@
-"""One request, checked once: what the CLI, the Python API and the app ask the pipeline for.
+"""Requests, checked once: what the CLI, the Python API and the app ask the pipeline for.
 
-`Request` normalises and validates every user value (through `checks.py`) when it is built, so a bad value gets
-the same one-line `LganimError` wherever it comes from. No torch here.
+`Request` is clips of faces moved by a motion source (language-guided by its prompts, or driven by a track);
+`DriveRequest` is one face and what drives it (`Driving`: a video, a sound, or text to say). Each normalises and
+validates every user value (through `checks.py`) when it is built, so a bad value gets the same one-line
+`LganimError` wherever it comes from, before any work. No torch here.
 """
 from __future__ import annotations
 
@@ -10,8 +12,25 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import checks
-from .config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_BATCH, MAX_DRIVEN_FRAMES,
-                     MAX_FPS, MAX_FRAMES, MAX_PROMPT_CHARS, MAX_REFINE_STEPS, MAX_SEED, MAX_STRENGTH, SCHEDULES)
+from .config import (
+    DEFAULT_DRIVEN_FPS,
+    DEFAULT_FPS,
+    DEFAULT_FRAMES,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STRENGTH,
+    DRIVING_KINDS,
+    MAX_BATCH,
+    MAX_DRIVEN_FRAMES,
+    MAX_FPS,
+    MAX_FRAMES,
+    MAX_PROMPT_CHARS,
+    MAX_REFINE_STEPS,
+    MAX_SEED,
+    MAX_STRENGTH,
+    REGIONS,
+    SCHEDULES,
+    STYLE_MODES,
+)
 from .errors import LganimError
 
 PROMPT_EXAMPLE = 'describe the motion, e.g. "The person is smiling."'
@@ -21,10 +40,12 @@ PROMPT_EXAMPLE = 'describe the motion, e.g. "The person is smiling."'
 class Request:
     """B = max(len(prompts), len(seeds)) clips of `num_frames` frames.
 
-    prompts: one prompt, or one per clip; seeds: one seed, or one per clip (ignored for a photo, whose face is
-    the start of every clip). truncation None: the domain's ψ. A photo (`image`: path, bytes, PIL image or uint8
-    array) has its `face_index`-th largest face aligned, inverted (`refine_steps` of optimisation sharpen it) and,
-    with `paste_back`, pasted back into the photo.
+    prompts: one prompt, or one per clip, for a language motion source; none (an empty list) when another source
+    (a driving track) moves the face. Language-guided clips have at most MAX_FRAMES frames, driven ones
+    MAX_DRIVEN_FRAMES (they stream into their file). seeds: one seed, or one per clip (ignored for a photo, whose
+    face is the start of every clip). truncation None: the domain's ψ. A photo (`image`: path, bytes, PIL image or
+    uint8 array) has its `face_index`-th largest face aligned, inverted (`refine_steps` of optimisation sharpen it)
+    and, with `paste_back`, pasted back into the photo.
     """
 
     prompts: tuple[str, ...] | list[str] | str
@@ -38,12 +59,15 @@ class Request:
     face_index: int = 0
     paste_back: bool = True
     refine_steps: int = 0
-    driven: bool = False                # a track or audio drives the clip: up to MAX_DRIVEN_FRAMES frames
 
     def __post_init__(self):
-        prompts = [self.prompts] if isinstance(self.prompts, str) or self.prompts is None else list(self.prompts)
-        if not prompts:
-            raise LganimError("Give at least one prompt.")
+        if isinstance(self.prompts, str) or self.prompts is None:
+            prompts = [self.prompts]
+        else:
+            try:
+                prompts = list(self.prompts)
+            except TypeError:
+                raise LganimError(f"prompt must be text, got {checks.shown(self.prompts)}.") from None
         prompts = [checks.text("prompt", p, PROMPT_EXAMPLE, MAX_PROMPT_CHARS) for p in prompts]
         if self.image is not None:
             seeds = [None]
@@ -57,16 +81,16 @@ class Request:
             seeds = [checks.whole("seed", s, 0, MAX_SEED) for s in raw]
             if not seeds:
                 raise LganimError("Give at least one seed.")
-        if len(prompts) != len(seeds) and 1 not in (len(prompts), len(seeds)):
+        if prompts and len(prompts) != len(seeds) and 1 not in (len(prompts), len(seeds)):
             raise LganimError(f"Give one prompt or one seed, or as many prompts as seeds "
                               f"(got {len(prompts)} prompts and {len(seeds)} seeds).")
         n = max(len(prompts), len(seeds))
         if n > MAX_BATCH:
             raise LganimError(f"At most {MAX_BATCH} clips per request, got {n}.")
         set_ = object.__setattr__   # frozen: normalised once, here
-        set_(self, "prompts", tuple(prompts * (n // len(prompts))))
+        set_(self, "prompts", tuple(prompts * (n // len(prompts))) if prompts else ())
         set_(self, "seeds", tuple(seeds * (n // len(seeds))))
-        limit = MAX_DRIVEN_FRAMES if self.driven else MAX_FRAMES
+        limit = MAX_FRAMES if prompts else MAX_DRIVEN_FRAMES
         set_(self, "num_frames", checks.whole("num_frames", self.num_frames, 1, limit))
         set_(self, "fps", checks.whole("fps", self.fps, 1, MAX_FPS))
         set_(self, "strength", checks.number("strength", self.strength, -MAX_STRENGTH, MAX_STRENGTH))
@@ -79,7 +103,7 @@ class Request:
 
     @property
     def batch(self) -> int:
-        return len(self.prompts)
+        return len(self.seeds)
 
     def with_changes(self, **changes) -> "Request":
         """A copy with some values changed, checked again."""
@@ -104,19 +128,88 @@ def parse_prompt_lines(value) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
 
 
-def uploaded_file(payload, upload_root: str | Path, name: str = "image", kind: str = "image") -> Path | None:
-    """The path of a file a web client uploaded ({"path": ...}), or None for no file.
+@dataclass(frozen=True)
+class Driving:
+    """What drives a face (plain values and paths: it pickles, e.g. to ZeroGPU's GPU worker).
 
-    Only files inside `upload_root` (the server's upload cache) are accepted: a client must upload the file,
-    never name one that is already on the server.
+    kind "video": `source` is a driving video or a motion track file (.json, .csv); `region` (config.REGIONS) says
+    what of it drives the face and `smooth` (0..1) steadies it. kind "audio": `source` is speech (a sound file, or a
+    video's sound). kind "text": `text` is said by espeak-ng in `voice` at `rate` words a minute. For audio and text,
+    `style` is a video of someone talking whose style (`style_mode`: "stats", its amplitudes, rhythm and blinks;
+    "copy", its head pose) the face takes, `still` keeps the head still, `blinks_per_minute` sets the blink rate
+    (None: resting or talking rate). `pose_scale` and `expression_scale` multiply the head motion and the
+    expression.
     """
-    if payload is None:
-        return None
-    path = payload.get("path") if isinstance(payload, dict) else None
-    if (not isinstance(path, str) or not Path(path).is_file()
-            or not Path(path).resolve().is_relative_to(Path(upload_root).resolve())):
-        raise LganimError(f"{name} must be an uploaded {kind} file (gradio_client.handle_file(path)), or empty.")
-    return Path(path)
+
+    kind: str
+    source: Path | None = None
+    text: str = ""
+    voice: str = "en"
+    rate: int = 175
+    region: str = "all"
+    pose_scale: float = 1.0
+    expression_scale: float = 1.0
+    smooth: float = 0.0
+    style: Path | None = None
+    style_mode: str = "stats"
+    still: bool = False
+    blinks_per_minute: float | None = None
+
+    def __post_init__(self):
+        checks.choice("kind", self.kind, DRIVING_KINDS)
+        checks.choice("region", self.region, tuple(REGIONS))
+        checks.choice("style mode", self.style_mode, STYLE_MODES)
+        checks.number("pose_scale", self.pose_scale, -MAX_STRENGTH, MAX_STRENGTH)
+        checks.number("expression_scale", self.expression_scale, -MAX_STRENGTH, MAX_STRENGTH)
+        checks.number("smoothing", self.smooth, 0.0, 1.0)
+        if self.kind != "video" and (self.pose_scale < 0 or self.expression_scale < 0):
+            raise LganimError("The pose and expression scales of a talking face must be from 0 to "
+                              f"{MAX_STRENGTH:g} (1 = natural).")
+        if self.kind in ("video", "audio") and self.source is None:
+            raise LganimError(f"Give the {'driving video' if self.kind == 'video' else 'audio'} to drive the face.")
+        if self.kind == "text":
+            object.__setattr__(self, "text", checks.text("text", self.text, "type what the face should say.",
+                                                         MAX_PROMPT_CHARS))
+        checks.text("voice", self.voice, "name an espeak-ng voice, e.g. en.", 40)
+        checks.whole("The speaking rate (words a minute)", self.rate, 80, 450)
+        if self.blinks_per_minute is not None:
+            checks.number("The blink rate (a minute)", self.blinks_per_minute, 0.0, 60.0)
 
 
-__all__ = ["Request", "parse_seed_list", "parse_prompt_lines", "uploaded_file", "PROMPT_EXAMPLE"]
+@dataclass(frozen=True)
+class DriveRequest:
+    """One face (a seed's or a photo's, as in `Request`) and what drives it.
+
+    fps: the rate of the output. None: a driving video drives at its own frame times (one output frame per driving
+    frame), a sound or text at DEFAULT_DRIVEN_FPS; a number resamples the driving motion at that rate (by time).
+    prompt: a language-guided motion to add on top (None: none). strength scales the whole motion.
+    """
+
+    driving: Driving
+    seed: int | None = 0
+    image: object = None
+    fps: int | None = None
+    prompt: str | None = None
+    strength: float = DEFAULT_STRENGTH
+    truncation: float | None = None
+    face_index: int = 0
+    paste_back: bool = True
+    refine_steps: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.driving, Driving):
+            raise LganimError(f"driving must be a Driving, got {type(self.driving).__name__}.")
+        if self.fps is not None:
+            object.__setattr__(self, "fps", checks.whole("fps", self.fps, 1, MAX_FPS))
+        if self.prompt is not None:
+            object.__setattr__(self, "prompt", checks.text("prompt", self.prompt, PROMPT_EXAMPLE,
+                                                           MAX_PROMPT_CHARS))
+        self.face(1, DEFAULT_DRIVEN_FPS)                   # the face's values, checked now, before any work
+
+    def face(self, num_frames: int, fps: int) -> Request:
+        """The pipeline's request for this face: no prompts (a track drives it), `num_frames` frames at `fps`."""
+        return Request((), (self.seed or 0,), self.image, num_frames, fps, self.strength, self.truncation,
+                       DEFAULT_SCHEDULE, self.face_index, self.paste_back, self.refine_steps)
+
+
+__all__ = ["Request", "Driving", "DriveRequest", "parse_seed_list", "parse_prompt_lines", "PROMPT_EXAMPLE"]

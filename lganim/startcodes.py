@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,16 +15,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .align import AlignedFace, align_face
-from .config import MAX_VIDEO_SIDE
-from .domains import Domain, WeightFile
+from .config import MAX_VIDEO_SIDE, LossProgress
 from .errors import LganimError
-from .hub import fetch
-from .invert import invert, load_e4e, refine
-from .photo import load_photo
-from .stylegan2 import Generator
-
-Progress = Callable[[int, int, float], None]
+from .face.align import AlignedFace, align_face
+from .face.photo import load_photo
+from .models.e4e import invert, refine
+from .models.stylegan2 import Generator
+from .weights.encoders import load_e4e
+from .weights.hub import fetch
+from .weights.registry import Domain, WeightFile
 
 
 def z_codes(seeds: Sequence[int], style_dim: int) -> torch.Tensor:
@@ -32,53 +31,51 @@ def z_codes(seeds: Sequence[int], style_dim: int) -> torch.Tensor:
     return torch.cat([torch.randn(1, style_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
 
 
-def codes_from_z(generator: Generator, z: torch.Tensor, truncation: float) -> torch.Tensor:
+def codes_from_z(stylegan: Generator, z: torch.Tensor, truncation: float) -> torch.Tensor:
     """W+ codes [B, L, D] of z [B, D]: mapping, truncation ψ towards the mean W, one W for every layer."""
-    p = generator.input.input
     with torch.no_grad():
-        w = generator.mapping(z.to(p.device, p.dtype))                              # [B, D]
-        return generator.broadcast_ws(generator.truncate(w, truncation)).contiguous()
+        w = stylegan.mapping(z.to(stylegan.device, stylegan.dtype))                              # [B, D]
+        return stylegan.broadcast_ws(stylegan.truncate(w, truncation)).contiguous()
 
 
-def seed_codes(generator: Generator, seeds: Sequence[int], truncation: float) -> torch.Tensor:
+def seed_codes(stylegan: Generator, seeds: Sequence[int], truncation: float) -> torch.Tensor:
     """W+ start codes [B, L, D], one per seed."""
-    return codes_from_z(generator, z_codes(seeds, generator.style_dim), truncation)
+    return codes_from_z(stylegan, z_codes(seeds, stylegan.style_dim), truncation)
 
 
 @dataclass
 class PhotoFace:
     """A user's photo, the face found in it, and the photo the animated face is pasted back into."""
 
-    aligned: AlignedFace              # crop at the generator's resolution + where it sits in `canvas`
+    aligned: AlignedFace              # crop at the StyleGAN2's resolution + where it sits in `canvas`
     canvas: np.ndarray | None         # uint8 [H, W, 3] (photo scaled to ≤ MAX_VIDEO_SIDE); None: no paste-back
 
 
 class PhotoEncoder:
-    """Photos → W+ start codes for one domain's generator: align the face, invert it with e4e.
+    """Photos → W+ start codes for one domain's StyleGAN2: align the face, invert it with e4e.
 
     encoder: the e4e file (a path, or the public file fetched on the first photo); None: the domain has no
     photo encoder, and a photo is a user mistake.
     """
 
-    def __init__(self, domain: Domain, generator: Generator, encoder: Path | WeightFile | None):
-        self.domain, self.generator, self.source = domain, generator, encoder
+    def __init__(self, domain: Domain, stylegan: Generator, encoder: Path | WeightFile | None):
+        self.domain, self.stylegan, self.source = domain, stylegan, encoder
         self._encoder = None
 
     def encoder(self) -> tuple[torch.nn.Module, torch.Tensor]:
         """The e4e encoder and its latent_avg [L, D], loaded on the first photo."""
         if self._encoder is None:
             path = fetch(self.source) if isinstance(self.source, WeightFile) else self.source
-            p = self.generator.input.input
-            self._encoder = load_e4e(path, device=p.device, dtype=p.dtype)
+            self._encoder = load_e4e(path, device=self.stylegan.device, dtype=self.stylegan.dtype)
         return self._encoder
 
     def read(self, image, face_index: int = 0, paste_back: bool = True) -> PhotoFace:
-        """Load a photo (path, bytes, PIL or array), find and align its face at the generator's resolution."""
+        """Load a photo (path, bytes, PIL or array), find and align its face at the StyleGAN2's resolution."""
         if self.source is None:
-            raise LganimError(f"Photos work with the human domain only (the {self.domain.name} generator has no "
+            raise LganimError(f"Photos work with the human domain only (the {self.domain.name} StyleGAN2 has no "
                               f"public photo encoder): use a seed to sample a {self.domain.subject}.")
         photo = load_photo(image)
-        aligned = align_face(photo, size=self.generator.size, face_index=face_index)
+        aligned = align_face(photo, size=self.stylegan.size, face_index=face_index)
         if not paste_back:
             return PhotoFace(aligned, None)
         scale = min(1.0, MAX_VIDEO_SIDE / max(photo.shape[:2]))
@@ -89,16 +86,16 @@ class PhotoEncoder:
                                           photo_shape=(h, w))
         return PhotoFace(aligned, photo)
 
-    def invert(self, face: PhotoFace, refine_steps: int = 0, progress: Progress | None = None) -> torch.Tensor:
+    def invert(self, face: PhotoFace, refine_steps: int = 0, progress: LossProgress | None = None) -> torch.Tensor:
         """The aligned face's W+ code from the e4e encoder, optionally refined by optimisation: [1, L, D]."""
         encoder, latent_avg = self.encoder()
         w = invert(encoder, latent_avg, face.aligned.image[None])
         if refine_steps:
-            w = refine(w, face.aligned.image[None], self.generator.synthesis, steps=refine_steps, w_reg=0.1,
+            w = refine(w, face.aligned.image[None], self.stylegan.synthesis, steps=refine_steps, w_reg=0.1,
                        progress=progress)
-        if w.shape[1:] != (self.generator.num_ws, self.generator.style_dim):
-            raise LganimError(f"The photo encoder gives {tuple(w.shape[1:])} codes but the generator needs "
-                              f"({self.generator.num_ws}, {self.generator.style_dim}).")
+        if w.shape[1:] != (self.stylegan.num_ws, self.stylegan.style_dim):
+            raise LganimError(f"The photo encoder gives {tuple(w.shape[1:])} codes but the StyleGAN2 needs "
+                              f"({self.stylegan.num_ws}, {self.stylegan.style_dim}).")
         return w
 
 

@@ -4,9 +4,15 @@ import math
 import pytest
 
 from lganim import checks
-from lganim.config import FitSettings, LossWeights
+from lganim.config import MAX_DRIVEN_FRAMES, FitSettings, LossWeights
 from lganim.errors import LganimError
-from lganim.request import Request, parse_prompt_lines, parse_seed_list, uploaded_file
+from lganim.request import (
+    DriveRequest,
+    Driving,
+    Request,
+    parse_prompt_lines,
+    parse_seed_list,
+)
 
 PROMPT = "The person is smiling."
 
@@ -23,7 +29,8 @@ def test_prompts_and_seeds_are_broadcast():
     ("", 1, "prompt is empty"), (None, 1, "prompt is empty"), ("x" * 5000, 1, "prompt is too long"),
     (["a", "b"], [1, 2, 3], "as many prompts as seeds"), ("a", -1, "seed must be a whole number"),
     ("a", True, "seed must be a whole number"), ("a", "abc", "seed must be a whole number"),
-    ("a", list(range(17)), "At most 16 clips"), ([], 1, "at least one prompt"), ("a", [], "at least one seed"),
+    ("a", list(range(17)), "At most 16 clips"), ("a", [], "at least one seed"), (5, 1, "prompt must be text"),
+    (["a", 5], 1, "prompt must be text"), ("\ud800 smiling", 1, "not valid Unicode"),
 ])
 def test_bad_prompts_and_seeds(prompts, seeds, message):
     with pytest.raises(LganimError, match=message) as err:
@@ -69,21 +76,6 @@ def test_batch_text_fields():
         parse_prompt_lines("\n \n")
 
 
-def test_only_uploaded_files_are_accepted(tmp_path):
-    uploads = tmp_path / "uploads"
-    (uploads / "x").mkdir(parents=True)
-    inside = uploads / "x" / "face.png"
-    inside.write_bytes(b"png")
-    outside = tmp_path / "secret.png"
-    outside.write_bytes(b"png")
-    assert uploaded_file(None, uploads) is None
-    assert uploaded_file({"path": str(inside)}, uploads) == inside
-    for payload in ({"path": str(outside)}, {"path": str(uploads / "x" / ".." / ".." / "secret.png")}, "face.png",
-                    42, {"path": str(uploads / "missing.png")}):
-        with pytest.raises(LganimError, match="image must be an uploaded image file"):
-            uploaded_file(payload, uploads)
-
-
 def test_checks_and_configs_share_the_rules():
     assert checks.whole("n", 4.0, 1, 5) == 4 and checks.number("x", 1, 0, 2) == 1.0
     with pytest.raises(LganimError, match="n must be a whole number from 1 to 5, got True."):
@@ -93,3 +85,36 @@ def test_checks_and_configs_share_the_rules():
     with pytest.raises(LganimError, match="Unknown loss weight 'nope'"):
         FitSettings(weights={"nope": 1.0})
     assert LossWeights.with_overrides({"clip": 2.0}).clip == 2.0
+
+
+def test_a_request_without_prompts_is_driven_and_may_be_long():
+    driven = Request([], 3, num_frames=MAX_DRIVEN_FRAMES)
+    assert driven.prompts == () and driven.batch == 1 and driven.seeds == (3,)
+    with pytest.raises(LganimError, match="num_frames must be a whole number from 1 to 256"):
+        Request("a", 3, num_frames=257)                              # a language-guided clip is short
+
+
+def test_drive_requests_check_every_value_before_any_work(tmp_path):
+    video = Driving("video", tmp_path / "v.mp4", region="lips", smooth=0.5)
+    request = DriveRequest(video, seed=4, fps=None, prompt=" The person is smiling. ")
+    assert request.prompt == "The person is smiling." and request.fps is None
+    face = request.face(300, 25)
+    assert face.prompts == () and face.seeds == (4,) and face.num_frames == 300 and face.fps == 25
+    for make, message in [
+            (lambda: DriveRequest(video, prompt=5), "prompt must be text"),
+            (lambda: DriveRequest(video, prompt="x" * 100_000), "prompt is too long"),
+            (lambda: DriveRequest(video, fps=61), "fps must be a whole number from 1 to 60"),
+            (lambda: DriveRequest(video, seed=-1), "seed must be a whole number"),
+            (lambda: DriveRequest("video"), "driving must be a Driving"),
+            (lambda: Driving("video"), "Give the driving video"),
+            (lambda: Driving("audio"), "Give the audio"),
+            (lambda: Driving("text", text=""), "text is empty"),
+            (lambda: Driving("smell", tmp_path), "kind must be one of video, audio, text"),
+            (lambda: Driving("video", tmp_path, region="ears"), "region must be one of"),
+            (lambda: Driving("audio", tmp_path, style_mode="loud"), "style mode must be one of stats, copy"),
+            (lambda: Driving("audio", tmp_path, pose_scale=-1), "from 0 to 10"),
+            (lambda: Driving("text", text="Hi", rate=5), "speaking rate"),
+            (lambda: Driving("audio", tmp_path, blinks_per_minute=100), "blink rate")]:
+        with pytest.raises(LganimError, match=message) as err:
+            make()
+        assert "\n" not in str(err.value)

@@ -5,17 +5,16 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..align import align_face
+from ..config import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ..device import device_line
 from ..errors import LganimError
+from ..face.align import align_face
+from ..face.photo import load_photo
 from ..files import atomic_path
-from ..photo import load_photo
+from ..media.writers import write_video
 from ..pipeline import Animator
 from ..request import Request
-from ..video import write_video
-from .common import VIDEO_SUFFIXES, check_out
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+from .common import check_out
 
 
 def run(args) -> int:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from ..checkpoints import load_generator
-from ..controls import COMPONENTS, DRIVEN_CHANNELS, SAMPLES, cache_path, cached_controls, calibrate_domain
+from ..config import DRIVEN_CHANNELS
 from ..device import device_line, resolve_device, resolve_dtype
-from ..domains import get_domain
 from ..errors import LganimError
 from ..files import write_json
-from ..weights import domain_files, resolve
+from ..motion.calibration import COMPONENTS, SAMPLES, calibrate_domain
+from ..motion.controls import cache_path, cached_controls
+from ..weights.domain_files import domain_files, resolve
+from ..weights.registry import get_domain
+from ..weights.stylegan_files import load_generator
 
 
 def run(args) -> int:
@@ -20,8 +22,8 @@ def run(args) -> int:
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
     print(device_line(device))
     files = domain_files(spec)
-    generator = load_generator(resolve(files.generator), spec.generator, device=device, dtype=dtype)
-    controls = None if args.force else cached_controls(spec, files, generator)
+    stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=device, dtype=dtype)
+    controls = None if args.force else cached_controls(spec, files, stylegan)
     if controls is None:
         samples = SAMPLES if args.samples is None else args.samples
         components = COMPONENTS if args.components is None else args.components
@@ -29,7 +31,7 @@ def run(args) -> int:
             def progress(done, total):
                 bar.total = total
                 bar.update(done - bar.n)
-            controls = calibrate_domain(spec, files, generator, samples=samples, components=components,
+            controls = calibrate_domain(spec, files, stylegan, samples=samples, components=components,
                                         progress=progress)
     for c in DRIVEN_CHANNELS:
         r2 = controls.r2[c]

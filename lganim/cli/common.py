@@ -1,5 +1,5 @@
 """What the commands that make videos share: checking where the output goes, loading the domain, the face of the
-request, the control directions, and rendering straight into the file with a progress bar."""
+request, progress bars (on a terminal only), and rendering straight into the file."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -8,17 +8,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..controls import Controls, load_controls
 from ..device import device_line
 from ..errors import LganimError
+from ..media.writers import write_mp4_stream, write_video
 from ..pipeline import Animator, Plan
 from ..request import Request
-from ..sources import MotionSource, MotionSum
-from ..video import write_mp4_stream, write_video
-from ..weights import domain_files
-
-VIDEO_SUFFIXES = (".mp4", ".gif")
-TRACK_SUFFIXES = (".json", ".csv")
 
 
 def check_out(out: Path, suffixes: tuple[str, ...], flag: str = "--out") -> None:
@@ -38,44 +32,33 @@ def load(args) -> Animator:
     return anim
 
 
-def face_request(args, prompts, num_frames: int, fps: int, driven: bool = False) -> Request:
+def face_request(args, prompts, num_frames: int, fps: int) -> Request:
     """The request of the command's face options (--seed or --image, --face, --no-paste-back, --refine)."""
     return Request(prompts, args.seed or 0, args.image, num_frames, fps, getattr(args, "strength", 1.0),
                    args.truncation, getattr(args, "schedule", "linear"), args.face, not args.no_paste_back,
-                   args.refine, driven)
-
-
-def controls_of(anim: Animator) -> Controls:
-    """The control directions of the Animator's domain (calibrated on first use only on a GPU)."""
-    with steps_bar("calibrating the control directions") as progress:
-        return load_controls(anim.domain, domain_files(anim.domain), anim.generator,
-                             calibrate_if_missing=anim.device.type == "cuda", progress=progress)
-
-
-def drive_face(args, anim: Animator, source: MotionSource, num_frames: int, fps: int, video_fps: float,
-               placeholder: str) -> int:
-    """Render the face of the command's options driven by `source` (and by --prompt's motion on top) into --out at
-    `video_fps`, and its track into --track-out if asked: the frame count."""
-    if args.prompt:
-        source = MotionSum([source, anim.motion])            # language-guided motion on top
-    plan = anim.prepare(face_request(args, args.prompt or [placeholder], num_frames, fps, driven=True), source=source)
-    frames = render_to(anim, plan, args.out, video_fps)
-    print(f"wrote {args.out} ({frames} frames at {video_fps:.3f} fps, "
-          f"{'with' if plan.motion.audio is not None else 'without'} sound)")
-    if args.track_out is not None:
-        plan.motion.track.save(args.track_out)
-        print(f"wrote {args.track_out}")
-    return frames
+                   args.refine)
 
 
 @contextmanager
-def steps_bar(desc: str):
-    """A progress bar (on a terminal) for work that reports progress(done, expected)."""
-    with tqdm(total=0, desc=desc, unit="frame", disable=None) as bar:
-        def progress(done: int, expected: int) -> None:
-            bar.total = expected
-            bar.update(done - bar.n)
+def stage_bars():
+    """Progress bars (on a terminal) for work in stages that reports progress(stage, done, expected): one bar per
+    stage, closed when the next one starts."""
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, expected: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[stage] = tqdm(total=0, desc=stage, unit="step", disable=None)
+        bar = bars[stage]
+        bar.total = expected
+        bar.update(done - bar.n)
+
+    try:
         yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def render_to(anim: Animator, plan: Plan, out: Path, fps: float) -> int:

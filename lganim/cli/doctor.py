@@ -1,10 +1,10 @@
 """`doctor`: the first command to run on a new machine or Space (see lganim/doctor.py)."""
 from __future__ import annotations
 
-from ..doctor import diagnose
-from ..domains import DOMAINS
 from ..errors import LganimError
 from ..files import write_json
+from ..tools.doctor import diagnose
+from ..weights.registry import DOMAINS
 
 
 def short(text: str | None, n: int = 12) -> str:

@@ -1,50 +1,82 @@
-"""`track`, `retarget`, `predict`: a face driven by a video (or its motion track), and plausible futures of a face."""
+"""`track`, `retarget`, `talk`, `say`, `predict`: a face driven by a video (or its motion track), by speech or by
+text (through the one driven path, lganim.driving), and plausible futures of a face.
+
+Mouth motion follows the speech envelope (`talk`) or the phonemes of the synthesis (`say`): it is not
+phoneme-exact lip sync of recorded speech.
+"""
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from ..audio import write_wav
-from ..drive import TrackMotion, driving_track, futures, output_frames
+from ..config import TRACK_SUFFIXES, VIDEO_SUFFIXES
+from ..driving import prepare_drive
 from ..errors import LganimError
-from ..face_track import track_video
 from ..files import atomic_dir, write_json
-from ..media import probe_video
-from ..sources import TrainedMotion
-from .common import (TRACK_SUFFIXES, VIDEO_SUFFIXES, check_out, controls_of, drive_face, face_request, load, render_to,
-                     steps_bar)
+from ..media.video_reader import probe_video
+from ..motion.calibration import load_controls
+from ..motion.futures import futures
+from ..motion.trained import TrainedMotion
+from ..request import DriveRequest, Driving
+from ..tracks.video import track_video
+from .common import check_out, face_request, load, render_to, stage_bars
 
 
 def track(args) -> int:
     check_out(args.out, TRACK_SUFFIXES)
     probe_video(args.video)                                 # limits and format from the header, before decoding
-    with steps_bar("tracking the face") as progress:
-        result = track_video(args.video, neutral=args.neutral, smooth=args.smooth, progress=progress).track
+    with stage_bars() as progress:
+        result = track_video(args.video, neutral=args.neutral, smooth=args.smooth,
+                             progress=lambda done, total: progress("tracking the face", done, total)).track
     result.save(args.out)
     print(f"wrote {args.out} ({len(result)} samples over {result.duration:.2f} s, {result.fps:.3f} fps average, "
           f"{100 * result.valid.mean():.0f} % with the face found)")
     return 0
 
 
-def retarget(args) -> int:
-    check_out(args.out, VIDEO_SUFFIXES)
+def drive_request(args, driving: Driving) -> DriveRequest:
+    """The DriveRequest of the command's face, fps and prompt options (checked before any work)."""
+    return DriveRequest(driving, args.seed, args.image, args.fps, args.prompt, 1.0, args.truncation, args.face,
+                        not args.no_paste_back, args.refine)
+
+
+def drive(args, request: DriveRequest) -> int:
+    """Render the driven face into --out (with its sound) and its track into --track-out, if asked."""
+    check_out(args.out, VIDEO_SUFFIXES if request.driving.kind == "video" else (".mp4",))
     if args.track_out is not None:
         check_out(args.track_out, TRACK_SUFFIXES, "--track-out")
-    if args.fps is not None and not 1 <= args.fps <= 60:
-        raise LganimError(f"--fps must be from 1 to 60, got {args.fps}.")
-    with tempfile.TemporaryDirectory(prefix="lganim-retarget-") as scratch:
-        with steps_bar("tracking the driving face") as progress:
-            driving, audio = driving_track(args.driving, args.smooth, progress)
-        sound = None if audio is None else write_wav(audio, Path(scratch) / "sound.wav")   # into the output
-        if args.fps is None:                                # one frame per driving frame, at its times
-            times, num_frames, fps = driving.t - driving.t[0], len(driving), driving.fps
-        else:
-            times, num_frames, fps = None, output_frames(driving.duration, args.fps), args.fps
-        anim = load(args)
-        source = TrackMotion(driving, controls_of(anim), times=times, region=args.region,
-                             pose_scale=args.pose_scale, expression_scale=args.expression_scale, audio=sound)
-        drive_face(args, anim, source, num_frames, min(60, max(1, round(fps))), fps, "the driving motion")
+    with tempfile.TemporaryDirectory(prefix="lganim-drive-") as scratch:
+        with stage_bars() as progress:
+            anim = load(args)
+            driven = prepare_drive(anim, request, Path(scratch), progress=progress)
+        plan = driven.plan
+        frames = render_to(anim, plan, args.out, driven.video_fps)
+    print(f"wrote {args.out} ({frames} frames at {driven.video_fps:.3f} fps, "
+          f"{'with' if plan.motion.audio is not None else 'without'} sound)")
+    if args.track_out is not None:
+        plan.motion.track.save(args.track_out)
+        print(f"wrote {args.track_out}")
     return 0
+
+
+def retarget(args) -> int:
+    return drive(args, drive_request(args, Driving("video", args.driving, region=args.region,
+                                                   pose_scale=args.pose_scale,
+                                                   expression_scale=args.expression_scale, smooth=args.smooth)))
+
+
+def talking(args, kind: str, **what) -> Driving:
+    """The Driving of `talk` and `say` from the command's options."""
+    return Driving(kind, pose_scale=args.pose_scale, expression_scale=args.expression_scale, style=args.style,
+                   style_mode=args.style_mode, still=args.still, blinks_per_minute=args.blink_rate, **what)
+
+
+def talk(args) -> int:
+    return drive(args, drive_request(args, talking(args, "audio", source=args.audio)))
+
+
+def say(args) -> int:
+    return drive(args, drive_request(args, talking(args, "text", text=args.text, voice=args.voice, rate=args.rate)))
 
 
 def predict(args) -> int:
@@ -54,7 +86,11 @@ def predict(args) -> int:
         raise LganimError(f"The folder {args.out.parent} does not exist.")
     anim = load(args)
     seed = args.seed or 0
-    drawn = futures(anim.motion, controls_of(anim), anim.domain.subject, args.samples, seed, args.frames, args.fps,
+    with stage_bars() as progress:
+        controls = load_controls(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=anim.device.type == "cuda",
+                                 progress=lambda done, total: progress("calibrating the control directions", done,
+                                                                       total))
+    drawn = futures(anim.motion, controls, anim.domain.subject, args.samples, seed, args.frames, args.fps,
                     args.prompt, args.diversity)
     trained = isinstance(anim.motion, TrainedMotion)
     samples = []

@@ -4,15 +4,15 @@ from __future__ import annotations
 import torch
 from tqdm import tqdm
 
-from ..checkpoints import load_generator
 from ..config import FitSettings
 from ..device import device_line, resolve_device, resolve_dtype
-from ..domains import get_domain
 from ..errors import LganimError
 from ..files import write_json
-from ..fitting import build_fitter
-from ..sequences import split_prompt
-from ..weights import domain_files, resolve
+from ..motion.fitted import build_fitter
+from ..motion.sequences import split_prompt
+from ..weights.domain_files import domain_files, resolve
+from ..weights.registry import get_domain
+from ..weights.stylegan_files import load_generator
 
 
 def run(args) -> int:
@@ -24,8 +24,8 @@ def run(args) -> int:
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
     print(device_line(device))
     files = domain_files(spec)
-    generator = load_generator(resolve(files.generator), spec.generator, device=device, dtype=dtype)
-    fitter = build_fitter(spec, files, generator, settings=settings, cache=not args.no_cache)
+    stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=device, dtype=dtype)
+    fitter = build_fitter(spec, files, stylegan, settings=settings, cache=not args.no_cache)
     results = []
     prompts = [seg for prompt in args.prompt for seg in split_prompt(prompt)]
     for prompt in dict.fromkeys(prompts):

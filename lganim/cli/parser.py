@@ -6,9 +6,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import (DEFAULT_FPS, DEFAULT_FRAMES, DEFAULT_SCHEDULE, DEFAULT_STRENGTH, MAX_REFINE_STEPS,
-                      SCHEDULES, FitSettings)
-from ..domains import DOMAINS
+from ..config import (
+    DEFAULT_DRIVEN_FPS,
+    DEFAULT_FPS,
+    DEFAULT_FRAMES,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STRENGTH,
+    MAX_REFINE_STEPS,
+    REGIONS,
+    SCHEDULES,
+    STYLE_MODES,
+    FitSettings,
+)
+from ..weights.registry import DOMAINS
 
 DOMAIN_HELP = f"{', '.join(DOMAINS)} (default: human)"
 DTYPE_HELP = "fp32 (default), bf16 or fp16"
@@ -193,8 +203,7 @@ def add_driven(p, fps_default: int | None) -> None:
     """The options of a face driven by a track: scales, the language motion on top, the outputs."""
     p.add_argument("--pose-scale", type=float, default=1.0, help="multiplier of the head motion (default 1)")
     p.add_argument("--expression-scale", type=float, default=1.0, help="multiplier of the expression (default 1)")
-    p.add_argument("--prompt", action="append", help="a sentence whose motion is added on top, e.g. \"The person "
-                   "is smiling.\"")
+    p.add_argument("--prompt", help="a sentence whose motion is added on top, e.g. \"The person is smiling.\"")
     default = fps_default or "the driving video's: one frame per driving frame"
     p.add_argument("--fps", type=int, default=fps_default, help=f"frames per second of the output (default {default})")
     p.add_argument("--out", type=Path, required=True, help="output .mp4 (with the sound)")
@@ -213,7 +222,7 @@ def add_track(p) -> None:
 def add_retarget(p) -> None:
     add_face(p, many=False)
     p.add_argument("--driving", type=Path, required=True, help="a driving video, or a motion track (.json, .csv)")
-    p.add_argument("--region", default="all", choices=("all", "pose", "expression", "lips", "eyes"),
+    p.add_argument("--region", default="all", choices=tuple(REGIONS),
                    help="which motion drives the face (default all)")
     p.add_argument("--smooth", type=float, default=0.0, help="smoothing 0..1 against jitter (default 0)")
     add_driven(p, None)
@@ -235,11 +244,11 @@ def add_predict(p) -> None:
 def add_talking(p) -> None:
     add_face(p, many=False)
     p.add_argument("--style", type=Path, help="a video of someone talking whose style the face takes")
-    p.add_argument("--style-mode", choices=("stats", "copy"), default="stats",
+    p.add_argument("--style-mode", choices=STYLE_MODES, default="stats",
                    help="stats: its amplitudes, rhythm, blinks and pose habits; copy: its head pose (default stats)")
     p.add_argument("--blink-rate", type=float, help="blinks a minute (default: 17 at rest, 26 while talking)")
     p.add_argument("--still", action="store_true", help="no head motion")
-    add_driven(p, 25)
+    add_driven(p, DEFAULT_DRIVEN_FPS)
 
 
 def add_talk(p) -> None:
@@ -271,20 +280,20 @@ COMMANDS = {
                  "retarget"),
     "predict": ("plausible futures of a face: several short videos", add_predict, "lganim.cli.drive", "predict"),
     "talk": ("make a face talk from audio (mouth from the speech envelope, not phoneme-exact)", add_talk,
-             "lganim.cli.talk", "talk"),
-    "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.talk", "say"),
+             "lganim.cli.drive", "talk"),
+    "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.drive", "say"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
             "run"),
     "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",
                   add_calibrate, "lganim.cli.calibrate", "run"),
     "train": ("train the paper's motion generator (torchrun for several processes)", add_train,
-              "lganim.training.train", "run"),
+              "lganim.cli.train", "run"),
     "eval": ("ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run", add_eval,
              "lganim.training.evaluate", "run"),
     "space": ("write a ready Hugging Face Space folder of the app (and push it with --push)", add_space,
               "lganim.cli.space", "run"),
     "bench": ("time the fp32 per-frame reference against the batched fast renderer (JSON)", add_bench,
-              "lganim.bench", "run"),
+              "lganim.tools.bench", "run"),
 }
 
 

@@ -6,7 +6,7 @@ import os
 from huggingface_hub import constants as hub_constants
 
 from ..errors import LganimError
-from ..space import push_space, write_space
+from ..tools.space import push_space, write_space
 
 
 def run(args) -> int:

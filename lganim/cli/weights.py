@@ -1,20 +1,20 @@
 """`download` and `domains`: the weight files of each domain."""
 from __future__ import annotations
 
-from ..demo import demo_dir
-from ..domains import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, DOMAINS, get_domain
-from ..encoders import clip_file
-from ..hub import cached_file
-from ..weights import domain_files, resolve
+from ..weights.demo import demo_dir
+from ..weights.domain_files import domain_files, resolve
+from ..weights.encoders import clip_file
+from ..weights.hub import cached_file
+from ..weights.registry import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, DOMAINS, get_domain
 
 
 def download(args) -> int:
     spec = get_domain(args.domain)
     files = domain_files(spec)                      # the demo's are built here
     if spec.untrained:
-        print(f"demo checkpoints ready in {resolve(files.generator).parent}")
+        print(f"demo checkpoints ready in {resolve(files.stylegan).parent}")
         return 0
-    for source in (files.generator, files.encoder):
+    for source in (files.stylegan, files.encoder):
         if source is not None:
             print(f"{source.basename}: {resolve(source)}")
     for name in (CLIP_MOTION_MODEL, CLIP_LOSS_MODEL):        # motion embeddings; fitting losses

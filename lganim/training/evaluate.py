@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from ..device import resolve_device
-from ..domains import get_domain
-from ..encoders import load_clip
 from ..errors import LganimError
 from ..files import write_json
-from ..media import read_video
-from ..objective import load_arcface
+from ..media.video_reader import read_video
 from ..pipeline import Animator
-from ..weights import domain_files, resolve
+from ..weights.domain_files import domain_files, resolve
+from ..weights.encoders import load_arcface, load_clip
+from ..weights.registry import get_domain
 from .metrics import evaluate_clip, mean_metrics
 
 

@@ -1,57 +1,48 @@
-"""`python -m lganim train`: train the paper's motion generator, on 1 process or N with torchrun.
+"""Training the paper's motion generator: `train(TrainConfig(...))` from Python, `python -m lganim train` from the
+command line, on one process or N with torchrun (the same call joins the torchrun job).
 
     python -m lganim train --domain demo --steps 4 --batch 2 --out runs/demo
     torchrun --standalone --nproc_per_node 2 -m lganim train --domain demo --steps 4 --batch 2 --out runs/demo
 
-Recipes: data-free (start codes w0 sampled through the generator's mapping with truncation) or photos
-(`--images DIR`, aligned and inverted with e4e at start-up, or `--latents FILE.pt` holding W+ codes [N, L, D]).
+Recipes: data-free (start codes w0 sampled through the StyleGAN2's mapping with truncation) or photos
+(`images`, aligned and inverted with e4e at start-up, or `latents`, a .pt file of W+ codes [N, L, D]).
 Each step, every process samples its own prompts and start codes from a rank-seeded torch.Generator (no
 DistributedSampler), renders the first frame for the motion CLIP's image embedding, rolls out T frames of Δw,
-renders the last frame and scores it with the paper's losses (`lganim/objective.py`); gradients are averaged by
-DDP (NCCL on GPUs, gloo on CPU).
-
-The output folder is a motion checkpoint (`MotionGenerator.load`, `animate --motion DIR`): model.safetensors
-+ config.json, the fine-tuned CLIP text tower (clip_motion.safetensors), training_state.pt (for --resume),
-training.json, README.md (model card) and samples/step_*.png strips. Only rank 0 writes, file by file
-through temporary names, so a crash never leaves a half-written file.
+renders the last frame and scores it with the paper's losses (`lganim/motion/objective.py`); gradients are averaged
+by DDP (NCCL on GPUs, gloo on CPU). The output folder is a motion checkpoint (`run_files.py`; `animate --motion
+DIR` loads it).
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
-import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from huggingface_hub import constants as hub_constants
-from PIL import Image
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ..checkpoints import load_generator, load_torch, save_safetensors
-from ..config import LossWeights, MotionConfig, paper_prompts
+from .. import checks
+from ..config import IMAGE_SUFFIXES, MAX_SEED, LossWeights, MotionConfig, paper_prompts
 from ..device import resolve_device
-from ..domains import get_domain
-from ..encoders import load_clip
 from ..errors import LganimError
-from ..files import atomic_path, publish, write_json
-from ..motion import MotionGenerator
-from ..objective import PHOTO_LPIPS, MotionObjective, load_arcface, load_lpips
-from ..sources import MOTION_CLIP_FILE, load_clip_text_tower
+from ..models.motion_generator import MotionGenerator
+from ..models.stylegan2 import to_uint8
+from ..motion.objective import PHOTO_LPIPS, MotionObjective, load_lpips
 from ..startcodes import PhotoEncoder, codes_from_z
-from ..stylegan2 import to_uint8
-from ..weights import domain_files, resolve
+from ..weights.domain_files import domain_files, resolve
+from ..weights.encoders import load_arcface, load_clip
+from ..weights.formats import load_torch
+from ..weights.motion_files import load_clip_text_tower, load_motion
+from ..weights.registry import get_domain
+from ..weights.stylegan_files import load_generator
+from .run_files import CLIP_FILE, STATE_FILE, push_to_hub, save_checkpoint, save_strip
 
-CLIP_FILE = Path(MOTION_CLIP_FILE).stem   # clip_motion(.safetensors): the fine-tuned motion CLIP's text tower
-STATE_FILE = "training_state.pt"
-INFO_FILE = "training.json"
 TEXT_TOWER = ("token_embedding.", "positional_embedding", "transformer.", "ln_final.", "text_projection")
 
 
@@ -132,47 +123,80 @@ class Trainee(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Command line (the arguments are in lganim/cli/parser.py)
+# What a run is
 # ---------------------------------------------------------------------------------------------------------
 
-def check_args(args) -> None:
-    for name in ("steps", "batch", "frames", "hidden_dim", "save_every"):
-        if getattr(args, name) < 1:
-            raise LganimError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
-    if args.frames < 2:
-        raise LganimError("--frames must be at least 2 (the first frame is the input face).")
-    if args.sample_every < 0:
-        raise LganimError("--sample-every must be >= 0.")
-    if args.lr <= 0 or args.clip_lr <= 0:
-        raise LganimError("Learning rates must be > 0.")
-    if args.out.exists() and not args.out.is_dir():
-        raise LganimError(f"--out {args.out} is a file: give a folder.")
-    if args.resume and not (args.out / STATE_FILE).is_file():
-        raise LganimError(f"Nothing to resume: {args.out / STATE_FILE} does not exist.")
-    if not args.resume and (args.out / STATE_FILE).is_file():
-        raise LganimError(f"{args.out} already holds a training run: pass --resume or choose another --out.")
-    if args.push_to_hub:
-        if hub_constants.HF_HUB_OFFLINE:
-            raise LganimError("--push-to-hub needs the network but HF_HUB_OFFLINE is set: unset it or push later "
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run (the defaults are the paper's). Every value is checked when the config is made.
+
+    domain: the StyleGAN2 the motion drives; out: the checkpoint folder. steps, batch (clips per process and step),
+    frames (per clip, ≥ 2: the first is the input face); lr: Adam lr of the recurrent cell and mappers; clip_lr: of
+    the motion CLIP's text tower (`freeze_clip`: not fine-tuned); hidden_dim: of the recurrent cell. Photo recipe:
+    `latents` (a .pt file of W+ codes) or `images` (a folder of photos); data-free: `truncation` (None: the
+    domain's ψ). prompts: what is trained on (None: the paper's 28); weights: loss weight overrides
+    (`LossWeights`); save_every / sample_every: a checkpoint / a sample strip every K steps (0: no strips);
+    resume: continue from the checkpoint in `out`; push_to_hub: a Hub model repo to upload the result to.
+    """
+
+    out: Path
+    domain: str = "human"
+    steps: int = 5000
+    batch: int = 4
+    frames: int = 4
+    lr: float = 1e-3
+    clip_lr: float = 1e-5
+    freeze_clip: bool = False
+    hidden_dim: int = 384
+    latents: Path | None = None
+    images: Path | None = None
+    truncation: float | None = None
+    prompts: tuple[str, ...] | None = None
+    weights: dict = field(default_factory=dict)
+    seed: int = 0
+    save_every: int = 1000
+    sample_every: int = 200
+    resume: bool = False
+    push_to_hub: str | None = None
+    private: bool = False
+    device: str = "auto"
+
+    def __post_init__(self):
+        set_ = object.__setattr__       # frozen: normalised once, here
+        set_(self, "out", Path(self.out))
+        get_domain(self.domain)
+        for name in ("steps", "batch", "hidden_dim", "save_every"):
+            checks.whole(name, getattr(self, name), 1, 10 ** 9)
+        checks.whole("frames", self.frames, 2, 256)
+        checks.whole("sample_every", self.sample_every, 0, 10 ** 9)
+        checks.whole("seed", self.seed, 0, MAX_SEED)
+        checks.number("lr", self.lr, 1e-12, 10.0)
+        checks.number("clip_lr", self.clip_lr, 1e-12, 10.0)
+        if self.truncation is not None:
+            checks.number("truncation", self.truncation, 0.0, 1.0)
+        if self.latents is not None and self.images is not None:
+            raise LganimError("Give latents or images for the photo recipe, not both.")
+        if self.prompts is not None:
+            set_(self, "prompts", tuple(checks.text("prompt", p, "one prompt per line.", 1000) for p in self.prompts))
+            if not self.prompts:
+                raise LganimError("Give at least one prompt to train on (or none for the paper's 28).")
+        LossWeights.with_overrides(self.weights)
+        if self.out.exists() and not self.out.is_dir():
+            raise LganimError(f"The output {self.out} is a file: give a folder.")
+        if self.resume and not (self.out / STATE_FILE).is_file():
+            raise LganimError(f"Nothing to resume: {self.out / STATE_FILE} does not exist.")
+        if not self.resume and (self.out / STATE_FILE).is_file():
+            raise LganimError(f"{self.out} already holds a training run: resume it or choose another folder.")
+        if self.push_to_hub and hub_constants.HF_HUB_OFFLINE:
+            raise LganimError("Pushing to the Hub needs the network but HF_HUB_OFFLINE is set: unset it or push later "
                               "with `huggingface-cli upload`.")
-
-
-def read_prompts(args, subject: str) -> list[str]:
-    if args.prompts is None:
-        return paper_prompts(subject)
-    if not args.prompts.is_file():
-        raise LganimError(f"No prompt file at {args.prompts}.")
-    prompts = [line.strip() for line in args.prompts.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not prompts:
-        raise LganimError(f"{args.prompts} holds no prompts.")
-    return prompts
 
 
 def invert_folder(folder: Path, photos: PhotoEncoder, show: bool) -> torch.Tensor:
     """W+ codes [N, L, D] of the faces in a folder of photos (dlib alignment + e4e), skipping photos without one."""
     if not folder.is_dir():
         raise LganimError(f"No folder of photos at {folder}.")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise LganimError(f"{folder} holds no .png/.jpg/.jpeg/.webp photos.")
     codes, skipped = [], []
@@ -203,130 +227,45 @@ def read_latents(path: Path, num_ws: int, style_dim: int) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------------------------
-
-def model_card(info: dict) -> str:
-    """README.md of a trained motion model: what it is, how it was trained, how to use it."""
-    w = info["loss_weights"]
-    return f"""---
-library_name: lganim
-tags: [face-animation, stylegan2, clip, text-to-video]
----
-# lganim motion generator ({info['domain']})
-
-The recurrent motion generator of Hang et al., *Language-Guided Face Animation by Recurrent StyleGAN-based
-Generator* (TMM 2023), trained with `python -m lganim train`. It turns CLIP embeddings of a sentence and of the
-first frame into W+ offsets for the frozen `{info['domain']}` StyleGAN2.
-
-    python -m lganim animate --domain {info['domain']} --motion THIS_FOLDER --prompt "The person is smiling."
-
-## Training
-- recipe: {info['recipe']}; steps {info['step']} of {info['steps']}; {info['world_size']} process(es) x batch {info['batch']};
-  {info['frames']} frames per clip
-- Adam betas (0, 0.999); lr {info['lr']} (recurrent cell and mappers), {info['clip_lr']} (motion CLIP text tower,
-  {'frozen' if info['freeze_clip'] else 'fine-tuned'})
-- motion config: `{json.dumps(info['motion_config'])}`
-- prompts: {len(info['prompts'])} (e.g. "{info['prompts'][0]}")
-
-## Losses
-- contrastive CLIP loss on the last frame (temperature {w['temperature']}), weight {w['clip']}
-- latent regularisation sum_t mean(dw[t]^2), weight {w['latent']}
-- first-to-last tie mean((dw[0] - dw[T-1])^2), weight {w['loop']}
-- second-order smoothness mean((dw[t+1] - 2 dw[t] + dw[t-1])^2), weight {w['smooth']}
-- ArcFace identity, weight {w['identity']}; LPIPS, weight {w['lpips']}
-- skipped: {', '.join(info['skipped']) or 'none'}
-- last logged losses: `{json.dumps(info['last_losses'])}`
-
-The StyleGAN2 weights this model drives keep their own licence.
-"""
-
-
-def save_checkpoint(out: Path, trainee: Trainee, optimizer, step: int, info: dict, train_text: bool) -> None:
-    """Write every file of the checkpoint into a staging folder, then move each into `out` (rank 0 only)."""
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    try:
-        trainee.motion.save(stage / "motion")                                # model.safetensors + config.json
-        files = [stage / "motion" / "model.safetensors", stage / "motion" / "config.json"]
-        if train_text:
-            save_safetensors(stage, trainee.text_state(), {"clip_text_tower": info["clip_motion"]}, name=CLIP_FILE)
-            files += [stage / f"{CLIP_FILE}.safetensors", stage / f"{CLIP_FILE}.config.json"]
-        torch.save({"step": step, "optimizer": optimizer.state_dict(), "train_text": train_text}, stage / STATE_FILE)
-        write_json(stage / INFO_FILE, info)
-        (stage / "README.md").write_text(model_card(info), encoding="utf-8")
-        files += [stage / STATE_FILE, stage / INFO_FILE, stage / "README.md"]
-        for f in files:
-            publish(f, out / f.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def save_strip(path: Path, frames: torch.Tensor) -> None:
-    """A PNG grid: one row per clip, one column per frame (frames uint8 [B, T, H, W, 3])."""
-    b, t, h, w, _ = frames.shape
-    grid = frames.permute(0, 2, 1, 3, 4).reshape(b * h, t * w, 3).numpy()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        Image.fromarray(np.ascontiguousarray(grid)).save(tmp, format="PNG")
-
-
-def push_to_hub(out: Path, repo: str, private: bool) -> str:
-    """Upload the checkpoint folder (without the optimiser state) to a Hub model repo; returns its URL."""
-    from huggingface_hub import HfApi  # only when pushing
-    from huggingface_hub.errors import HfHubHTTPError
-    api = HfApi(token=os.environ.get("HF_TOKEN"))
-    try:
-        api.create_repo(repo, repo_type="model", private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(out), repo_id=repo, repo_type="model",
-                          ignore_patterns=[STATE_FILE, ".*", "*/.*"],
-                          commit_message="Upload lganim motion generator")
-    except (HfHubHTTPError, OSError, ValueError) as e:
-        raise LganimError(f"Could not push {out} to the Hub repo {repo} ({type(e).__name__}: {e}); check HF_TOKEN "
-                          f"and the network, or upload later with `huggingface-cli upload {repo} {out}`.") from None
-    return f"https://huggingface.co/{repo}"
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------------------
 
-def run(args) -> int:
-    check_args(args)
-    dist_info, device = init_distributed(args.device)
+def train(config: TrainConfig) -> Path:
+    """Run a training (joining the torchrun job when torchrun started this process); returns the checkpoint folder
+    (written by rank 0)."""
+    dist_info, device = init_distributed(config.device)
     try:
-        return train(args, dist_info, device)
+        _train(config, dist_info, device)
     finally:
         if dist_info.active:
             dist.destroy_process_group()
+    return config.out
 
 
-def train(args, d: Dist, device: torch.device) -> int:
+def _train(args: TrainConfig, d: Dist, device: torch.device) -> None:
     spec = get_domain(args.domain)
     files = domain_files(spec)
-    prompts = read_prompts(args, spec.subject)
-    generator = load_generator(resolve(files.generator), spec.generator, device=device)
+    prompts = list(args.prompts) if args.prompts is not None else paper_prompts(spec.subject)
+    stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=device)
     latents = None
     if args.latents:
-        latents = read_latents(args.latents, generator.num_ws, generator.style_dim)
+        latents = read_latents(args.latents, stylegan.num_ws, stylegan.style_dim)
     elif args.images:
-        latents = invert_folder(args.images, PhotoEncoder(spec, generator, files.encoder), d.main)
+        latents = invert_folder(args.images, PhotoEncoder(spec, stylegan, files.encoder), d.main)
     photo = latents is not None
-    weights = dict(args.weight)
+    weights = dict(args.weights)
     if photo:
         weights.setdefault("lpips", PHOTO_LPIPS)
     loss_weights = LossWeights.with_overrides(weights)
     truncation = spec.truncation if args.truncation is None else args.truncation
-    if not 0.0 <= truncation <= 1.0:
-        raise LganimError(f"--truncation must be in [0, 1], got {truncation}.")
 
     clip_m = load_clip(resolve(files.clip_motion), device=device)
     clip_l = load_clip(resolve(files.clip_loss), device=device)
     identity = load_arcface(device) if loss_weights.identity > 0 else None
     lpips = load_lpips(device) if loss_weights.lpips > 0 else None
-    objective = MotionObjective(generator, clip_l, loss_weights, identity=identity, lpips=lpips)
+    objective = MotionObjective(stylegan, clip_l, loss_weights, identity=identity, lpips=lpips)
 
-    config = MotionConfig(num_ws=generator.num_ws, style_dim=generator.style_dim, embed_dim=clip_m.embed_dim,
+    config = MotionConfig(num_ws=stylegan.num_ws, style_dim=stylegan.style_dim, embed_dim=clip_m.embed_dim,
                           hidden_dim=args.hidden_dim, use_image_mapper=False)
     torch.manual_seed(args.seed)                                               # same initial weights on every rank
     motion = MotionGenerator(config).to(device)
@@ -343,18 +282,18 @@ def train(args, d: Dist, device: torch.device) -> int:
         state = load_torch(args.out / STATE_FILE, "a training state of `lganim train`")
         if bool(state["train_text"]) != train_text:
             how = "with" if train_text else "without"
-            raise LganimError(f"{args.out} was trained {how} --freeze-clip: resume {how} it.")
-        saved = MotionGenerator.load(args.out, device=device)
+            raise LganimError(f"{args.out} was trained {how} a frozen CLIP (freeze_clip): resume {how} it.")
+        saved = load_motion(args.out, device=device)
         if saved.config != config:
             raise LganimError(f"{args.out} holds a motion model of another shape ({saved.config}); resume with the "
-                              f"same domain and --hidden-dim.")
+                              f"same domain and hidden_dim.")
         motion.load_state_dict(saved.state_dict())
         if train_text:
             load_clip_text_tower(clip_m, args.out / f"{CLIP_FILE}.safetensors")
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["step"])
         if start >= args.steps:
-            raise LganimError(f"{args.out} is already at step {start}; ask for more --steps to continue.")
+            raise LganimError(f"{args.out} is already at step {start}; ask for more steps to continue.")
 
     model: nn.Module = trainee
     if d.active:
@@ -382,8 +321,8 @@ def train(args, d: Dist, device: torch.device) -> int:
             if photo:
                 w0 = latents[torch.randint(len(latents), (args.batch,), generator=rng)].to(device)
             else:
-                w0 = codes_from_z(generator, torch.randn(args.batch, generator.style_dim, generator=rng), truncation)
-            first = generator.synthesis(w0)                                    # [B, 3, H, W]
+                w0 = codes_from_z(stylegan, torch.randn(args.batch, stylegan.style_dim, generator=rng), truncation)
+            first = stylegan.synthesis(w0)                                    # [B, 3, H, W]
             image_emb = clip_m.encode_image(first)                             # [B, E]
         dw = model(batch_prompts, image_emb, args.frames, rng)                 # [B, T, L, D]
         loss, terms = objective(w0, dw, batch_prompts, reference=first)
@@ -398,7 +337,7 @@ def train(args, d: Dist, device: torch.device) -> int:
             with torch.no_grad():
                 n = min(4, args.batch)
                 ws = (w0[:n, None] + dw[:n].detach()).flatten(0, 1)           # [n·T, L, D]
-                frames = to_uint8(generator.synthesis(ws)).cpu()              # [n·T, H, W, 3]
+                frames = to_uint8(stylegan.synthesis(ws)).cpu()              # [n·T, H, W, 3]
             save_strip(args.out / "samples" / f"step_{done:06d}.png", frames.view(n, args.frames, *frames.shape[1:]))
         if d.main and (done % args.save_every == 0 or done == args.steps):
             info["seconds"] = time.perf_counter() - began
@@ -410,4 +349,7 @@ def train(args, d: Dist, device: torch.device) -> int:
         print(f"wrote {args.out} (step {info['step']}, loss {info['last_losses'].get('total', float('nan')):.4f})")
         if args.push_to_hub:
             print(f"pushed to {push_to_hub(args.out, args.push_to_hub, args.private)}")
-    return 0
+
+
+__all__ = ["TrainConfig", "train", "Trainee", "Dist", "init_distributed", "rank_generator", "invert_folder",
+           "read_latents"]

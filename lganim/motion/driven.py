@@ -1,0 +1,78 @@
+"""Motion tracks drive the face: a track's channels become W+ offsets through the domain's control directions, its
+roll, shift and scale move the face in the frame. Driving videos (retargeting), audio and speech (talking faces)
+and idle motion (under predicted futures) all end here as a `TrackMotion`, one motion source among the others.
+
+Everything is relative to the track's first sample: the face starts as it is, and moves as the driving face moved
+from its first frame.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import checks
+from ..config import MAX_STRENGTH, REGIONS, LossProgress
+from ..errors import LganimError
+from ..face.composite import crop_transform
+from ..request import Request
+from ..tracks.track import Track
+from .controls import Controls
+from .source import Motion
+
+POSE_CHANNELS = ("yaw", "pitch", "roll", "tx", "ty", "scale")   # head motion: scaled by the pose scale
+CROP_CHANNELS = ("roll", "tx", "ty", "scale")                    # move the face in the frame, not W+
+
+
+class TrackMotion:
+    """Motion from a motion track (see the module docstring).
+
+    times: the output frames' times in seconds from the track's start (default: k / the request's fps), e.g. the
+    driving video's own frame times. region: which channels drive the face (config.REGIONS: all, pose,
+    expression, lips, eyes). pose_scale / expression_scale: multipliers of the head motion / of the face's
+    expression channels. audio: a sound file to carry into the video.
+    """
+
+    needs_first_frames = False
+    needs_prompts = False
+
+    def __init__(self, track: Track, controls: Controls, *, times: np.ndarray | None = None, region: str = "all",
+                 pose_scale: float = 1.0, expression_scale: float = 1.0, audio: Path | None = None):
+        self.region = checks.choice("region", region, tuple(REGIONS))
+        self.pose_scale = checks.number("pose scale", pose_scale, -MAX_STRENGTH, MAX_STRENGTH)
+        self.expression_scale = checks.number("expression scale", expression_scale, -MAX_STRENGTH, MAX_STRENGTH)
+        self.track = track.interpolate_invalid()
+        self.controls, self.times, self.audio = controls, times, audio
+
+    def values(self, num_frames: int, fps: float) -> Track:
+        """The track at the output frames' times, relative to its first sample, scaled; channels outside the
+        region are left out."""
+        times = np.arange(num_frames) / fps if self.times is None else np.asarray(self.times, np.float64)
+        if len(times) != num_frames:
+            raise LganimError(f"The driving track gives {len(times)} frame times for {num_frames} frames.")
+        t = self.track.t - self.track.t[0]
+        used = set(REGIONS[self.region]) | (set(CROP_CHANNELS) if self.region in ("all", "pose") else set())
+        channels = {}
+        for name in used & set(self.track.channels):
+            v = np.interp(times, t, self.track.channels[name])
+            scale = self.pose_scale if name in POSE_CHANNELS else self.expression_scale
+            channels[name] = scale * (v - v[0])
+        meta = dict(self.track.meta, region=self.region, pose_scale=self.pose_scale,
+                    expression_scale=self.expression_scale)
+        return Track(fps=fps, t=times, channels=channels, valid=np.ones(num_frames, dtype=bool), meta=meta)
+
+    def motion(self, request: Request, w0: torch.Tensor, first_frames: torch.Tensor | None, *,
+               generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Motion:
+        track = self.values(request.num_frames, request.fps)
+        driven = {name: v for name, v in track.channels.items() if name in self.controls.directions}
+        dw = self.controls.offsets(driven) if driven else torch.zeros(request.num_frames, *w0.shape[1:])  # [T, L, D]
+        moves = None
+        if any(name in track.channels for name in CROP_CHANNELS):
+            moves = np.stack([crop_transform(*(float(track.channel(c)[k]) for c in CROP_CHANNELS))
+                              for k in range(request.num_frames)])                                   # [T, 3, 3]
+        offsets = dw.to(w0)[None].expand(request.batch, -1, -1, -1).contiguous()                    # [B, T, L, D]
+        return Motion(offsets, moves, self.audio, track)
+
+
+__all__ = ["TrackMotion", "POSE_CHANNELS", "CROP_CHANNELS"]

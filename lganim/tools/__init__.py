@@ -1,0 +1,1 @@
+"""Maintainers' tools: the benchmark, the self-check (`doctor`) and the Hugging Face Space writer."""

@@ -1,0 +1,52 @@
+"""Which files a domain loads: the demo's locally built files, or the registry's public files from the Hub.
+
+This is the one place that tells the two apart; everything else asks `domain_files(domain)` and loads what it
+names. A source is either a `Path` (on disk already) or a `WeightFile` (fetched from the Hub when first needed:
+the 1.2 GB photo encoder, for example, only on the first photo).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .demo import DEMO_VERSION, ensure_demo
+from .hub import cached_file, fetch
+from .registry import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, E4E_FFHQ, Domain, WeightFile
+
+Source = Path | WeightFile
+
+
+@dataclass(frozen=True)
+class DomainFiles:
+    """The files one domain loads, and a name for them that keys the caches built from them (fitted motions)."""
+
+    stylegan: Source
+    clip_motion: Source | str          # a CLIP file, or a CLIP model name ("RN50")
+    clip_loss: Source | str            # the CLIP of the losses and scores ("ViT-B/32")
+    encoder: Source | None             # the photo encoder (e4e); None: the domain has none
+    motion: Path | None                # a trained motion checkpoint that comes with the domain (demo only)
+    model_id: str
+
+
+def domain_files(domain: Domain) -> DomainFiles:
+    """The files of `domain` (building the demo's on first use; downloading nothing)."""
+    if domain.untrained:
+        demo = ensure_demo()
+        return DomainFiles(demo.stylegan, demo.clip_motion, demo.clip_loss, demo.encoder, demo.motion,
+                           f"demo-v{DEMO_VERSION}")
+    g = domain.weights
+    return DomainFiles(g, CLIP_MOTION_MODEL, CLIP_LOSS_MODEL, E4E_FFHQ if domain.supports_photos else None, None,
+                       f"{g.repo_id}/{g.filename}@{g.sha256}|{CLIP_LOSS_MODEL}")
+
+
+def resolve(source: Source | str) -> Path | str:
+    """The path of a source on disk, downloading a Hub file when needed (a model name is left to its loader)."""
+    return fetch(source) if isinstance(source, WeightFile) else source
+
+
+def stylegan_on_disk(domain: Domain) -> bool:
+    """Whether the domain's StyleGAN2 is on disk already (built demo files count: they build offline)."""
+    return domain.untrained or cached_file(domain.weights) is not None
+
+
+__all__ = ["DomainFiles", "domain_files", "resolve", "stylegan_on_disk"]

@@ -1,0 +1,93 @@
+"""`python -m lganim` as a user runs it: a subprocess, exit status, files and stderr."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lganim.face.landmarks import detect_faces
+from lganim.media.writers import count_frames
+from tests import ROOT
+
+pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
+ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
+
+
+def lganim(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "lganim", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+
+
+def assert_one_line_error(proc, *words):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_help_lists_the_commands():
+    proc = lganim("--help")
+    assert proc.returncode == 0
+    for command in ("animate", "align", "download", "domains"):
+        assert command in proc.stdout
+
+
+def test_animate_demo_writes_exactly_the_frames(tmp_path):
+    out = tmp_path / "x.mp4"
+    proc = lganim("animate", "--domain", "demo", "--seed", 1, "--prompt", "The person is smiling.",
+                  "--frames", 12, "--fps", 12, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert count_frames(out) == 12
+
+
+def test_animate_photo_and_gif(tmp_path):
+    out = tmp_path / "v.gif"
+    proc = lganim("animate", "--domain", "demo", "--image", ASTRONAUT, "--prompt", "The person is smiling.",
+                  "--frames", 6, "--fps", 6, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert count_frames(out) == 6
+    assert Image.open(out).size == (512, 512)  # pasted back into the photo
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--image", "/etc/hostname"], ["not an image"]),
+    (["--seed", 1, "--frames", 0], ["num_frames"]),
+    (["--seed", 1, "--domain", "cats"], ["Unknown domain"]),
+    (["--seed", 1, "--out", "x.avi"], [".mp4 or .gif"]),
+])
+def test_bad_input_is_one_line_and_leaves_no_file(tmp_path, args, words):
+    full = ["animate", "--domain", "demo", "--prompt", "x", "--frames", 4, "--out", tmp_path / "y.mp4", *args]
+    proc = lganim(*full)
+    assert_one_line_error(proc, *words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_face_in_a_gray_image(tmp_path):
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.full((256, 256, 3), 128, np.uint8)).save(gray)
+    proc = lganim("animate", "--domain", "demo", "--image", gray, "--prompt", "x", "--frames", 4,
+                  "--out", tmp_path / "g.mp4")
+    assert_one_line_error(proc, "No face")
+    assert not (tmp_path / "g.mp4").exists()
+
+
+def test_align_writes_a_centred_crop(tmp_path):
+    out = tmp_path / "a.png"
+    proc = lganim("align", "--image", ASTRONAUT, "--size", 256, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    crop = np.asarray(Image.open(out).convert("RGB"))
+    assert crop.shape == (256, 256, 3)
+    faces = detect_faces(crop)
+    assert len(faces) == 1
+    cx, cy = (faces[0].left + faces[0].right) / 2, (faces[0].top + faces[0].bottom) / 2
+    assert abs(cx - 128) < 256 * 0.1 and abs(cy - 128) < 256 * 0.15
+
+
+def test_domains_lists_licences():
+    proc = lganim("domains")
+    assert proc.returncode == 0
+    assert "non-commercial" in proc.stdout and "demo" in proc.stdout

@@ -1,0 +1,196 @@
+import os
+import re
+import subprocess
+import wave
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lganim.errors import LganimError
+from lganim.media.writers import count_frames, write_gif, write_mp4, write_video
+
+
+def ramp(num_frames, height=32, width=32):
+    """uint8 [T, H, W, 3]: frame t is a flat grey of level 16 * t (distinct, easy to identify)."""
+    levels = (np.arange(num_frames) * 16 % 256).astype(np.uint8)
+    return np.broadcast_to(levels[:, None, None, None], (num_frames, height, width, 3)).copy()
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("fps", [6, 12, 15, 24, 30])
+@pytest.mark.parametrize("num_frames", [1, 2, 12, 13])
+def test_frame_count_is_exact(tmp_path, num_frames, fps):
+    frames = ramp(num_frames)
+    assert count_frames(write_mp4(frames, tmp_path / "a.mp4", fps)) == num_frames
+    assert count_frames(write_gif(frames, tmp_path / "a.gif", fps)) == num_frames
+    assert leftovers(tmp_path) == []
+
+
+def test_duration_rounding_case_that_loses_a_frame_with_t_over_fps(tmp_path):
+    # int((61 / 7) * 7) == 60 in floating point: the plain with_duration(T / fps) fix fails here.
+    assert int((61 / 7) * 7) == 60
+    assert count_frames(write_mp4(ramp(61, 16, 16), tmp_path / "a.mp4", 7)) == 61
+
+
+def test_mp4_frames_are_in_order(tmp_path):
+    frames = ramp(13)
+    path = write_mp4(frames, tmp_path / "a.mp4", 15)
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (32, 32)
+    decoded = [np.frombuffer(buf, np.uint8).reshape(32, 32, 3) for buf in reader]
+    assert len(decoded) == 13
+    means = np.array([d.astype(float).mean() for d in decoded])
+    np.testing.assert_allclose(means, frames.reshape(13, -1).mean(1), atol=3)
+
+
+def test_gif_keeps_identical_frames_loops_and_timing(tmp_path):
+    frames = np.zeros((5, 32, 32, 3), np.uint8)
+    frames[3:, :, :16] = (255, 0, 0)
+    path = write_gif(frames, tmp_path / "still.gif", 10)
+    with Image.open(path) as im:
+        assert im.n_frames == 5
+        assert im.info["loop"] == 0
+        delays, firsts = [], []
+        for i in range(im.n_frames):
+            im.seek(i)
+            delays.append(im.info["duration"])
+            firsts.append(tuple(np.asarray(im.convert("RGB"))[0, 0]))
+    assert delays == [100] * 5
+    assert firsts[:3] == [(0, 0, 0)] * 3
+    assert all(r > 200 and g < 50 and b < 50 for r, g, b in firsts[3:])
+
+
+def test_odd_sizes_and_torch_input(tmp_path):
+    frames = torch.from_numpy(ramp(3, 63, 65))
+    mp4 = write_video(frames, tmp_path / "odd.mp4", 12)
+    gif = write_video(frames, tmp_path / "odd.gif", 12)
+    assert count_frames(mp4) == 3 and count_frames(gif) == 3
+    assert tuple(next(imageio_ffmpeg.read_frames(str(mp4)))["size"]) == (66, 64)  # (W, H) padded to even
+    with Image.open(gif) as im:
+        assert im.size == (65, 63)
+
+
+def test_overwrites_an_existing_result(tmp_path):
+    path = tmp_path / "a.mp4"
+    write_mp4(ramp(2), path, 12)
+    write_mp4(ramp(5), path, 12)
+    assert count_frames(path) == 5
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((2, 8, 8, 3), np.float32), "uint8"),
+    (torch.zeros(2, 8, 8, 3), "uint8"),
+    (np.zeros((8, 8, 3), np.uint8), "shape"),
+    (np.zeros((2, 8, 8, 4), np.uint8), "shape"),
+    (np.zeros((0, 8, 8, 3), np.uint8), "at least one"),
+])
+def test_bad_frames(tmp_path, bad, message):
+    with pytest.raises(LganimError, match=message):
+        write_video(bad, tmp_path / "a.mp4", 12)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fps", [0, 61, -5, float("nan"), "12", True])
+def test_bad_fps(tmp_path, fps):
+    with pytest.raises(LganimError, match="fps"):
+        write_gif(ramp(2), tmp_path / "a.gif", fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_suffix(tmp_path):
+    with pytest.raises(LganimError, match=r"\.mp4 or \.gif"):
+        write_video(ramp(2), tmp_path / "a.avi", 12)
+    with pytest.raises(LganimError, match=r"\.gif"):
+        write_gif(ramp(2), tmp_path / "a.mp4", 12)
+
+
+def test_missing_folder_leaves_nothing(tmp_path):
+    with pytest.raises(LganimError, match="does not exist"):
+        write_mp4(ramp(2), tmp_path / "nope" / "a.mp4", 12)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_path_is_a_folder(tmp_path):
+    (tmp_path / "dir.gif").mkdir()
+    with pytest.raises(LganimError, match="is a folder"):
+        write_gif(ramp(2), tmp_path / "dir.gif", 12)
+    assert [p.name for p in tmp_path.iterdir()] == ["dir.gif"]
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions")
+def test_unwritable_folder_leaves_nothing(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(LganimError, match="Could not write"):
+            write_mp4(ramp(2), folder / "a.mp4", 12)
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o700)
+
+
+def test_encoder_failure_removes_temp_file(tmp_path, monkeypatch):
+    # An ffmpeg that cannot start: the write fails after the temporary file was created.
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
+    with pytest.raises(LganimError, match="Could not write"):
+        write_gif(ramp(2), tmp_path / "a.gif", 12)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_count_frames_errors(tmp_path):
+    with pytest.raises(LganimError, match="No video file"):
+        count_frames(tmp_path / "missing.mp4")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    with pytest.raises(LganimError, match="not a valid MP4"):
+        count_frames(broken)
+
+
+def write_tone(path, seconds, rate=16000):
+    """A 220 Hz tone as a 16-bit mono WAV."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+def stream_durations(path):
+    """{"video": seconds, "audio": seconds} of an MP4, read from ffmpeg's decoding of each stream."""
+    out = {}
+    for kind, select in (("video", "0:v:0"), ("audio", "0:a:0")):
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", select,
+                               "-f", "null", "-"], capture_output=True, text=True)
+        times = re.findall(r"time=(\d+):(\d+):([\d.]+)", done.stderr)
+        h, m, s = times[-1]
+        out[kind] = int(h) * 3600 + int(m) * 60 + float(s)
+    return out
+
+
+@pytest.mark.parametrize("audio_seconds", [0.5, 1.0, 2.0])    # shorter, as long as, longer than the video
+def test_audio_is_muxed_to_the_video_length_and_every_frame_stays(tmp_path, audio_seconds):
+    fps, num_frames = 12, 12                                   # 1 s of video
+    tone = write_tone(tmp_path / "tone.wav", audio_seconds)
+    path = write_mp4(ramp(num_frames), tmp_path / "a.mp4", fps, audio=tone)
+    assert count_frames(path) == num_frames
+    durations = stream_durations(path)
+    assert abs(durations["audio"] - num_frames / fps) <= 1 / fps    # padded or cut to the video, within a frame
+    assert leftovers(tmp_path) == []
+
+
+def test_missing_audio_file_is_a_one_line_error(tmp_path):
+    with pytest.raises(LganimError, match="No audio file"):
+        write_mp4(ramp(2), tmp_path / "a.mp4", 12, audio=tmp_path / "nope.wav")
+    assert not (tmp_path / "a.mp4").exists()

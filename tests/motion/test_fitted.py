@@ -1,0 +1,127 @@
+"""Training-free prompt fitting: profile, cache, budgets, the motion strategy, the CLI."""
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from lganim.cli import main
+from lganim.config import PAPER_EXPRESSIONS, FitSettings, GeneratorConfig, paper_prompts
+from lganim.errors import LganimError
+from lganim.models.stylegan2 import Generator
+from lganim.motion.fitted import FittedMotion, PromptFitter, cache_key, motion_profile
+from lganim.request import Request
+from lganim.weights.registry import get_domain
+
+TINY = GeneratorConfig(8, style_dim=16, n_mlp=2, channels=((4, 16), (8, 16)))
+
+
+class ToyClip(nn.Module):
+    """Image embedding: mean colour; text embedding: a fixed colour per word."""
+
+    COLOURS = {"red": [1.0, 0.0, 0.0], "green": [0.0, 1.0, 0.0], "blue": [0.0, 0.0, 1.0]}
+
+    def encode_image(self, images):
+        return nn.functional.normalize(images.mean(dim=(2, 3)) + 1.0, dim=-1)
+
+    def encode_text(self, texts):
+        return torch.tensor([self.COLOURS.get(t.split()[-1].strip("."), [1.0, 1.0, 1.0]) for t in texts])
+
+
+def tiny_fitter(settings=FitSettings(steps=15, batch=2, lr=0.05), cache=True):
+    torch.manual_seed(0)
+    g = Generator.from_config(TINY).eval().requires_grad_(False)
+    loads = []
+
+    def loader():
+        loads.append(1)
+        return ToyClip()
+    fitter = PromptFitter(get_domain("demo"), g, clip_loader=loader, model_id="tiny", settings=settings, cache=cache)
+    return fitter, loads
+
+
+def test_profile_by_hand():
+    # linear decay (T - t) / T at T = 4: steps (0, .75, .5, .25) -> running sum / 1.5
+    assert motion_profile(4).tolist() == pytest.approx([0, 0.5, 5 / 6, 1])
+    assert motion_profile(3, continued=True).tolist() == pytest.approx([0.5, 5 / 6, 1])
+    assert motion_profile(3, "const").tolist() == pytest.approx([0, 0.5, 1])
+    assert motion_profile(1).tolist() == [0.0]
+
+
+def test_paper_prompts():
+    prompts = paper_prompts("dog")
+    assert len(PAPER_EXPRESSIONS) == 28 and len(prompts) == 28
+    assert prompts[0] == "The dog is smiling." and "The dog is biting tongues." in prompts
+
+
+def test_settings_validation_and_cache_key():
+    with pytest.raises(LganimError):
+        FitSettings(steps=0)
+    with pytest.raises(LganimError):
+        FitSettings(max_seconds=0)
+    with pytest.raises(LganimError):
+        FitSettings(weights={"nope": 1.0}).loss_weights()
+    a = cache_key("demo", "The person is smiling.", FitSettings(), "m")
+    assert a == cache_key("demo", "The person is smiling.", FitSettings(), "m")
+    assert a != cache_key("demo", "The person is crying.", FitSettings(), "m")
+    assert a != cache_key("demo", "The person is smiling.", FitSettings(steps=7), "m")
+    assert a != cache_key("human", "The person is smiling.", FitSettings(), "m")
+    assert a != cache_key("demo", "The person is smiling.", FitSettings(), "other generator")
+
+
+def test_fit_lowers_the_loss_reports_progress_and_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    fitter, loads = tiny_fitter()
+    seen = []
+    result = fitter.fit("The person is green.", lambda step, total, loss: seen.append((step, total, loss)))
+    assert result.loss_last < result.loss_first
+    assert result.steps == 15 and [s[0] for s in seen] == list(range(1, 16)) and seen[0][1] == 15
+    assert result.direction.shape == (TINY.num_ws, TINY.style_dim)
+    assert list((tmp_path / "fitted" / "demo").glob("*.safetensors"))
+    # a new fitter (new process) reads the disk cache without loading CLIP
+    again, loads2 = tiny_fitter()
+    cached = again.fit("The person is green.")
+    assert cached.cached and not loads2
+    assert torch.equal(cached.direction, result.direction)
+    assert cached.loss_last == pytest.approx(result.loss_last)
+
+
+def test_time_budget_stops_early(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    fitter, _ = tiny_fitter(FitSettings(steps=10_000, max_seconds=0.5, batch=1), cache=False)
+    result = fitter.fit("The person is blue.")
+    assert 1 <= result.steps < 10_000
+    assert not list(tmp_path.glob("fitted/**/*.safetensors"))
+
+
+def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    fitter, _ = tiny_fitter(FitSettings(steps=3, batch=1, lr=0.05))
+    motion = FittedMotion(fitter)
+    L, D = TINY.num_ws, TINY.style_dim
+    w0 = torch.randn(2, L, D)
+    assert not motion.needs_first_frames
+    request = Request(["The person is red.", "The person is red; then blue"], [1, 2], num_frames=5)
+    with torch.inference_mode():                       # as the pipeline calls it
+        dw = motion.motion(request, w0, None).offsets
+    assert dw.shape == (2, 5, L, D)
+    red = fitter.fit("The person is red.").direction
+    blue = fitter.fit("The person is blue.").direction
+    assert torch.equal(dw[:, 0], torch.zeros(2, L, D))
+    assert torch.allclose(dw[0, -1], red, atol=1e-6)
+    # sequence: 3 frames of red (ends at A_red), then 2 frames continuing to A_red + A_blue
+    assert torch.allclose(dw[1, 2], red, atol=1e-6)
+    assert torch.allclose(dw[1, -1], red + blue, atol=1e-6)
+    other = motion.motion(Request("The person is red.", 3, num_frames=5), torch.randn(1, L, D), None).offsets
+    assert torch.equal(other[0], dw[0])
+
+
+def test_fit_cli_writes_json(tmp_path):
+    out = tmp_path / "f.json"
+    assert main(["fit", "--domain", "demo", "--prompt", "The person is smiling.", "--steps", "2", "--batch", "1",
+                 "--no-cache", "--json", str(out), "--device", "cpu"]) == 0
+    data = json.loads(out.read_text())
+    assert data["steps"] == 2 and {"loss_first", "loss_last"} <= set(data)
+    assert main(["fit", "--domain", "demo", "--prompt", "x", "--steps", "0"]) == 2
+    with pytest.raises(SystemExit):
+        main(["fit", "--domain", "demo", "--prompt", "x", "--weight", "clip"])

@@ -1,0 +1,40 @@
+"""benchmarks/gpu.sh, the one script of the GPU measurements, run on the CPU at a tiny size (its env overrides)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import ROOT
+
+SCRIPT = ROOT / "benchmarks" / "gpu.sh"
+pytestmark = [pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash"), pytest.mark.slow]
+
+
+def run_script(out: Path, *stages: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHON": sys.executable, "BENCH_DEVICE": "cpu", "BENCH_SIZE": "16", "BENCH_FRAMES": "3",
+           "BENCH_ARGS": "--repeats 1 --warmup 0"}
+    return subprocess.run(["bash", str(SCRIPT), str(out), *stages], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def test_eager_stage_writes_the_benchmark_and_picks_it(tmp_path):
+    done = run_script(tmp_path, "eager")
+    assert done.returncode == 0, done.stdout + done.stderr
+    eager = json.loads((tmp_path / "eager.json").read_text())
+    assert [e["batch"] for e in eager["fast"]] == [1, 16, 64]
+    assert eager["repeats"] == 1 and eager["warmup"] == 0
+    assert eager["dtype"] == "bf16" and eager["bf16_peak_tflops"] == 790 and eager["speedup"] > 0
+    assert eager["request"]["domain"] == "random"  # clip-anytorch is a dependency: the request is timed
+    picked = [p for p in tmp_path.glob("*.json") if p.name != "eager.json"]
+    assert len(picked) == 1 and picked[0].read_bytes() == (tmp_path / "eager.json").read_bytes()
+    assert "is the faster run" in done.stdout
+
+
+def test_unknown_stage_is_refused(tmp_path):
+    done = run_script(tmp_path, "everything")
+    assert done.returncode == 2 and "unknown stage 'everything'" in done.stderr
+    assert not list(tmp_path.glob("*.json"))

@@ -1,0 +1,274 @@
+"""app.py as a real server (`python app.py --port P` in a subprocess) on the demo domain: the /animate API through
+gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium)."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from lganim.media.audio import has_audio
+from lganim.media.video_reader import read_video
+from lganim.media.writers import count_frames
+from tests import ROOT
+from tests.synth import rolling_face_video, write_speech
+
+CHROMIUM = Path("/usr/bin/chromium")
+QUEUE_SIZE = 6
+pytestmark = pytest.mark.slow                # a server in a subprocess
+GOOD = dict(image=None, domain="demo", seed=3, prompt="The person is smiling.", num_frames=10, fps=10, strength=1.0)
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+    cache: Path
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+    def log_size(self) -> int:
+        return len(self.log.read_text())
+
+    def wait_for_log(self, pattern: str, since: int, timeout: float = 30) -> re.Match:
+        """The first match of `pattern` in what the server logged after offset `since`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.log.read_text()[since:])
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"{pattern!r} never appeared in the server log:\n{self.log.read_text()[-2000:]}")
+
+    def request_dirs(self) -> list[Path]:
+        return sorted(self.cache.glob("lganim-*"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app-server")
+    port, log = free_port(), tmp / "server.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "LGANIM_QUEUE_SIZE": str(QUEUE_SIZE),
+           "LGANIM_CONCURRENCY": "1", "GRADIO_TEMP_DIR": str(tmp / "gradio")}
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"app.py exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"app.py did not answer within 120 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield Server(url, proc, log, tmp / "gradio")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+def test_api_names_its_parameters(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    params = api["/animate"]["parameters"]
+    names = [p["parameter_name"] for p in params]
+    assert names[:7] == ["image", "domain", "seed", "prompt", "num_frames", "fps", "strength"]
+    assert all(p["parameter_has_default"] for p in params[7:])          # extras only with defaults
+    assert "/animate_batch" in api
+
+
+def test_animate_returns_an_mp4_of_exactly_the_frames_asked_for(client, server):
+    times = []
+    for seed in (3, 4):                                                 # first (loads the models) and repeated
+        start = time.perf_counter()
+        result = client.predict(**{**GOOD, "seed": seed}, api_name="/animate")
+        times.append(time.perf_counter() - start)
+        assert count_frames(result[0]) == 10 and result[0].endswith(".mp4")
+        assert count_frames(result[1]) == 10 and result[1].endswith(".gif")
+    print(f"\n/animate on the demo domain, 10 frames, CPU: first {times[0]:.2f} s, repeated {times[1]:.2f} s")
+    assert len(server.request_dirs()) >= 2
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"num_frames": 100000}, "num_frames must be a whole number from 1 to 256, got 100000."),
+    ({"strength": "nan"}, "strength must be a number from -10 to 10, got 'nan'."),
+    ({"strength": 50.0}, "strength must be a number from -10 to 10, got 50.0."),
+    ({"prompt": ""}, "prompt is empty"),
+    ({"domain": "cats"}, "Unknown domain 'cats': choose one of human, art, dog, anime, demo."),
+    ({"seed": "abc"}, "seed must be a whole number from 0 to 4294967295, got 'abc'."),
+    ({"fps": [12]}, "fps must be a whole number from 1 to 60, got [12]."),
+    ({"image": {"path": "/etc/hostname"}}, "image must be an uploaded image file"),
+    ({"image": "face.png"}, None),             # not a file object at all: gradio's own schema check refuses it
+])
+def test_bad_values_get_one_line_errors_and_the_server_keeps_serving(client, bad, message):
+    with pytest.raises(Exception) as err:
+        client.predict(**{**GOOD, **bad}, api_name="/animate")
+    assert (message is None or message in str(err.value)) and "\n" not in str(err.value).strip()
+    assert count_frames(client.predict(**{**GOOD, "num_frames": 2}, api_name="/animate")[0]) == 2
+
+
+def test_an_uploaded_photo_is_animated(client):
+    photo = handle_file(str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"))
+    mp4, gif, last, strip, plot, status, aligned = client.predict(**{**GOOD, "image": photo, "num_frames": 4},
+                                                                  api_name="/animate")
+    assert count_frames(mp4) == 4 and "512×512 px" in status          # the whole photo, face pasted back
+    assert "photo" in str(plot)
+    from lganim.face.align import align_face
+    from lganim.face.photo import load_photo
+    crop = np.asarray(Image.open(aligned).convert("RGB"), dtype=float)  # the aligned face the user is shown
+    expected = align_face(load_photo(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"), size=128).image
+    assert crop.shape == (128, 128, 3) and np.abs(crop - expected).mean() < 6  # gradio sends lossy WebP
+
+
+def test_nan_strength_in_raw_json_is_refused(server):
+    body = '{"data": [null, "demo", 3, "The person is smiling.", 4, 10, NaN, 1.0, "linear"]}'
+    event = httpx.post(server.url + "gradio_api/call/animate", content=body,
+                       headers={"content-type": "application/json"}).json()["event_id"]
+    answer = httpx.get(server.url + f"gradio_api/call/animate/{event}", timeout=60).text
+    assert "event: error" in answer and "strength must be a number from -10 to 10, got nan." in answer
+
+
+def test_twenty_concurrent_requests_are_answered_or_refused(client, server):
+    rss_before = server.rss_mb()
+
+    def one(seed: int):
+        try:
+            return count_frames(client.predict(**{**GOOD, "seed": seed, "num_frames": 3}, api_name="/animate")[0])
+        except Exception as e:                                          # refused: must say so clearly
+            return str(e)
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(one, range(100, 120)))
+    done = [a for a in answers if a == 3]
+    refused = [a for a in answers if isinstance(a, str) and "queue is full" in a.lower()]
+    rss_after = server.rss_mb()
+    print(f"\n20 concurrent: {len(done)} answered, {len(refused)} refused (queue full); "
+          f"server RSS {rss_before:.0f} MB -> {rss_after:.0f} MB")
+    assert len(done) + len(refused) == 20, answers                      # none lost, no other failure
+    assert len(done) >= 1 + QUEUE_SIZE - 1 and refused                  # the queue filled up and still served
+    assert rss_after - rss_before < 300                                 # bounded: frames are not kept
+
+
+def test_cancel_stops_the_render_between_chunks(client, server):
+    dirs_before, since = server.request_dirs(), server.log_size()
+    job = client.submit(**{**GOOD, "num_frames": 256, "seed": 7}, api_name="/animate")
+    deadline = time.monotonic() + 60
+    while not any(o[2] is not None for o in job.outputs()):            # until frames are streaming
+        assert time.monotonic() < deadline, "no frames streamed within 60 s"
+        time.sleep(0.05)
+    job.cancel()
+    stopped = server.wait_for_log(r"demo: stopped after (\d+)/256 frames", since)
+    assert int(stopped.group(1)) < 256
+    assert server.request_dirs() == dirs_before                         # the cancelled request left no files
+    assert count_frames(client.predict(**{**GOOD, "num_frames": 2}, api_name="/animate")[0]) == 2
+
+
+def test_rerender_endpoint_reuses_the_session_clip(client):
+    client.predict(**{**GOOD, "num_frames": 4, "seed": 11}, api_name="/animate")
+    mp4, *_, status, aligned = client.predict(strength=0.0, truncation=1.0, fps=8, api_name="/rerender")
+    assert count_frames(mp4) == 4 and "8 fps" in status
+    frames = read_video(mp4).frames.astype(int)
+    assert np.abs(frames - frames[:1]).mean() < 0.5                  # the still face (up to H.264 noise)
+
+
+def test_talk_and_drive_endpoints(client, tmp_path):
+    speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.7),))
+    mp4, tracks, plot, status = client.predict(image=None, domain="demo", seed=2, audio=handle_file(str(speech)),
+                                               fps=12, api_name="/talk")
+    mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert count_frames(mp4) == 12 and has_audio(mp4) and len(tracks) == 2
+    driving = tmp_path / "roll.mp4"
+    rolling_face_video(driving, seconds=0.5, fps=12, size=512)
+    mp4, *_ = client.predict(image=None, domain="demo", seed=2, driving_video=handle_file(str(driving)),
+                             fps=12, api_name="/drive")
+    mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert count_frames(mp4) == 6 and has_audio(mp4)
+
+
+def test_batch_endpoint_returns_one_video_per_clip(client):
+    gallery, *_ , status = client.predict(domain="demo", seeds="1 2 3", prompts="The person is smiling.",
+                                          num_frames=3, fps=5, strength=1.0, api_name="/animate_batch")
+    assert [count_frames(item["video"]["video"] if isinstance(item["video"], dict) else item["video"])
+            for item in gallery] == [3, 3, 3]
+    assert "3 clips" in status
+
+
+@pytest.mark.browser
+def test_browser_sees_frames_before_the_video(server, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(server.url)
+            page.fill("#prompt textarea", "The person is winking.")
+            frames = page.locator("#frames input[type=number]")
+            frames.fill("48")
+            frames.press("Enter")
+            # Note when the first streamed frame and the video first appear in the page.
+            page.evaluate("""() => {
+                window.seen = {};
+                const mark = () => {
+                    const t = performance.now();
+                    if (!window.seen.frame && document.querySelector('#live-frame img[src]')) window.seen.frame = t;
+                    if (!window.seen.video && document.querySelector('#video video[src]')) window.seen.video = t;
+                };
+                new MutationObserver(mark).observe(document.body, {subtree: true, childList: true, attributes: true});
+            }""")
+            page.click("#animate")
+            page.wait_for_selector("#video video[src]", timeout=90_000)
+            seen = page.evaluate("window.seen")
+            assert "frame" in seen and seen["frame"] < seen["video"], seen
+            src = page.get_attribute("#video video", "src")
+            mp4 = tmp_path / "browser.mp4"
+            mp4.write_bytes(httpx.get(httpx.URL(server.url).join(src), timeout=30).content)
+            assert count_frames(mp4) == 48
+            assert "48 frames" in page.inner_text("#status")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+            print(f"\nbrowser: first frame at {seen['frame']:.0f} ms, video at {seen['video']:.0f} ms; "
+                  f"screenshot {tmp_path / 'app.png'}")
+
+            frames.fill("256")
+            frames.press("Enter")
+            since = server.log_size()
+            page.click("#animate")
+            page.wait_for_function("document.querySelector('#status').innerText.includes('Rendering')",
+                                   timeout=60_000)
+            page.click("#cancel")
+            stopped = server.wait_for_log(r"demo: stopped after (\d+)/256 frames", since)
+            assert int(stopped.group(1)) < 256
+        finally:
+            browser.close()

@@ -1,0 +1,88 @@
+"""The Drive and Talk tabs and the futures of the batch tab, in-process on the demo domain (uploads placed in
+gradio's cache as the browser would)."""
+import shutil
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+
+import app
+from lganim.media.audio import audio_duration, has_audio
+from lganim.media.writers import count_frames
+from tests.synth import rolling_face_video, write_speech
+from ui import common as ui_common
+from ui import drive as ui_drive
+from ui import talk as ui_talk
+
+pytestmark = pytest.mark.slow                # tracking and rendering whole clips: a few seconds each
+
+
+class NoProgress:
+    def __call__(self, *args, **kwargs):
+        pass
+
+
+def uploaded(path: Path) -> dict:
+    """`path` copied into gradio's upload cache, as the payload the page sends."""
+    folder = ui_common.FILES / "upload-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"path": str(Path(shutil.copy(path, folder / path.name)))}
+
+
+def curves_of(plot) -> set[str]:
+    """The names of the curves a line plot draws."""
+    column = plot.value["columns"].index("channel")
+    return {row[column] for row in plot.value["data"]}
+
+
+@pytest.fixture(scope="module")
+def driving(tmp_path_factory):
+    path = tmp_path_factory.mktemp("drive") / "roll.mp4"
+    rolling_face_video(path, seconds=1.0, fps=12, max_roll=10.0, size=512)
+    return uploaded(path)
+
+
+def test_drive_tab_writes_the_video_with_sound_and_the_track(driving):
+    outputs = list(ui_drive.drive_face(None, "demo", 2, driving, "all", 1.0, 1.0, 0.2, 12, "",
+                                       progress=NoProgress()))
+    mp4, tracks, plot, status = outputs[-1]
+    assert count_frames(mp4) == 12 and has_audio(mp4) and abs(audio_duration(mp4) - 1.0) <= 1 / 12
+    assert sorted(Path(t).suffix for t in tracks) == [".csv", ".json"]
+    assert {"roll", "mouth_open"} <= curves_of(plot)
+    assert "12 frames" in status
+
+
+def test_talk_tab_from_audio_and_from_text(tmp_path):
+    speech = uploaded(write_speech(tmp_path / "speech.wav", seconds=2.0, bursts=((0.2, 0.8), (1.2, 1.8))))
+    mp4, tracks, plot, status = list(ui_talk.talk(None, "demo", 1, speech, "", "en", None, "stats", 1.0, 1.0, False,
+                                                  25, "", progress=NoProgress()))[-1]
+    assert count_frames(mp4) == 50 and abs(audio_duration(mp4) - 2.0) <= 0.1
+    assert curves_of(plot) == {"mouth_open", "speech envelope"}
+    if shutil.which("espeak-ng"):
+        mp4 = list(ui_talk.talk(None, "demo", 1, None, "Hello there.", "en", None, "stats", 1.0, 1.0, True, 25, "",
+                                progress=NoProgress()))[-1][0]
+        assert has_audio(mp4) and count_frames(mp4) > 10
+
+
+@pytest.mark.parametrize("handler, args, message", [
+    (ui_drive.drive_face, (None, "demo", 1, None, "all", 1.0, 1.0, 0.0, 12, ""), "Give the driving video"),
+    (ui_drive.drive_face, (None, "demo", 1, {"path": "/etc/hostname"}, "all", 1.0, 1.0, 0.0, 12, ""),
+     "driving_video must be an uploaded video file"),
+    (ui_drive.drive_face, (None, "demo", 1, None, "ears", 1.0, 1.0, 0.0, 12, ""), "region must be one of"),
+    (ui_talk.talk, (None, "demo", 1, None, "", "en", None, "stats", 1.0, 1.0, False, 25, ""), "Give the audio"),
+    (ui_talk.talk, (None, "demo", 1, None, "Hi", "en", None, "loud", 1.0, 1.0, False, 25, ""), "style mode"),
+])
+def test_tab_errors_are_one_line(handler, args, message):
+    with pytest.raises(gr.Error) as err:
+        list(handler(*args, progress=NoProgress()))
+    assert message in err.value.message and "\n" not in err.value.message
+
+
+def test_batch_tab_predicts_futures_of_one_face():
+    gallery, grid, strip, plot, status = list(app.predict_futures("demo", "7, 8", app.service.PAPER_PROMPTS[0], 3,
+                                                                  8, 8, progress=NoProgress()))[-1]
+    assert len(gallery) == 3 and [count_frames(v) for v, _ in gallery] == [8, 8, 8]
+    assert "3 clips" in status and grid.shape == (256, 256, 3)
+    rows = strip.reshape(3, -1, *strip.shape[1:])
+    assert not np.array_equal(rows[0], rows[1])                       # different futures of the same face

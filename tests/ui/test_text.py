@@ -1,0 +1,33 @@
+"""What the page says: the start domain and its notice, the domain lines, the footer."""
+
+
+
+from lganim.weights.registry import DOMAINS
+from ui import text
+
+SMILE = "The person is smiling."
+
+
+def quiet(fraction, text):
+    pass
+
+
+def test_start_domain_falls_back_to_demo_without_weights(monkeypatch, weights_dir):
+    monkeypatch.delenv("LGANIM_DOMAIN", raising=False)
+    domain, notice = text.start_domain()             # conftest: HF_HUB_OFFLINE=1, empty caches
+    assert domain == "demo" and "human" in notice and "offline" in notice and "\n" not in notice
+    (weights_dir / "stylegan2-ffhq-config-f.pt").write_bytes(b"placeholder")   # found on disk, never opened
+    assert text.start_domain() == ("human", "")
+    monkeypatch.setenv("LGANIM_DOMAIN", "cats")
+    assert text.start_domain()[0] == "demo" and "cats" in text.start_domain()[1]
+
+
+def test_domain_labels_and_footer_carry_licences():
+    assert "untrained random weights, for trying the app offline" in text.domain_label("demo")
+    assert "non-commercial" in text.domain_label("human")
+    footer = text.footer()
+    assert "non-commercial" in footer and "2208.05617" in footer and "untrained" in footer
+    info, psi = text.domain_info("dog")
+    assert "non-commercial" in info and psi == DOMAINS["dog"].truncation
+
+

@@ -1,0 +1,32 @@
+"""Where the app runs: ZeroGPU's rules (spaces imported first, its detection) and the GPU time a request gets."""
+import ast
+
+from lganim.request import Request
+from tests import ROOT
+from ui import zerogpu
+from ui.models import Animators
+
+
+def test_spaces_is_imported_before_anything_else_in_the_app():
+    tree = ast.parse((ROOT / "app.py").read_text())
+    first = next(node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.Try))
+                 and not (isinstance(node, ast.ImportFrom) and node.module == "__future__"))
+    assert isinstance(first, ast.Try) and isinstance(first.body[0], ast.Import)
+    assert first.body[0].names[0].name == "spaces"
+
+
+def test_zero_gpu_is_detected_as_the_spaces_package_does(monkeypatch):
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert zerogpu.on_zero_gpu()
+    monkeypatch.setenv("SPACES_ZERO_GPU", "0")
+    assert not zerogpu.on_zero_gpu()
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert not zerogpu.on_space()
+
+
+def test_gpu_time_grows_with_frames_resolution_and_fitting():
+    animators = Animators()
+    short = zerogpu.gpu_seconds(animators, "demo", Request("The person is smiling.", 1, num_frames=8))
+    long = zerogpu.gpu_seconds(animators, "demo", Request("The person is smiling.", [1, 2, 3], num_frames=256))
+    big = zerogpu.gpu_seconds(animators, "human", Request("The person is smiling.", [1, 2, 3], num_frames=256))
+    assert 20 <= short < long < big <= 300
