@@ -188,9 +188,10 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
                 strength = gr.Slider(-4, 4, DEFAULT_STRENGTH, step=0.1, label="Strength", elem_id="strength",
                                      info="How much motion; 0 the still face, negative the opposite motion")
                 # no value in the page's config: an API caller that leaves ψ out gets the domain's own (None); the
-                # page shows the domain's value from its load and domain events
-                truncation = gr.Slider(0, 1, None, step=0.05, label="Truncation ψ", elem_id="truncation",
-                                       info="Lower: more typical faces; higher: more varied")
+                # page shows the domain's value from its load and domain events (a slider cannot hold "none")
+                truncation = gr.Number(None, minimum=0, maximum=1, step=0.05, label="Truncation ψ",
+                                       elem_id="truncation",
+                                       info="Lower: more typical faces; higher: more varied; empty: the domain's")
                 schedule = gr.Radio(list(SCHEDULES), value=DEFAULT_SCHEDULE, label="Motion schedule",
                                     info="How the step size decays over the clip")
         with gr.Column(scale=6):
@@ -214,10 +215,11 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
     batch = go_batch.click(animate_batch, inputs=[domain, seeds, prompts, *settings],
                            outputs=[gallery, live, strip, plot, status], api_name="animate_batch", preprocess=False,
                            show_progress="minimal", show_progress_on=[status])
-    again = [slider.release(rerender, inputs=[clip, strength, truncation, fps], outputs=single_out,
-                            api_name="rerender" if slider is strength else False, preprocess=False,
-                            show_progress="minimal", show_progress_on=[status], trigger_mode="always_last")
-             for slider in (strength, truncation, fps)]
+    # re-render the last clip when a setting of its rendering is released (ψ: when its number is entered)
+    again = [event(rerender, inputs=[clip, strength, truncation, fps], outputs=single_out, preprocess=False,
+                   show_progress="minimal", show_progress_on=[status], trigger_mode="always_last",
+                   **({"api_name": "rerender"} if event == strength.release else {"api_visibility": "private"}))
+             for event in (strength.release, truncation.submit, fps.release)]
     futures = go_predict.click(predict_futures, inputs=[domain, seeds, prompts, samples, num_frames, fps],
                                outputs=[gallery, live, strip, plot, status], api_name="predict", preprocess=False,
                                show_progress="minimal", show_progress_on=[status])

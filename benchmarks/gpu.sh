@@ -43,7 +43,7 @@ fi
 "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$out/gpu.txt"
 
 request=(--request random)
-if ! "$py" -c "from lganim.encoders import import_clip; import_clip()" 2>/dev/null; then
+if ! "$py" -c "from lganim.models.clip import import_clip; import_clip()" 2>/dev/null; then
     echo "note: clip-anytorch is not installed, so the whole-request timing is left out" | tee -a "$out/gpu.txt"
     request=()
 fi

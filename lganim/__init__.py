@@ -23,5 +23,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'lganim' has no attribute {name!r}")
 
 
-__all__ = ["Animator", "AnimationResult", "Request", "DriveRequest", "Driving", "FitSettings", "GeneratorConfig", "MotionConfig",
-           "LganimError", "__version__"]
+__all__ = ["Animator", "AnimationResult", "Request", "DriveRequest", "Driving", "FitSettings", "GeneratorConfig",
+           "MotionConfig", "LganimError", "__version__"]

@@ -225,5 +225,5 @@ class FitSettings:
 
 
 __all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYLE_MODES", "DRIVING_KINDS",
-           "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig", "LossWeights",
-           "FitSettings"]
+           "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
+           "LossWeights", "FitSettings"]

@@ -30,7 +30,7 @@ from .models import Animators
 from .text import PAPER_PROMPTS
 
 log = logging.getLogger("lganim.app")
-Progress = Callable[[float, str], None]        # (fraction done, what is happening)
+StatusProgress = Callable[[float, str], None]        # (fraction done, what is happening)
 
 
 @dataclass
@@ -62,7 +62,7 @@ def quiet(fraction: float, text: str) -> None:
     """No progress bar (on ZeroGPU the callback could not cross to the GPU worker)."""
 
 
-def run(animators: Animators, domain: str, request: Request, files_root: str | Path, progress: Progress | None,
+def run(animators: Animators, domain: str, request: Request, files_root: str | Path, progress: StatusProgress | None,
         write_gif: bool) -> Iterator[Update]:
     """Load (once), plan, render chunk by chunk, then write the files. Closing the iterator stops the work and
     removes the request's folder. Every update pickles (ZeroGPU sends them from its GPU worker)."""
@@ -84,7 +84,7 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
     yield from render(anim.render(plan), plan, anim, files_root, progress, write_gif, t0)
 
 
-def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: Progress | None, *,
+def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: StatusProgress | None, *,
              strength: float, truncation: float, fps: int) -> Iterator[Update]:
     """A finished clip with another strength, truncation ψ or fps, from its cached motion (no CLIP, fitting or
     motion model); only fps changed: the same frames, encoded again."""
@@ -101,7 +101,7 @@ def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress:
 
 
 def drive(animators: Animators, domain: str, request: DriveRequest, files_root: str | Path,
-          progress: Progress | None) -> Iterator[Update]:
+          progress: StatusProgress | None) -> Iterator[Update]:
     """A face driven by a video, a track, speech or text (lganim.driving): track → control directions → frames,
     then the MP4 with the sound, the track files and its curves."""
     progress = progress or quiet
@@ -120,7 +120,7 @@ def drive(animators: Animators, domain: str, request: DriveRequest, files_root: 
 
 
 def predict(animators: Animators, domain: str, face: Request, samples: int, files_root: str | Path,
-            progress: Progress | None, diversity: float = 4.0) -> Iterator[Update]:
+            progress: StatusProgress | None, diversity: float = 4.0) -> Iterator[Update]:
     """K plausible futures of one face (the request's first seed, or its photo) as K videos (drive.futures); the
     request's prompt, if it is not the default, drives every future."""
     progress = progress or quiet
@@ -146,7 +146,7 @@ def predict(animators: Animators, domain: str, face: Request, samples: int, file
 
 
 def render(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
-           progress: Progress, write_gif: bool, t0: float, envelope: np.ndarray | None = None,
+           progress: StatusProgress, write_gif: bool, t0: float, envelope: np.ndarray | None = None,
            video_fps: float | None = None) -> Iterator[Update]:
     """Stream a plan's frames as updates, then write its files (nothing is written if stopped before)."""
     b, t = plan.request.batch, plan.request.num_frames
@@ -167,7 +167,7 @@ def render(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files
                       video_fps)
 
 
-def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Path, progress: Progress,
+def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Path, progress: StatusProgress,
            write_gif: bool, t0: float, envelope: np.ndarray | None = None,
            video_fps: float | None = None) -> Iterator[Update]:
     """Write the videos, the GIF and the frames of a finished plan into a new request folder, with the motion's

@@ -87,7 +87,8 @@ def predict(args) -> int:
     anim = load(args)
     seed = args.seed or 0
     with stage_bars() as progress:
-        controls = load_controls(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=anim.device.type == "cuda",
+        controls = load_controls(anim.domain, anim.files, anim.stylegan,
+                                 calibrate_if_missing=anim.device.type == "cuda",
                                  progress=lambda done, total: progress("calibrating the control directions", done,
                                                                        total))
     drawn = futures(anim.motion, controls, anim.domain.subject, args.samples, seed, args.frames, args.fps,

@@ -67,7 +67,8 @@ def _dlib_models():
 def check_photo(img) -> np.ndarray:
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         desc = f"{img.dtype} {img.shape}" if isinstance(img, np.ndarray) else type(img).__name__
-        raise LganimError(f"A photo must be a uint8 [H, W, 3] RGB array (see lganim.face.photo.load_photo); got {desc}.")
+        raise LganimError(f"A photo must be a uint8 [H, W, 3] RGB array (see lganim.face.photo.load_photo); got "
+                          f"{desc}.")
     return np.ascontiguousarray(img)
 
 

@@ -1,5 +1,5 @@
-"""Renderers of W+ codes: the `Renderer` protocol, the batched fast renderer of the StyleGAN2
-`Generator` of `stylegan2.py`, and the fp32 reference behind the same interface; the fast one is tested against the reference.
+"""Renderers of W+ codes: the `Renderer` protocol, the batched fast renderer of the StyleGAN2 `Generator` of
+`stylegan2.py`, and the fp32 reference behind the same interface; the fast one is tested against the reference.
 
 The reference modulates the *weights* of every sample and folds the batch into the groups of one grouped
 convolution. Here the modulation is applied to the *activations*, so one ordinary convolution with the shared
@@ -381,5 +381,5 @@ def make_renderer(name: str, stylegan: Generator, dtype: torch.dtype | None = No
     raise LganimError(f"Unknown renderer {name!r}: use {' or '.join(RENDERERS)}.")
 
 
-__all__ = ["Renderer", "FP16_CLAMP", "FastRenderer", "ReferenceRenderer", "RENDERERS", "make_renderer", "blur", "fir_kernel",
-           "upsample_skip"]
+__all__ = ["Renderer", "FP16_CLAMP", "FastRenderer", "ReferenceRenderer", "RENDERERS", "make_renderer", "blur",
+           "fir_kernel", "upsample_skip"]

@@ -136,7 +136,8 @@ class _Renders:
 
 def _check_generator(stylegan) -> None:
     if not isinstance(stylegan, Generator):
-        raise LganimError(f"Control directions need a lganim.models.stylegan2.Generator, got {type(stylegan).__name__}.")
+        raise LganimError(f"Control directions need a lganim.models.stylegan2.Generator, got "
+                          f"{type(stylegan).__name__}.")
     if stylegan.num_ws < MIN_WS:
         raise LganimError(f"Control directions need a StyleGAN2 with at least {MIN_WS} W+ layers (64 px or more), "
                           f"this one has {stylegan.num_ws}.")

@@ -40,8 +40,8 @@ first frame into W+ offsets for the frozen `{info['domain']}` StyleGAN2.
     python -m lganim animate --domain {info['domain']} --motion THIS_FOLDER --prompt "The person is smiling."
 
 ## Training
-- recipe: {info['recipe']}; steps {info['step']} of {info['steps']}; {info['world_size']} process(es) x batch {info['batch']};
-  {info['frames']} frames per clip
+- recipe: {info['recipe']}; steps {info['step']} of {info['steps']}
+- {info['world_size']} process(es) x batch {info['batch']}; {info['frames']} frames per clip
 - Adam betas (0, 0.999); lr {info['lr']} (recurrent cell and mappers), {info['clip_lr']} (motion CLIP text tower,
   {'frozen' if info['freeze_clip'] else 'fine-tuned'})
 - motion config: `{json.dumps(info['motion_config'])}`

@@ -7,7 +7,6 @@ import torch
 from lganim.errors import LganimError
 from lganim.face.composite import crop_transform, in_pixels, move_crops
 from lganim.motion.driven import TrackMotion
-from lganim.motion.futures import future_prompt
 from lganim.request import Request
 from lganim.tracks.idle import idle_track
 from lganim.tracks.track import Track, output_frames
@@ -99,9 +98,7 @@ def test_crop_transforms_move_the_face_counter_clockwise_and_right():
     assert np.array_equal(move_crops(crops, np.eye(3)[None]), crops)
 
 
-def test_idle_futures_and_frame_counts_are_seeded():
+def test_idle_tracks_and_frame_counts_are_seeded():
     a, b = idle_track(48, 24, seed=3), idle_track(48, 24, seed=3)
     assert np.array_equal(a.channel("eye_l"), b.channel("eye_l")) and a.channel("yaw")[0] == 0
-    prompt = future_prompt("dog", np.random.default_rng(1))
-    assert prompt.startswith("The dog is ") and "; then " in prompt
     assert output_frames(3.0, 25) == 75 and output_frames(2.0001, 24) == 49 and output_frames(0.01, 25) == 1

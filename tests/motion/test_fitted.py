@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch import nn
 
+import lganim.motion.fitted
 from lganim.cli import main
-from lganim.config import PAPER_EXPRESSIONS, FitSettings, GeneratorConfig, paper_prompts
+from lganim.config import FitSettings, GeneratorConfig
 from lganim.errors import LganimError
 from lganim.models.stylegan2 import Generator
 from lganim.motion.fitted import FittedMotion, PromptFitter, cache_key, motion_profile
@@ -48,12 +49,6 @@ def test_profile_by_hand():
     assert motion_profile(1).tolist() == [0.0]
 
 
-def test_paper_prompts():
-    prompts = paper_prompts("dog")
-    assert len(PAPER_EXPRESSIONS) == 28 and len(prompts) == 28
-    assert prompts[0] == "The dog is smiling." and "The dog is biting tongues." in prompts
-
-
 def test_settings_validation_and_cache_key():
     with pytest.raises(LganimError):
         FitSettings(steps=0)
@@ -67,6 +62,8 @@ def test_settings_validation_and_cache_key():
     assert a != cache_key("demo", "The person is smiling.", FitSettings(steps=7), "m")
     assert a != cache_key("human", "The person is smiling.", FitSettings(), "m")
     assert a != cache_key("demo", "The person is smiling.", FitSettings(), "other generator")
+    # the time budget does not determine a complete fit: it is not part of the key
+    assert a == cache_key("demo", "The person is smiling.", FitSettings(max_seconds=5.0), "m")
 
 
 def test_fit_lowers_the_loss_reports_progress_and_caches(tmp_path, monkeypatch):
@@ -86,12 +83,28 @@ def test_fit_lowers_the_loss_reports_progress_and_caches(tmp_path, monkeypatch):
     assert cached.loss_last == pytest.approx(result.loss_last)
 
 
-def test_time_budget_stops_early(tmp_path, monkeypatch):
+class Clock:
+    """A fake `time.perf_counter` that advances one second per call: the budget counts calls, not load."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_a_fit_stopped_by_its_budget_is_used_but_never_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
-    fitter, _ = tiny_fitter(FitSettings(steps=10_000, max_seconds=0.5, batch=1), cache=False)
+    monkeypatch.setattr(lganim.motion.fitted.time, "perf_counter", Clock())
+    settings = FitSettings(steps=10_000, max_seconds=4.0, batch=1)
+    fitter, _ = tiny_fitter(settings)
     result = fitter.fit("The person is blue.")
-    assert 1 <= result.steps < 10_000
-    assert not list(tmp_path.glob("fitted/**/*.safetensors"))
+    assert 1 <= result.steps < 10_000 and not result.complete
+    assert fitter.fit("The person is blue.") is result                         # this process keeps it
+    assert not list(tmp_path.glob("fitted/**/*.safetensors"))                 # never cached as if complete
+    again, _ = tiny_fitter(settings)
+    assert not again.is_fitted("The person is blue.")                          # another process fits it anew
 
 
 def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypatch):

@@ -118,7 +118,7 @@ def test_random_stylegan_is_seeded_and_complete():
 
 PEAK_SCRIPT = """
 import torch
-from lganim.bench import PeakMemory
+from lganim.tools.bench import PeakMemory
 with PeakMemory(torch.device("cpu")) as mem:
     x = torch.ones(64 * 2 ** 20 // 4)  # 64 MiB
     del x
@@ -160,7 +160,7 @@ def test_whole_request_times_the_reference_per_frame_against_the_fast_renderer()
 def test_whole_request_with_random_real_architectures():
     """--request random: the benchmark's generator, CLIP RN50 and the official motion configuration, no files."""
     g = random_stylegan(GeneratorConfig(16, channel_multiplier=1), torch.device("cpu"), 0)
-    r = time_request("random", None, torch.device("cpu"), torch.bfloat16, repeats=1, warmup=0, generator=g)
+    r = time_request("random", None, torch.device("cpu"), torch.bfloat16, repeats=1, warmup=0, stylegan=g)
     assert r["domain"] == "random" and r["size"] == 16 and r["frames"] == 16 and r["dtype"] == "bfloat16"
     for path in ("reference", "fast"):
         assert r[path]["total_s"] == pytest.approx(r[path]["prepare_s"] + r[path]["render_s"])

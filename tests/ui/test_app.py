@@ -185,3 +185,16 @@ def test_batch_renders_one_video_per_clip():
 def test_batch_errors(seeds, prompts, message):
     with pytest.raises(gr.Error, match=message):
         list(app.animate_batch("demo", seeds, prompts, 4, 4, 1.0, 1.0, "linear", progress=NoProgress()))
+
+
+def test_a_caller_that_leaves_truncation_out_gets_the_domains_own():
+    """The page's config holds no ψ for the slider, so an API caller that leaves it out sends None and gets the
+    domain's ψ (demo 1.0; anime 0.6), not one value for every domain."""
+    final = list(app.animate(image=None, domain="demo", seed=3, prompt=SMILE, num_frames=2, fps=6,
+                             progress=NoProgress()))[-1]
+    clip = final[-1]
+    assert clip.plan.truncation == app.DOMAINS["demo"].truncation == 1.0
+    info = app.demo.get_api_info()["named_endpoints"]
+    for endpoint in ("/animate", "/animate_batch"):
+        psi = next(p for p in info[endpoint]["parameters"] if p["parameter_name"] == "truncation")
+        assert psi["parameter_has_default"] and psi["parameter_default"] is None

@@ -80,7 +80,7 @@ def test_tab_errors_are_one_line(handler, args, message):
 
 
 def test_batch_tab_predicts_futures_of_one_face():
-    gallery, grid, strip, plot, status = list(app.predict_futures("demo", "7, 8", app.service.PAPER_PROMPTS[0], 3,
+    gallery, grid, strip, plot, status = list(app.predict_futures("demo", "7, 8", app.DEFAULT_PROMPT, 3,
                                                                   8, 8, progress=NoProgress()))[-1]
     assert len(gallery) == 3 and [count_frames(v) for v, _ in gallery] == [8, 8, 8]
     assert "3 clips" in status and grid.shape == (256, 256, 3)

@@ -1,0 +1,61 @@
+"""The one driven-face path (the CLI's and the app's): what drives the face → its track, frame times and sound → a
+plan; one rule for the frame times."""
+import numpy as np
+import pytest
+
+from lganim.driving import prepare_drive
+from lganim.pipeline import Animator
+from lganim.request import DriveRequest, Driving
+from tests.synth import rolling_face_video, write_speech
+
+
+@pytest.fixture(scope="module")
+def anim():
+    return Animator.from_pretrained("demo", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def driven_by_video(anim, tmp_path_factory):
+    """A driving video (its face tracked) and the track it gave, saved as a file (tracking once for the module)."""
+    folder = tmp_path_factory.mktemp("drive")
+    video = folder / "rolling.mp4"
+    rolling_face_video(video, seconds=1.0, fps=10, max_roll=8.0, size=512)
+    driven = prepare_drive(anim, DriveRequest(Driving("video", video), seed=2), folder)
+    track = driven.plan.motion.track.save(folder / "rolling.json")
+    return driven, track
+
+
+def test_a_video_drives_at_its_own_frame_times_unless_an_fps_is_asked(anim, driven_by_video, tmp_path):
+    own, track = driven_by_video
+    assert own.plan.request.num_frames == 10 and own.video_fps == pytest.approx(10.0)
+    assert own.plan.request.prompts == () and own.plan.motion.audio is not None and own.envelope is None
+    assert own.plan.motion.track.channel("roll")[5] > 4                         # the driving head's roll
+    resampled = prepare_drive(anim, DriveRequest(Driving("video", track), seed=2, fps=20), tmp_path)
+    assert resampled.plan.request.num_frames == 20 and resampled.video_fps == 20
+    np.testing.assert_allclose(resampled.plan.motion.track.channel("roll")[::2], own.plan.motion.track.channel("roll"),
+                               atol=1e-9)                                       # by time, not by frame index
+
+
+def test_a_prompt_adds_its_motion_on_top_of_the_track(anim, driven_by_video, tmp_path):
+    _, track = driven_by_video
+    alone = prepare_drive(anim, DriveRequest(Driving("video", track)), tmp_path).plan
+    both = prepare_drive(anim, DriveRequest(Driving("video", track), prompt="The person is smiling."),
+                         tmp_path).plan
+    assert both.request.prompts == () and both.motion.track is not None         # the track drives; no placeholder
+    assert both.motion.offsets.shape == alone.motion.offsets.shape
+    assert not np.allclose(both.motion.offsets.numpy(), alone.motion.offsets.numpy())
+
+
+def test_speech_drives_a_talking_face_with_its_sound(anim, tmp_path):
+    speech = write_speech(tmp_path / "speech.wav", seconds=1.2, bursts=((0.2, 0.8),))
+    driven = prepare_drive(anim, DriveRequest(Driving("audio", speech), seed=1, fps=10), tmp_path)
+    plan = driven.plan
+    assert plan.request.num_frames == 12 and driven.video_fps == 10 and plan.motion.audio.is_file()
+    mouth = plan.motion.track.channel("mouth_open")
+    assert mouth[4] > mouth[0] and driven.envelope.shape == (12,) and driven.envelope.max() == 1.0
+
+
+def test_the_driven_plan_renders_every_frame(anim, driven_by_video):
+    plan = driven_by_video[0].plan
+    frames = np.concatenate([c.frames for c in anim.render(plan)], axis=1)
+    assert frames.shape[:2] == (1, 10)
