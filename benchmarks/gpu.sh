@@ -12,7 +12,7 @@
 # The whole request uses `--request random` (generator, CLIP RN50 and motion model with random weights: their
 # real cost, no files needed); it is left out, with a note, where clip-anytorch is not installed.
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
-# BENCH_PEAK_TFLOPS (790, DESIGN.md §6's bf16 rate of the H200), BENCH_ARGS (more
+# BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_ARGS (more
 # `lganim bench` arguments, e.g. "--repeats 5"). The device, size and frames can be changed so that the script
 # itself is checked on a CPU at a tiny size (tests/test_gpu_script.py).
 set -uo pipefail

@@ -153,7 +153,7 @@ class MotionConfig:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """λ of every term of the paper's objective (`objective.py`); a zero weight skips the term and its work.
+    """λ of every term of the paper's objective (`motion/objective.py`); a zero weight skips the term and its work.
 
     Official defaults (configs/config.py and the released CelebA-HQ config): λ_clip 0.5, λ_w_l1 1, λ_w_reg 1,
     λ_w_2rd 1, λ_id 0; λ_lpips 1 applies to the photo recipe of training only.

@@ -1,4 +1,4 @@
-"""`calibrate`: compute and cache a domain's control directions (see lganim/controls.py), ahead of the tracks that
+"""`calibrate`: compute and cache a domain's control directions (see lganim/motion/calibration.py), ahead of the tracks that
 use them."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`fit`: fit a prompt's motion without training (see lganim/fitting.py), ahead of the requests that use it."""
+"""`fit`: fit a prompt's motion without training (see lganim/motion/fitted.py), ahead of the requests that use it."""
 from __future__ import annotations
 
 import torch

@@ -298,7 +298,7 @@ def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = 
     else:
         if fitter is None:
             raise LganimError(f"Control directions of the {domain.name} domain are fitted from prompts: "
-                              f"pass a prompt fitter (lganim.fitting.build_fitter).")
+                              f"pass a prompt fitter (lganim.motion.fitted.build_fitter).")
         prompted = _prompted(domain, stylegan, fitter, progress)
         pose = [c for c in DRIVEN_CHANNELS if c not in prompted]
         directions = {**_fallback(stylegan, pose, comps, sigma), **prompted}

@@ -166,7 +166,7 @@ def _check_talking(talking, num_frames: int) -> np.ndarray | None:
 
 def idle_track(num_frames: int, fps: float, seed: int, blink_rate: float = RESTING_BLINK_RATE,
                sway: float = 1.0) -> Track:
-    """Blinks and slow head sway of a resting face, from the seed (lganim.idle)."""
+    """Blinks and slow head sway of a resting face, from the seed (`idle_motion`)."""
     channels = idle_motion(num_frames, fps, seed, blink_rate=blink_rate, sway=sway)
     return Track(fps=fps, t=np.arange(num_frames) / fps, channels=channels, valid=np.ones(num_frames, dtype=bool),
                  meta={"source": "idle", "seed": int(seed), "blink_rate": blink_rate})

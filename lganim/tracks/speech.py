@@ -280,7 +280,7 @@ def speech_track(events: list[tuple[float, str]], duration: float, fps: float, s
     """The talking-face track of synthesised speech: ceil(duration * fps) frames at times i / fps.
 
     Mouth channels come from the phoneme events (`viseme_motion`), times `expression_scale`; blinks and
-    head sway from `lganim.idle` (blinks gather in the pauses); with the `audio` of the same synthesis,
+    head sway from `idle.py` (blinks gather in the pauses); with the `audio` of the same synthesis,
     also the nods and brow raises of `lganim.audio.gestures`. `still`: no head motion.
     """
     if not events:

@@ -1,4 +1,4 @@
-"""Tracking a face through a video: dlib landmarks per frame -> a motion track (lganim.tracks).
+"""Tracking a face through a video: dlib landmarks per frame -> a motion track (`track.py`).
 
 Detection (dlib's HOG detector, no upsampling) runs on every frame; the face is then chosen by
 where it was, not by size or score alone, so a false face elsewhere in the frame cannot take over:
@@ -11,16 +11,16 @@ where it was, not by size or score alone, so a false face elsewhere in the frame
 3. Re-acquire: when following finds nothing, the frame is lost (valid = False) and the next face is
    the detection nearest the last known face among those within REACQUIRE_DISTANCE widths of it
    (weak scores accepted) or, anywhere, with a confident score >= ACQUIRE_SCORE. (dlib's weak false
-   faces, e.g. ~0.3 on a plain canvas, docs/facts.md, are never taken far from the face.)
+   faces, e.g. ~0.3 on a plain canvas, docs/facts.md "Dependencies", are never taken far from the face.)
 
 The box of the previous landmarks is not used when detection misses: the landmark predictor returns
 68 points for any box, so it cannot tell a hidden face from a visible one; lost frames are
 interpolated instead.
 
-Channels (see lganim.tracks.CHANNELS), relative to a neutral frame:
+Channels (see `track.CHANNELS`), relative to a neutral frame:
 - mouth_open, mouth_wide, smile, eye_l, eye_r, brow: `face_channels` of the landmarks minus the
   neutral frame's (distances over the inter-ocular distance, measured along the face's own axes);
-- yaw, pitch: angles of the head rotation (lganim.headpose) relative to the neutral frame's;
+- yaw, pitch: angles of the head rotation (lganim.face.headpose) relative to the neutral frame's;
 - roll, tx, ty, scale: from the FFHQ crop square of each frame (lganim.ffhq_quad), which is
   also what pastes an animated crop back: roll = the rotation of the square's x axis (counter-
   clockwise positive), tx/ty = the centre's displacement over the neutral square's side (positive
@@ -136,7 +136,7 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
     """Track one face through a video and turn it into a motion track.
 
     Args:
-        video: a video file (read with lganim.media, frames shrunk to `max_side`) or frames already read.
+        video: a video file (read with lganim.media.video_reader, frames shrunk to `max_side`) or frames already read.
         neutral: index of the neutral frame the channels are relative to (default the first). If the
             face is lost there, the nearest frame with the face is used (meta["neutral"] says which).
         smooth: smoothing amount 0..1 (Track.smooth), applied after lost frames are interpolated.
@@ -149,7 +149,7 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
         the per-frame FFHQ quads and landmarks.
 
     Raises:
-        LganimError: the video cannot be read (lganim.media), no face is found in it, or bad arguments.
+        LganimError: the video cannot be read (lganim.media.video_reader), no face is found in it, or bad arguments.
     """
     if not 0 <= smooth <= 1:
         raise LganimError(f"The smoothing amount must be between 0 and 1, got {smooth!r}.")
