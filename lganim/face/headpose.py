@@ -2,8 +2,8 @@
 
 Model: six points of a generic face (model units, x right, y up, z toward the viewer), a template
 widely used in tutorials (docs/facts.md, "Tracks and control directions"). Camera: affine (weak
-perspective) — good for faces that are small compared with their distance to the camera. Fit: the gold-standard algorithm for an
-affine camera (Hartley & Zisserman, Multiple View Geometry, 2nd ed., Alg. 7.2): normalise both
+perspective) — good for faces that are small compared with their distance to the camera. Fit: the
+gold-standard algorithm for an affine camera (Hartley & Zisserman, Multiple View Geometry, 2nd ed., Alg. 7.2): normalise both
 point sets, solve the two rows of the 2x4 camera by linear least squares, undo the normalisation.
 The camera's 2x3 part is then a scaled rotation's first two rows; the nearest rotation (SVD) gives
 the pose. Landmark pose is rough in absolute terms (the template is not the person), so callers
