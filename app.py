@@ -49,8 +49,8 @@ with gr.Blocks(title="lganim: animate a face from a sentence",
     gr.Markdown(START_NOTICE, visible=bool(START_NOTICE), elem_id="notice")
     with gr.Row(equal_height=True):
         domain = gr.Dropdown([(text.domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
-                             elem_id="domain", scale=2)
-        info = gr.Markdown(text.domain_info(START_DOMAIN)[0], elem_id="domain-info")
+                             elem_id="domain", scale=2, min_width=320)
+        info = gr.Markdown(text.domain_info(START_DOMAIN)[0], elem_id="domain-info", min_width=320)
     with gr.Tabs():
         single = one_clip.build(domain)
         batch.build(domain, single["truncation"])

@@ -103,7 +103,8 @@ def build(domain: gr.Dropdown, truncation_default: gr.Number) -> None:
                                 elem_id="batch-live")
                 strip = gr.Image(label="Frame strip", type="numpy", interactive=False, elem_id="batch-strip")
                 plot = gr.LinePlot(x="frame", y="distance", color="curve", label="Motion: how far each clip moved "
-                                   "from its frame 0 (RMS of Δw)", height=220, elem_id="batch-plot")
+                                   "from its frame 0 (RMS of Δw)", x_title="frame", y_title="distance from frame 0",
+                                   color_title="clip", elem_id="batch-plot")
         gr.Examples(EXAMPLES, inputs=[seeds, prompts], label="Try these")
 
         batch_out = [gallery, live, strip, plot, status]

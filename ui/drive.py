@@ -66,7 +66,7 @@ def build(domain: gr.Dropdown) -> None:
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
                 with gr.Row():
-                    video = gr.Video(EXAMPLE_VIDEO, sources=["upload", "webcam"], label="Driving video (one face)",
+                    video = gr.Video(EXAMPLE_VIDEO, sources=["upload", "webcam"], label="Driving video",
                                      height=180, elem_id="drive-video")
                     image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=180,
                                      label="Photo (optional)", elem_id="drive-photo")
@@ -90,15 +90,15 @@ def build(domain: gr.Dropdown) -> None:
                                      "and scale move it. Press **Drive** (an example video is loaded).",
                                      elem_id="drive-status", label="Status")
                 with gr.Row(equal_height=False):
-                    result = gr.Video(label="Result (with the driving sound)", interactive=False, autoplay=True,
+                    result = gr.Video(label="Result", interactive=False, autoplay=True,
                                       height=280, elem_id="drive-result")
-                    live = gr.Image(label="Frames as they render", type="numpy", interactive=False, height=280,
+                    live = gr.Image(label="Live frames", type="numpy", interactive=False, height=280,
                                     elem_id="drive-live")
                 beside = gr.Video(label="Driving video | result", interactive=False, height=220,
                                   elem_id="drive-side-by-side")
                 tracks = gr.File(label="Motion track (JSON, CSV)", file_count="multiple", interactive=False)
-                plot = gr.LinePlot(x="t", y="value", color="channel", label="Channels over time", height=220,
-                                   elem_id="drive-plot")
+                plot = gr.LinePlot(x="t", y="value", color="channel", label="Channels over time", x_title="time (s)",
+                                   color_title="channel", elem_id="drive-plot")
         gr.Examples([[EXAMPLE_VIDEO, None], [EXAMPLE_VIDEO, EXAMPLE_PHOTO]], inputs=[video, image],
                     label="Try these")
         event = go.click(drive_face, inputs=[image, domain, seed, video, region, pose, expression, smooth, fps, prompt],

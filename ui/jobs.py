@@ -135,6 +135,8 @@ def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress:
                                  truncation=truncation, fps=fps)
     if chunks is None:                                       # only fps changed: the same frames, at another rate
         chunks = anim.render(plan, first=clip.first)
+    if plan.photo is not None:                               # the crop again, for a caller that reads the last answer
+        yield Update("Re-rendering…", aligned=plan.photo.aligned.image)
     yield from stream_clip(chunks, plan, anim, files_root, progress, Budget(settings))
 
 

@@ -40,12 +40,16 @@ STATUS = 5
 
 
 def outputs(updates: Iterator[jobs.Update]):
-    """(video, GIF, live frame, strip, motion, status, aligned crop, clip to re-render) per update."""
+    """(video, GIF, live frame, strip, motion, status, aligned crop, clip to re-render) per update; the updates
+    with the results repeat the aligned crop, so that an API caller's final answer holds every value."""
+    aligned = None
     for u in updates:
+        aligned = u.aligned if u.aligned is not None else aligned
         yield (str(u.videos[0]) if u.videos else gr.skip(), str(u.gif) if u.gif else gr.skip(),
                u.live if u.live is not None else gr.skip(), u.strip if u.strip is not None else gr.skip(),
                lines(u.plot, "frame", "distance", "curve"), u.status,
-               u.aligned if u.aligned is not None else gr.skip(), u.clip if u.clip is not None else gr.skip())
+               aligned if u.videos or u.aligned is not None else gr.skip(),
+               u.clip if u.clip is not None else gr.skip())
 
 
 @answers(OUTPUTS, STATUS)
@@ -91,7 +95,7 @@ def build(domain: gr.Dropdown) -> dict:
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
                 image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=170, elem_id="photo",
-                                 label="Photo of a face (optional: replaces the seed's face)")
+                                 label="Photo of a face (optional)")
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                      elem_id="seed", scale=4)
@@ -125,7 +129,7 @@ def build(domain: gr.Dropdown) -> dict:
                 with gr.Row(equal_height=False):
                     video = gr.Video(label="Video (MP4)", interactive=False, autoplay=True, loop=True, height=300,
                                      elem_id="video")
-                    live = gr.Image(label="Frames as they render", type="numpy", interactive=False, height=300,
+                    live = gr.Image(label="Live frames", type="numpy", interactive=False, height=300,
                                     elem_id="live-frame")
                 with gr.Row(equal_height=False):
                     aligned = gr.Image(label="Aligned face (what is animated)", type="numpy", interactive=False,
@@ -133,7 +137,8 @@ def build(domain: gr.Dropdown) -> dict:
                     gif = gr.File(label="GIF", interactive=False, elem_id="gif", height=140)
                 strip = gr.Image(label="Frame strip", type="numpy", interactive=False, elem_id="strip")
                 plot = gr.LinePlot(x="frame", y="distance", color="curve", label="Motion: how far the face moved "
-                                   "from frame 0, per layer group (RMS of Δw)", height=220, elem_id="plot")
+                                   "from frame 0, per layer group (RMS of Δw)", x_title="frame",
+                                   y_title="distance from frame 0", color_title="layer group", elem_id="plot")
         gr.Examples(EXAMPLES, inputs=[image, prompt], label="Try these (one click fills the face and the prompt)")
 
         single_out = [video, gif, live, strip, plot, status, aligned, clip]

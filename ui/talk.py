@@ -84,13 +84,13 @@ def build(domain: gr.Dropdown) -> None:
                                      "phoneme-exact lip sync. Press **Talk** (an example speech is loaded).",
                                      elem_id="talk-status", label="Status")
                 with gr.Row(equal_height=False):
-                    result = gr.Video(label="Result (with the sound)", interactive=False, autoplay=True,
+                    result = gr.Video(label="Result", interactive=False, autoplay=True,
                                       height=280, elem_id="talk-result")
-                    live = gr.Image(label="Frames as they render", type="numpy", interactive=False, height=280,
+                    live = gr.Image(label="Live frames", type="numpy", interactive=False, height=280,
                                     elem_id="talk-live")
                 tracks = gr.File(label="Motion track (JSON, CSV)", file_count="multiple", interactive=False)
                 plot = gr.LinePlot(x="t", y="value", color="channel", label="Mouth opening and speech envelope",
-                                   height=220, elem_id="talk-plot")
+                                   x_title="time (s)", color_title="curve", elem_id="talk-plot")
         gr.Examples([[EXAMPLE_SPEECH, ""], [None, "Hello there, how are you? I am a face that talks."]],
                     inputs=[audio, text], label="Try these")
         event = go.click(talk, inputs=[image, domain, seed, audio, text, voice, style, style_mode, pose, expression,

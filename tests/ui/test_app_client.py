@@ -1,13 +1,7 @@
 """app.py as a real server (`python app.py --port P` in a subprocess) on the demo domain: the /animate API through
 gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium)."""
-import os
-import re
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,6 +15,7 @@ from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.synth import rolling_face_video, write_speech
+from tests.ui.servers import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 QUEUE_SIZE = 6
@@ -28,70 +23,11 @@ pytestmark = pytest.mark.slow                # a server in a subprocess
 GOOD = dict(image=None, domain="demo", seed=3, prompt="The person is smiling.", num_frames=10, fps=10, strength=1.0)
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-    cache: Path
-
-    def rss_mb(self) -> float:
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
-
-    def log_size(self) -> int:
-        return len(self.log.read_text())
-
-    def wait_for_log(self, pattern: str, since: int, timeout: float = 30) -> re.Match:
-        """The first match of `pattern` in what the server logged after offset `since`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.log.read_text()[since:])
-            if found:
-                return found
-            time.sleep(0.1)
-        raise AssertionError(f"{pattern!r} never appeared in the server log:\n{self.log.read_text()[-2000:]}")
-
-    def request_dirs(self) -> list[Path]:
-        return sorted(self.cache.glob("lganim-*"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app-server")
-    port, log = free_port(), tmp / "server.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "LGANIM_QUEUE_SIZE": str(QUEUE_SIZE),
-           "LGANIM_CONCURRENCY": "1", "GRADIO_TEMP_DIR": str(tmp / "gradio")}
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"app.py exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"app.py did not answer within 120 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield Server(url, proc, log, tmp / "gradio")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(tmp_path_factory.mktemp("app-server"), LGANIM_QUEUE_SIZE=str(QUEUE_SIZE),
+               LGANIM_CONCURRENCY="1") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
