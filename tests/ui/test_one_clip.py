@@ -97,7 +97,7 @@ def test_frames_stream_before_the_mp4_and_the_gif_comes_after_it(monkeypatch):
     with_mp4 = next(i for i, o in enumerate(outputs) if isinstance(o[0], str))
     assert skipped(outputs[with_mp4][1]) and "making the GIF" in outputs[with_mp4][one_clip.STATUS]
     mp4, gif, last, strip, plot, status, aligned, clip = outputs[-1]
-    assert skipped(aligned)                                # a seed, not a photo
+    assert aligned is None                                 # a seed, not a photo: no crop (an answer, not a skip)
     assert count_frames(outputs[with_mp4][0]) == 10 and count_frames(gif) == 10
     assert Path(outputs[with_mp4][0]).parent.parent == FILES          # per-request folder in gradio's cache
     assert not list(Path(outputs[with_mp4][0]).parent.glob("*.npy"))  # no raw frames kept beside the results
