@@ -26,6 +26,7 @@ from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
 from ui import batch, drive, jobs, one_clip, talk, text, zerogpu
 from ui.common import ANIMATORS, settings
+from ui.page import Page
 
 CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
@@ -41,7 +42,7 @@ except LganimError as e:
 if zerogpu.on_space():                                    # a Space loads its start domain onto the GPU at startup
     ANIMATORS.preload(START_DOMAIN)
 
-with gr.Blocks(title="lganim: animate a face from a sentence",
+with Page(title="lganim: animate a face from a sentence",
                delete_cache=(900, SETTINGS.files_seconds)) as demo:
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, give a face (a seed, or a photo), "
                 "describe the motion — or drive the face with a video, speech or text — and watch the frames "

@@ -65,13 +65,36 @@ def test_animate_returns_an_mp4_of_exactly_the_frames_asked_for(client, server):
     ({"seed": "abc"}, "seed must be a whole number from 0 to 4294967295, got 'abc'."),
     ({"fps": [12]}, "fps must be a whole number from 1 to 60, got [12]."),
     ({"image": {"path": "/etc/hostname"}}, "image must be an uploaded image file"),
-    ({"image": "face.png"}, None),             # not a file object at all: gradio's own schema check refuses it
 ])
 def test_bad_values_get_one_line_errors_and_the_server_keeps_serving(client, bad, message):
     with pytest.raises(Exception) as err:
         client.predict(**{**GOOD, **bad}, api_name="/animate")
-    assert (message is None or message in str(err.value)) and "\n" not in str(err.value).strip()
+    assert message in str(err.value) and "\n" not in str(err.value).strip()
     assert count_frames(client.predict(**{**GOOD, "num_frames": 2}, api_name="/animate")[0]) == 2
+
+
+@pytest.mark.parametrize("endpoint, values, message", [
+    ("/animate", {**GOOD, "image": "face.png"}, "image must be an uploaded image file"),
+    ("/drive", {"image": None, "domain": "demo", "seed": 1, "driving_video": 5},
+     "driving_video must be an uploaded video file"),
+    ("/drive", {"image": None, "domain": "demo", "seed": 1, "driving_video": {"path": "/etc/passwd"}},
+     "driving_video must be an uploaded video file"),
+    ("/drive", {"image": None, "domain": "demo", "seed": 1, "driving_video": None},
+     "Give the driving video"),
+    ("/talk", {"image": {"path": "/etc/passwd"}, "domain": "demo", "seed": 1, "audio": None, "text": "Hi."},
+     "image must be an uploaded image file"),
+])
+def test_other_endpoints_refuse_bad_values_in_one_line(client, endpoint, values, message):
+    with pytest.raises(Exception) as err:
+        client.predict(**values, api_name=endpoint)
+    text = str(err.value).strip()
+    assert message in text and "\n" not in text and "/etc" not in text and "Traceback" not in text, text
+
+
+def test_rerender_before_any_clip_says_so(server):
+    fresh = Client(server.url, verbose=False)                           # a session with no clip yet
+    with pytest.raises(Exception, match="Nothing to re-render yet"):
+        fresh.predict(strength=0.5, truncation=None, fps=8, api_name="/rerender")
 
 
 def test_an_uploaded_photo_is_animated(client):
@@ -92,6 +115,39 @@ def test_nan_strength_in_raw_json_is_refused(server):
                        headers={"content-type": "application/json"}).json()["event_id"]
     answer = httpx.get(server.url + f"gradio_api/call/animate/{event}", timeout=60).text
     assert "event: error" in answer and "strength must be a number from -10 to 10, got nan." in answer
+
+
+def test_a_lone_surrogate_in_a_prompt_is_refused(server):
+    body = '{"data": [null, "demo", 3, "smile \\ud800", 4, 10, 1.0, 1.0, "linear"]}'    # JSON can carry one
+    event = httpx.post(server.url + "gradio_api/call/animate", content=body,
+                       headers={"content-type": "application/json"}).json()["event_id"]
+    answer = httpx.get(server.url + f"gradio_api/call/animate/{event}", timeout=60).text
+    assert "event: error" in answer and "lone surrogate" in answer, answer
+
+
+@pytest.mark.parametrize("endpoint, body, message", [
+    ("animate", '[{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "demo", 3, "Hi.", 4, 10, 1.0, 1.0, '
+                '"linear"]', "image must be an uploaded image file"),
+    ("drive", '[null, "demo", 1, {"video": {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}}, "all", '
+              '1.0, 1.0, 0.0, 0, ""]', "driving_video must be an uploaded video file"),
+])
+def test_a_path_on_the_server_that_was_never_uploaded_is_refused(server, endpoint, body, message):
+    """Raw HTTP: a path of the server itself (gradio_client would upload a local file of that name first)."""
+    since = server.log_size()
+    event = httpx.post(server.url + f"gradio_api/call/{endpoint}", content='{"data": ' + body + '}',
+                       headers={"content-type": "application/json"}).json()["event_id"]
+    answer = httpx.get(server.url + f"gradio_api/call/{endpoint}/{event}", timeout=60).text
+    assert "event: error" in answer and message in answer and "root:" not in answer, answer
+    assert "Traceback" not in server.log.read_text()[since:]
+
+
+def test_drive_refuses_a_prompt_that_is_not_text_before_tracking(client, server):
+    since = server.log_size()
+    with pytest.raises(Exception, match="prompt must be text"):
+        client.predict(image=None, domain="demo", seed=1, driving_video=handle_file(str(ROOT / "examples" /
+                                                                                        "driving.mp4")),
+                       prompt=5, api_name="/drive")
+    assert "Tracking" not in server.log.read_text()[since:] and "Traceback" not in server.log.read_text()[since:]
 
 
 def test_twenty_concurrent_requests_are_answered_or_refused(client, server):
