@@ -28,7 +28,8 @@ def refusal(fn, components: list, values: list) -> str:
              if (kind := file_kind(component)) is not None and value is not None]
     if len(given) == 1:
         name, kind = given[0]
-        return f"{name} must be an uploaded {kind + ' ' if kind else ''}file (gradio_client.handle_file(path)), or empty."
+        what = f"{kind} file" if kind else "file"
+        return f"{name} must be an uploaded {what} (gradio_client.handle_file(path)), or empty."
     listed = ", ".join(name for name, _ in given) or "a file input"
     return f"{listed}: each must be an uploaded file (gradio_client.handle_file(path)), or empty."
 
