@@ -45,6 +45,7 @@ HUB_PROBE_MEMORY = 60.0         # seconds a probe's answer is remembered (per en
 FIT_LOCK_GRACE = 60.0           # seconds a fit waits beyond the holder's time budget before it fits on its own
 LOCK_POLL_SECONDS = 0.2         # how often a waiting process tries a held file lock again
 TEMP_MAX_AGE = 24 * 3600.0      # seconds after which a temporary file of a live or unknown owner is swept anyway
+CACHE_SWEEP_DEPTH = 2           # folder levels below LGANIM_CACHE that lganim writes in (fitted/<domain>/) and sweeps
 
 # Defaults of one request.
 DEFAULT_FRAMES = 16

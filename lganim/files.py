@@ -21,15 +21,17 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from .config import LOCK_POLL_SECONDS, TEMP_MAX_AGE
+from .config import CACHE_SWEEP_DEPTH, LOCK_POLL_SECONDS, TEMP_MAX_AGE
 
 try:
     import fcntl  # POSIX file locks (Linux, macOS)
 except ImportError:                                 # Windows: `file_lock` locks nothing there
     fcntl = None
 
-# `.<name>.tmp.<pid>-<host>.` (and `.old.`); names of earlier versions had no owner: `.<name>.tmp.<random>`.
-TEMP_NAME = re.compile(r"^\..+\.(?:tmp|old)\.(?:(?P<pid>\d+)-(?P<host>[0-9a-f]{8})\.)?|^\.staging-")
+# `.<name>.tmp.<pid>-<host>.<random><suffix>` (and `.old.`; <random>: tempfile's 8 characters); earlier versions
+# named no owner: `.<name>.tmp.<random><suffix>`, `.staging-<random>`.
+TEMP_NAME = re.compile(r"^\..+\.(?:tmp|old)\.(?:(?P<pid>\d+)-(?P<host>[0-9a-f]{8})\.)?[a-z0-9_]{8}(?:\.[^.]+)?$"
+                       r"|^\.staging-[a-z0-9_]{8}$")
 _SWEPT: set[Path] = set()                           # caches swept by this process
 
 
@@ -85,9 +87,9 @@ def abandoned(entry: Path, now: float) -> bool:
         return False
 
 
-def sweep_temporaries(root: Path, *, recursive: bool = True) -> list[Path]:
-    """Remove the abandoned temporaries (`abandoned`) in `root` (and its subfolders); returns what was removed.
-    Never raises: a sweep must not stop the work that starts after it."""
+def sweep_temporaries(root: Path, *, depth: int = CACHE_SWEEP_DEPTH) -> list[Path]:
+    """Remove the abandoned temporaries (`abandoned`) in `root` and its subfolders down to `depth` levels (0: `root`
+    alone); returns what was removed. Never raises: a sweep must not stop the work that starts after it."""
     removed: list[Path] = []
     now = time.time()
     for folder, dirs, files in os.walk(root):
@@ -106,8 +108,8 @@ def sweep_temporaries(root: Path, *, recursive: bool = True) -> list[Path]:
                 except OSError:
                     continue
                 removed.append(entry)
-        if not recursive:
-            break
+        if len(Path(folder).relative_to(root).parts) >= depth:
+            dirs.clear()                            # not below `depth`
     return removed
 
 

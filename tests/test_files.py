@@ -91,28 +91,30 @@ def test_the_sweep_removes_what_dead_writers_left_and_keeps_what_live_ones_write
             os.utime(path, (old, old))
         return path
 
-    gone = [make(f".demo-v1.tmp.{dead}-{host}.ab12"), make(f".x.tmp.{dead}-{host}.cd34", folder=True),
-            make(f"fitted/demo/.k.tmp.{dead}-{host}.ef56.safetensors"), make(f".y.old.{dead}-{host}.gh78", folder=True),
-            make(f".z.tmp.{live}-{host}.ij90.json", aged=True),             # a reused pid: by age
-            make(f".w.tmp.{dead}-0badc0de.kl12", aged=True),                 # another machine's: by age
-            make(".v.tmp.mn34op56.mp4", aged=True),                          # an earlier version's: by age
-            make(".staging-qr78st90", folder=True, aged=True)]
-    kept = [make(f".a.tmp.{os.getpid()}-{host}.uv12", aged=True),          # this process's own
-            make(f".b.tmp.{live}-{host}.wx34"), make(f".c.tmp.{live}-{host}.yz56", folder=True),
-            make(f".d.tmp.{dead}-0badc0de.ab78"),                            # another machine's, recent
-            make(".e.tmp.cd90ef12.mp4"),                                     # an earlier version's, recent
-            make("fitted/demo/k.safetensors", aged=True), make(".hidden", aged=True), make("x.tmp.1-2.3", aged=True)]
-    make(f".c.tmp.{live}-{host}.yz56/.inner.tmp.{dead}-{host}.q")            # inside a live writer's folder
+    gone = [make(f".demo-v1.tmp.{dead}-{host}.ab12cd34", folder=True),
+            make(f"fitted/demo/.k.tmp.{dead}-{host}.ef56gh78.safetensors"),
+            make(f"fitted/demo/.m.old.{dead}-{host}.ij90kl12", folder=True),
+            make(f".z.tmp.{live}-{host}.mn34op56.json", aged=True),        # a reused pid: by age
+            make(f".w.tmp.{dead}-0badc0de.qr78st90", aged=True),            # another machine's: by age
+            make(".v.tmp.uv12wx34.mp4", aged=True),                         # an earlier version's: by age
+            make(".staging-yz56ab78", folder=True, aged=True)]
+    kept = [make(f".a.tmp.{os.getpid()}-{host}.cd90ef12", aged=True),     # this process's own
+            make(f".b.tmp.{live}-{host}.gh34ij56"), make(f".c.tmp.{live}-{host}.kl78mn90", folder=True),
+            make(f".d.tmp.{dead}-0badc0de.op12qr34"),                       # another machine's, recent
+            make(".e.tmp.st56uv78.mp4"),                                    # an earlier version's, recent
+            make("fitted/demo/k.safetensors", aged=True), make(".hidden", aged=True),
+            make("x.tmp.wx90yz12", aged=True), make(".not.tmp.someone-elses-file", aged=True),
+            make(f"fitted/demo/deeper/.n.tmp.{dead}-{host}.ab34cd56")]     # below the folders lganim writes in
+    inner = make(f".c.tmp.{live}-{host}.kl78mn90/.i.tmp.{dead}-{host}.ef78gh90")   # inside a live writer's folder
     removed = sweep_temporaries(tmp_path)
     assert sorted(removed) == sorted(gone)
-    assert not any(p.exists() for p in gone) and all(p.exists() for p in kept)
-    assert (tmp_path / f".c.tmp.{live}-{host}.yz56/.inner.tmp.{dead}-{host}.q").exists()
+    assert not any(p.exists() for p in gone) and all(p.exists() for p in kept) and inner.exists()
 
 
 def test_the_first_use_of_a_cache_in_a_process_sweeps_it(tmp_path, monkeypatch):
     monkeypatch.setattr(lganim.files, "process_alive", lambda pid: False)
     monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
-    left = tmp_path / f".demo-v1.tmp.4000001-{host_tag()}.ab12"
+    left = tmp_path / f".demo-v1.tmp.4000001-{host_tag()}.ab12cd34"
     left.mkdir()
     assert cache_dir() == tmp_path and not left.exists()               # today: left there for ever
     left.mkdir()

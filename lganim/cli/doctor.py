@@ -28,7 +28,7 @@ def run(args) -> int:
     print(f"lganim {env['lganim']} · python {env['python']} · torch {env['torch']} (CUDA {env['cuda'] or 'none'})")
     print(env["device_line"] + (f" · {env['gpu']['memory_free_bytes'] / 2**30:.1f} of "
                                 f"{env['gpu']['memory_total_bytes'] / 2**30:.1f} GiB free" if env["gpu"] else ""))
-    print(f"hub: {report['hub']['state']} ({report['hub']['reason']})")
+    print(f"hub: {report['hub']['state']}: {report['hub']['reason']}")
     print("files:")
     for f in report["files"]:
         print(describe_file(f))

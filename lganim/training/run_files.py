@@ -63,7 +63,7 @@ The StyleGAN2 weights this model drives keep their own licence.
 def save_checkpoint(out: Path, trainee, optimizer, step: int, info: dict, train_text: bool) -> None:
     """Write every file of the checkpoint into a staging folder, then move each into `out` (rank 0 only)."""
     out.mkdir(parents=True, exist_ok=True)
-    sweep_temporaries(out, recursive=False)                                  # a killed run's staging folder
+    sweep_temporaries(out, depth=0)                                          # a killed run's staging folder
     stage = Path(tempfile.mkdtemp(prefix=temp_prefix("staging"), dir=out))
     try:
         save_motion(trainee.motion, stage / "motion")                        # model.safetensors + config.json

@@ -105,7 +105,7 @@ def test_doctor_with_the_hub_down_says_which_and_never_retries(tmp_path, weights
     assert_one_line_error(proc, "error: not ready", reason)
     report = json.loads((tmp_path / "h.json").read_text())
     assert report["ok"] is False and report["hub"]["state"] == hub and reason in report["hub"]["reason"]
-    assert f"hub: {hub} ({reason}" in proc.stdout
+    assert f"hub: {hub}: {reason}" in proc.stdout
 
 
 def test_no_face_in_a_gray_image(tmp_path):

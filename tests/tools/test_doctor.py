@@ -32,7 +32,7 @@ def test_a_real_domain_offline_names_what_is_missing(tmp_path, capsys, weights_d
     report = json.loads(out.read_text())
     assert report["ok"] is False and report["domains"]["human"]["skipped"]
     assert report["hub"] == {"state": "offline", "reason": "HF_HUB_OFFLINE is set, so nothing is downloaded"}
-    assert "hub: offline (HF_HUB_OFFLINE is set" in captured.out
+    assert "hub: offline: HF_HUB_OFFLINE is set" in captured.out
     assert "python -m lganim calibrate --domain human" in report["domains"]["human"]["control_directions"]
     files = {(f["repo_id"], f["filename"]): f for f in report["files"]}
     generator = files[("wmpscc/StyleGene", "stylegan2-ffhq-config-f.pt")]
@@ -55,7 +55,7 @@ def test_a_real_domain_with_the_hub_unreachable_asks_it_once(tmp_path, capsys, w
     report = json.loads(out.read_text())
     assert report["ok"] is False and report["hub"]["state"] == "unreachable"
     assert report["hub"]["reason"] == "the Hugging Face Hub cannot be reached (ConnectError)"
-    assert "hub: unreachable (the Hugging Face Hub cannot be reached" in captured.out
+    assert "hub: unreachable: the Hugging Face Hub cannot be reached" in captured.out
     assert "the Hugging Face Hub cannot be reached" in captured.err
     missing = [f for f in report["files"] if f["status"] == "missing"]
     assert len(missing) == 4 and all("cannot be reached" in f["fix"] for f in missing)
