@@ -94,7 +94,7 @@ def fake_hub(monkeypatch):
     fake = FakeHub()
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(_http, "time", type("Clock", (), {"sleep": staticmethod(fake.sleeps.append)}))
-    monkeypatch.setattr(hub, "HUB", hub.HubProbe())
+    monkeypatch.setattr(hub, "HUB_PROBE", hub.HubProbe())
     huggingface_hub.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handle)))
     huggingface_hub.close_session()
     yield fake

@@ -76,13 +76,13 @@ class HubAccess:
 
 
 class HubProbe:
-    """One short request to the Hub, remembered for `HUB_PROBE_MEMORY` seconds per endpoint, so that an unreachable
-    Hub costs one `HUB_PROBE_TIMEOUT` per process and while, not huggingface_hub's retries (six attempts with 1-8 s
-    back-off, 23 s a file). Threads share it; `clock` is a parameter so tests can move time."""
+    """One short request to the Hub, its answer remembered for `HUB_PROBE_MEMORY` seconds per endpoint: an unreachable
+    Hub costs a process at most one `HUB_PROBE_TIMEOUT` a minute, instead of huggingface_hub's retries (six attempts
+    with 1-8 s back-off: 23 s a file, docs/facts.md). Threads share it; `clock` is a parameter so tests can move
+    time."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
-        self.calls = 0                              # probes sent, for tests and reports
         self._seen: dict[str, tuple[float, HubAccess]] = {}
         self._lock = threading.Lock()
 
@@ -100,9 +100,9 @@ class HubProbe:
             return seen[1]
 
     def _probe(self, url: str) -> HubAccess:
-        import httpx2  # huggingface_hub's HTTP client: only when the Hub is probed
+        # huggingface_hub's HTTP client (heavy) and its shared session (its proxies, its client factory): only now
+        import httpx2
         from huggingface_hub.utils import get_session
-        self.calls += 1
         try:
             response = get_session().head(url, timeout=HUB_PROBE_TIMEOUT, follow_redirects=False)
         except httpx2.TimeoutException:
@@ -115,7 +115,7 @@ class HubProbe:
         return HubAccess("reachable", f"the Hugging Face Hub answers (HTTP {response.status_code})")
 
 
-HUB = HubProbe()
+HUB_PROBE = HubProbe()
 
 
 def hf_url(weight: WeightFile) -> str:
@@ -126,7 +126,7 @@ def hf_url(weight: WeightFile) -> str:
 
 def hub_access(weight: WeightFile) -> HubAccess:
     """Whether `weight` could be downloaded now (see `HubProbe`)."""
-    return HUB.access(weight)
+    return HUB_PROBE.access(weight)
 
 
 def fetch(weight: WeightFile, *, token: str | None = None) -> Path:
