@@ -115,9 +115,9 @@ def test_a_fit_stopped_by_its_budget_is_used_but_never_cached(tmp_path, monkeypa
 
 def test_a_fit_another_process_holds_is_waited_for_and_read(tmp_path, monkeypatch):
     monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
-    prompt = "The person is red."
-    holder, _ = tiny_fitter()
-    waiter, loads = tiny_fitter()
+    prompt, settings = "The person is red.", FitSettings(steps=2, batch=1)
+    holder, _ = tiny_fitter(settings)
+    waiter, loads = tiny_fitter(settings)
     looked = threading.Event()
     load_cached = waiter._load_cached
 
