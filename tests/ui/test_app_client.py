@@ -225,6 +225,7 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
             page.goto(server.url)
             page.fill("#prompt textarea", "The person is winking.")
+            page.get_by_text("Settings (strength").click()          # the accordion with the video length
             frames = page.locator("#frames input[type=number]")
             frames.fill("48")
             frames.press("Enter")
