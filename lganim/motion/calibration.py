@@ -214,8 +214,9 @@ def _measured(domain: Domain, stylegan: Generator, measure: Measure, comps: dict
 def _held_out(domain: Domain, stylegan: Generator, renders: _Renders, directions: dict[str, torch.Tensor],
               channels: list[str], seed: int, held: int) -> tuple[dict, dict]:
     """R², slope (measured change per asked unit), leak (RMS change of the other channels, in TYPICAL units, per
-    TYPICAL unit asked) and observed range (the least and greatest change measured) of each channel, on `held` new
-    faces rendered along its direction at HELD_OUT_AMOUNTS."""
+    TYPICAL unit asked), observed range (the least and greatest change measured), rmse (RMS of measured − asked)
+    and others (the RMS change of each other channel, in its unit) of each channel, on `held` new faces rendered
+    along its direction at HELD_OUT_AMOUNTS."""
     if not channels:
         return {}, {}
     wh = seed_codes(stylegan, range(seed, seed + held), domain.truncation).float().cpu()   # [H, L, D]
@@ -239,8 +240,11 @@ def _held_out(domain: Domain, stylegan: Generator, renders: _Renders, directions
         others = [change[o][np.isfinite(change[o])] / TYPICAL[o] for o in DRIVEN_CHANNELS if o != c]
         others = np.concatenate(others) if others else np.zeros(0)
         leak = float(np.sqrt((others ** 2).mean()) / np.sqrt(((a / TYPICAL[c]) ** 2).mean())) if len(others) else None
+        held_errors = {o: float(np.sqrt((change[o][np.isfinite(change[o])] ** 2).mean()))
+                       for o in DRIVEN_CHANNELS if o != c and np.isfinite(change[o]).any()}
         details[c] = {"r2": r2[c], "slope": float((y * a).sum() / (a * a).sum()), "leak": leak,
-                      "observed": [float(y.min()), float(y.max())]}
+                      "observed": [float(y.min()), float(y.max())], "rmse": float(np.sqrt(((y - a) ** 2).mean())),
+                      "others": held_errors}
     return r2, details
 
 

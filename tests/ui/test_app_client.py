@@ -272,3 +272,35 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             assert int(stopped.group(1)) < 256
         finally:
             browser.close()
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_edit_endpoint_follows_the_sliders(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/edit"]
+    names = [p["parameter_name"] for p in api["parameters"]]
+    assert names[:6] == ["domain", "seed", "image", "yaw", "pitch", "roll"] and "mouth_open" in names
+    assert names.index("prompt") + 1 == names.index("amount") and all(p["parameter_has_default"] for p in
+                                                                      api["parameters"][1:])
+    assert [p["python_type"]["type"] for p in api["parameters"][1:2]] == ["int"]          # the seed is an integer
+    left, status = client.predict(domain="demo", seed=5, yaw=-10.0, api_name="/edit")
+    right, _ = client.predict(domain="demo", seed=5, yaw=10.0, api_name="/edit")
+    again, _ = client.predict(domain="demo", seed=5, yaw=10.0, api_name="/edit")
+    assert left.endswith(".png") and pixels(left).shape == (128, 128, 3) and "yaw -10" in status
+    assert not np.array_equal(pixels(left), pixels(right)) and np.array_equal(pixels(right), pixels(again))
+    plain, _ = client.predict(domain="demo", seed=5, api_name="/edit")                     # left out: 0
+    zeros, _ = client.predict(domain="demo", seed=5, yaw=0.0, mouth_open=0.0, smile=0.0, api_name="/edit")
+    assert np.array_equal(pixels(plain), pixels(zeros))
+    with pytest.raises(Exception) as err:
+        client.predict(domain="demo", seed=5, yaw=90.0, api_name="/edit")
+    assert "yaw must be from -20 to 20" in str(err.value) and "\n" not in str(err.value).strip()
+
+
+def test_edit_endpoint_pastes_a_photo_back(client):
+    photo = handle_file(str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"))
+    still, status = client.predict(domain="demo", image=photo, api_name="/edit")
+    turned, _ = client.predict(domain="demo", image=photo, yaw=10.0, api_name="/edit")
+    assert pixels(still).shape == (512, 512, 3) and "photo" in status
+    assert not np.array_equal(pixels(still), pixels(turned))
