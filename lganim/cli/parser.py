@@ -196,6 +196,13 @@ def add_bench(p) -> None:
                         "random: the --size generator, CLIP RN50 and the motion generator with random weights")
     p.add_argument("--motion", type=Path, default=None, metavar="DIR",
                    help="with --request: the motion checkpoint folder (real domains)")
+    p.add_argument("--edit", default=None, metavar="DOMAIN",
+                   help="also time the Edit tab's slider update (one edited frame, median of --edit-updates) against "
+                        "a 16-frame clip of the same face: a domain (e.g. demo), or random: the --size generator "
+                        "with random weights and the fallback control directions")
+    p.add_argument("--edit-image", type=Path, default=None, metavar="PHOTO",
+                   help="with --edit: also time updates of this photo's face (aligned, inverted once, pasted back)")
+    p.add_argument("--edit-updates", type=int, default=10, metavar="N", help="with --edit: updates timed (10)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
