@@ -75,6 +75,8 @@ EDIT_CROP_RANGES: dict[str, float] = {"roll": 30.0, "tx": 0.25, "ty": 0.25, "sca
 MAX_EDIT_PROMPTS = 4            # language sliders of one edit
 MAX_EDIT_AMOUNT = 1.0           # |amount| of a language slider: ±1 is its prompt's full fitted expression
 EDIT_CACHED_FACES = 8           # start faces (codes, aligned photos) an editor keeps, so a slider only renders
+EDIT_HASHED_PHOTO_BYTES = 256 * 2 ** 20   # a photo file up to this size is known again by its content (an upload
+                                          # may come back under a new path); a larger one by its path and time
 DRIVING_KINDS = ("video", "audio", "text")          # a driving video (or track file), a sound, text to say
 
 # The shapes of a progress callback.
@@ -235,6 +237,7 @@ class FitSettings:
 
 
 __all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYLE_MODES", "DRIVING_KINDS",
-           "EDIT_CROP_RANGES", "MAX_EDIT_PROMPTS", "MAX_EDIT_AMOUNT", "EDIT_CACHED_FACES", "StepProgress",
+           "EDIT_CROP_RANGES", "MAX_EDIT_PROMPTS", "MAX_EDIT_AMOUNT", "EDIT_CACHED_FACES",
+           "EDIT_HASHED_PHOTO_BYTES", "StepProgress",
            "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
            "LossWeights", "FitSettings"]

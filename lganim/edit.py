@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import DRIVEN_CHANNELS, EDIT_CACHED_FACES, EDIT_CROP_RANGES, LossProgress
+from .config import DRIVEN_CHANNELS, EDIT_CACHED_FACES, EDIT_CROP_RANGES, EDIT_HASHED_PHOTO_BYTES, LossProgress
 from .errors import LganimError
 from .face.composite import crop_transform, place_crops
 from .files import atomic_path
@@ -159,13 +159,16 @@ class Edit:
 
 def photo_key(image) -> tuple | None:
     """What identifies a photo between edits (None: it cannot be told apart cheaply, so it is not cached): a file by
-    its path, size and time, bytes and arrays by their digest."""
+    the digest of its bytes (an upload may come back under another path; a file larger than
+    EDIT_HASHED_PHOTO_BYTES by its path, size and time), bytes and arrays by their digest."""
     if isinstance(image, (str, Path)):
         try:
             st = Path(image).stat()
+            if st.st_size > EDIT_HASHED_PHOTO_BYTES:
+                return ("file", str(Path(image).resolve()), st.st_size, st.st_mtime_ns)
+            return ("bytes", hashlib.sha256(Path(image).read_bytes()).hexdigest())
         except OSError:
             return None                                              # reading it will say what is wrong
-        return ("file", str(Path(image).resolve()), st.st_size, st.st_mtime_ns)
     if isinstance(image, (bytes, bytearray)):
         return ("bytes", hashlib.sha256(image).hexdigest())
     if isinstance(image, np.ndarray):
