@@ -37,6 +37,7 @@ from .models import checked_domain
 LANGUAGE_SLIDERS = 3                 # sentence boxes on the page (the API's prompt, amount, prompt_2, amount_2, ...)
 SLIDER_STEPS = 100                   # steps across a channel's range
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
+EDIT_COLUMN_WIDTH = 240              # px: the sliders and the image stay side by side in a narrow page column
 
 
 class LatestWins:
@@ -143,11 +144,18 @@ def slider(r: ControlRange) -> gr.Slider:
     return gr.Slider(r.lo, r.hi, 0.0, step=slider_step(r), label=r.channel, info=r.unit, elem_id=f"edit-{r.channel}")
 
 
-def domain_ranges(domain: str) -> list:
-    """Every channel slider set to the domain's range, at 0 (its cached calibration; no model loads)."""
+def domain_ranges(domain: str, reset: bool = False) -> list:
+    """Every channel slider set to the domain's range (its cached calibration; no model loads), and with `reset` to
+    0 (another domain: another face)."""
     with user_errors():
         ranges = cached_ranges(get_domain(domain))
-    return [gr.update(minimum=r.lo, maximum=r.hi, step=slider_step(r), value=0.0) for r in ranges.values()]
+    at_zero = {"value": 0.0} if reset else {}
+    return [gr.update(minimum=r.lo, maximum=r.hi, step=slider_step(r), **at_zero) for r in ranges.values()]
+
+
+def new_domain(domain: str) -> list:
+    """Another domain: its ranges, every slider at 0."""
+    return domain_ranges(domain, reset=True)
 
 
 def random_seed() -> int:
@@ -176,7 +184,7 @@ def build(domain: gr.Dropdown) -> EditTab:
         gr.Markdown("Edit a still face: head pose and expression in the units of a motion track, and any sentence "
                     "as a slider. The image follows the sliders as they move; a clip can start from it.")
         with gr.Row():
-            with gr.Column(scale=5):
+            with gr.Column(scale=5, min_width=EDIT_COLUMN_WIDTH):
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                      elem_id="edit-seed", scale=3)
@@ -198,8 +206,8 @@ def build(domain: gr.Dropdown) -> EditTab:
                             words.append(gr.Slider(-MAX_EDIT_AMOUNT, MAX_EDIT_AMOUNT, 0.0, step=0.05, scale=2,
                                                    label="Amount", elem_id=f"edit-amount-{i}",
                                                    info="1: its full expression, −1: the opposite"))
-            with gr.Column(scale=6):
-                image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False,
+            with gr.Column(scale=6, min_width=EDIT_COLUMN_WIDTH):
+                image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=300,
                                  buttons=["download", "fullscreen"], elem_id="edit-image")
                 status = gr.Markdown("Move a slider, or press Enter in the seed box.", label="Status",
                                      elem_id="edit-status")
@@ -222,12 +230,12 @@ def build(domain: gr.Dropdown) -> EditTab:
             api_visibility="private", **live)
         reset.click(zeros, outputs=[*sliders, *amounts], queue=False, api_visibility="private").then(
             api_visibility="private", **live)
-        for event in (tab.select, domain.change):
-            event(domain_ranges, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
+        tab.select(domain_ranges, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
+        domain.change(new_domain, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
         go.click(animate_from, inputs=[start, motion], outputs=[clip, clip_status], api_visibility="private",
                  show_progress="minimal", show_progress_on=[clip_status])
     return EditTab(start, image)
 
 
 __all__ = ["LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",
-           "edit_face", "animate_from", "domain_ranges", "random_seed", "zeros", "EditTab", "build"]
+           "edit_face", "animate_from", "domain_ranges", "new_domain", "random_seed", "zeros", "EditTab", "build"]

@@ -304,3 +304,45 @@ def test_edit_endpoint_pastes_a_photo_back(client):
     turned, _ = client.predict(domain="demo", image=photo, yaw=10.0, api_name="/edit")
     assert pixels(still).shape == (512, 512, 3) and "photo" in status
     assert not np.array_equal(pixels(still), pixels(turned))
+
+
+@pytest.mark.browser
+def test_browser_edit_follows_a_dragged_slider_and_resets(server):
+    """The image changes while the yaw slider is still held down (live), the last value is the one shown, and
+    Reset brings every slider back to 0 and the start face back."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(server.url)
+            page.get_by_role("tab", name="Edit").click()
+            track = page.locator("#edit-yaw input[type=range]")
+            track.wait_for()
+            page.evaluate("""() => {
+                window.shown = [];
+                new MutationObserver(() => {
+                    const img = document.querySelector('#edit-image img');
+                    if (img && img.src && window.shown[window.shown.length - 1] !== img.src) window.shown.push(img.src);
+                }).observe(document.body, {subtree: true, childList: true, attributes: true});
+            }""")
+            box = track.bounding_box()
+            y, x0 = box["y"] + box["height"] / 2, box["x"] + box["width"] / 2
+            page.mouse.move(x0, y)
+            page.mouse.down()
+            for k in range(60):                                        # 3 s across the right half of the slider
+                page.mouse.move(x0 + k * box["width"] / 130, y)
+                page.wait_for_timeout(50)
+            while_held = len(page.evaluate("window.shown"))
+            page.mouse.up()
+            value = page.input_value("#edit-yaw input[type=number]")
+            page.wait_for_function(f"document.querySelector('#edit-status').innerText.includes('yaw {float(value):g}')",
+                                   timeout=30_000)
+            assert while_held >= 2, "the image did not follow the slider while it was held"
+            page.click("#edit-reset")
+            page.wait_for_function("document.querySelector('#edit-status').innerText.includes('no edit')",
+                                   timeout=30_000)
+            assert float(page.input_value("#edit-yaw input[type=number]")) == 0
+        finally:
+            browser.close()
