@@ -39,6 +39,14 @@ MAX_VIDEO_PIXELS = 4096 * 2160  # largest frame of a video that is read (DCI 4K;
 MAX_AUDIO_SECONDS = 300.0       # longest sound that drives a face
 FFMPEG_TIMEOUT = 120            # seconds any one ffmpeg call may take before it is stopped
 
+# The Hugging Face Hub, and lganim's cache (LGANIM_CACHE).
+HUB_PROBE_TIMEOUT = 4.0         # seconds a probe of the Hub may take before it counts as unreachable
+HUB_PROBE_MEMORY = 60.0         # seconds a probe's answer is remembered (per endpoint) before the Hub is asked again
+FIT_LOCK_GRACE = 60.0           # seconds a fit waits beyond the holder's time budget before it fits on its own
+LOCK_POLL_SECONDS = 0.2         # how often a waiting process tries a held file lock again
+TEMP_MAX_AGE = 24 * 3600.0      # seconds after which a temporary file of a live or unknown owner is swept anyway
+CACHE_SWEEP_DEPTH = 2           # folder levels below LGANIM_CACHE that lganim writes in (fitted/<domain>/) and sweeps
+
 # Defaults of one request.
 DEFAULT_FRAMES = 16
 DEFAULT_FPS = 12

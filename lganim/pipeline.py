@@ -275,59 +275,55 @@ class Animator:
 
     # -- rendering ------------------------------------------------------------------------------------------
     def render(self, plan: Plan, first: np.ndarray | None = None) -> Iterator[FrameChunk]:
-        """All B·T frames in time order, streamed as FrameChunks while the renderer finishes them.
+        """All B·T frames in time order, streamed as FrameChunks while the renderer finishes them: a block of
+        time steps at a time (about `chunk_size` frames), so that memory does not grow with the clip.
 
         first: frame 0 of every clip as an earlier render of the same start codes output it (uint8 [B, H, W, 3]);
-        by default the motion source's rendered first frames, if any, else it is rendered here.
+        by default the motion source's rendered first frames, if any, else it is rendered here. A frame whose code
+        and crop move equal frame 0's (strength 0, or a still stretch of a track) reuses frame 0's pixels.
         """
-        ws = plan.ws                                                             # [B, T, L, D]
-        b, t = ws.shape[:2]
-        moves = plan.motion.transforms                                           # [T, 3, 3] or None
-        same = [k > 0 and torch.equal(ws[:, k], ws[:, 0]) and (moves is None or np.array_equal(moves[k], moves[0]))
-                for k in range(t)]                                               # frames that are frame 0
+        request, offsets, moves = plan.request, plan.motion.offsets, plan.motion.transforms   # [B, T, L, D]
+        b, t = request.batch, request.num_frames
+        w0 = plan.w0                                                             # [B, L, D]
+        ws0 = w0 + request.strength * offsets[:, 0].to(w0)                       # frame 0's codes
         if first is None and plan.first_frames is not None:
             first = self.output(plan, plan.first_frames[:, None], [0])[:, 0]
-        todo = [k for k in range(t) if not same[k] and not (k == 0 and first is not None)]
-        done: dict[int, np.ndarray] = {}                                         # time step -> uint8 [B, H, W, 3]
-        start = 0                                                                # next time step to yield
+        steps = max(1, (self.renderer.chunk_size or DEFAULT_CHUNK) // b)        # time steps rendered per call
 
-        def ready() -> FrameChunk | None:
-            """The frames from `start` on that are known, as one chunk (None when frame `start` is not)."""
-            nonlocal start, first
-            run = []
-            while start + len(run) < t:
-                k = start + len(run)
-                if k in done:
-                    run.append(done.pop(k))
-                    first = run[-1] if k == 0 else first
-                elif first is not None and (k == 0 or same[k]):
-                    run.append(first)
-                else:
-                    break
-            if not run:
-                return None
-            chunk, start = FrameChunk(start, np.stack(run, axis=1)), start + len(run)
-            return chunk
+        def reused(k: int) -> bool:
+            if k == 0:
+                return first is not None
+            same_move = moves is None or np.array_equal(moves[k], moves[0])
+            return same_move and torch.equal(w0 + request.strength * offsets[:, k].to(w0), ws0)
 
-        if (chunk := ready()) is not None:
-            yield chunk
-        if not todo:
-            return
-        flat = ws[:, todo].transpose(0, 1).reshape(len(todo) * b, *ws.shape[2:])   # [n·B, L, D], time-major
-        pending = torch.empty(0, 3, self.stylegan.size, self.stylegan.size, device=flat.device)
-        steps = iter(todo)
-        for images in self.renderer.stream(flat):                               # images [m, 3, H, W]
-            pending = torch.cat([pending, images.float()])
-            n = pending.shape[0] // b                                            # whole time steps rendered
-            if n == 0:
-                continue
-            keys = [next(steps) for _ in range(n)]
-            block = pending[:n * b].reshape(n, b, *pending.shape[1:]).transpose(0, 1)   # [B, n, 3, H, W]
-            pending = pending[n * b:]
-            for i, frames in enumerate(self.output(plan, block, keys).transpose(1, 0, 2, 3, 4)):
-                done[keys[i]] = frames
-            if (chunk := ready()) is not None:
-                yield chunk
+        def block_frames(keys: list[int], todo: list[int]) -> FrameChunk:
+            """The chunk of time steps `keys`, rendering `todo` (the others are frame 0)."""
+            nonlocal first
+            rendered: dict[int, np.ndarray] = {}                                 # time step -> [B, H', W', 3]
+            if todo:
+                ws = w0[:, None] + request.strength * offsets[:, todo].to(w0)   # [B, n, L, D]
+                flat = ws.transpose(0, 1).reshape(len(todo) * b, *ws.shape[2:])   # [n·B, L, D], time-major
+                with torch.inference_mode():
+                    images = torch.cat([x.float() for x in self.renderer.stream(flat)])     # [n·B, 3, H, W]
+                block = images.reshape(len(todo), b, *images.shape[1:]).transpose(0, 1)    # [B, n, 3, H, W]
+                rendered = dict(zip(todo, self.output(plan, block, todo).transpose(1, 0, 2, 3, 4)))
+                first = rendered.get(0, first)
+            return FrameChunk(keys[0], np.stack([rendered.get(k, first) for k in keys], axis=1))
+
+        keys, todo = [], []
+        for k in range(t):
+            again = reused(k)
+            if not again and keys and not todo:                                  # frame-0 frames: out at once
+                yield block_frames(keys, todo)
+                keys = []
+            keys.append(k)
+            if not again:
+                todo.append(k)
+            if len(todo) == steps:
+                yield block_frames(keys, todo)
+                keys, todo = [], []
+        if keys:
+            yield block_frames(keys, todo)
 
     def output(self, plan: Plan, images: torch.Tensor, steps: Sequence[int]) -> np.ndarray:
         """Rendered images [B, n, 3, H, W] of time steps `steps` → output frames uint8 [B, n, H', W', 3]: the

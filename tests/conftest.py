@@ -60,6 +60,48 @@ def weights_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+class FakeHub:
+    """What a test's stand-in for the Hub saw: every HTTP request huggingface_hub (or lganim's probe) sent, and every
+    back-off sleep of huggingface_hub's retries (recorded, not slept). `answer(request)` makes the response; the
+    default refuses the connection, as a machine without network does."""
+
+    def __init__(self):
+        self.requests: list = []
+        self.sleeps: list[float] = []
+        self.answer = self.refuse
+
+    @staticmethod
+    def refuse(request):
+        import httpx2
+        raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+
+    def handle(self, request):
+        self.requests.append(request)
+        return self.answer(request)
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """HF_HUB_OFFLINE unset for the test, huggingface_hub's HTTP client replaced by one that answers through a
+    `FakeHub` (no network is touched), and lganim's memory of Hub probes empty."""
+    import httpx2
+    import huggingface_hub
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _http
+
+    from lganim.weights import hub
+
+    fake = FakeHub()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(_http, "time", type("Clock", (), {"sleep": staticmethod(fake.sleeps.append)}))
+    monkeypatch.setattr(hub, "HUB_PROBE", hub.HubProbe())
+    huggingface_hub.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handle)))
+    huggingface_hub.close_session()
+    yield fake
+    huggingface_hub.set_client_factory(_http.default_client_factory)
+    huggingface_hub.close_session()
+
+
 @pytest.fixture(scope="session")
 def g64():
     """rosinality's Generator(64, 512, 8, channel_multiplier=1) with the reference weights (frozen)."""

@@ -8,7 +8,9 @@ try:  # on ZeroGPU, `spaces` must be imported before anything initialises CUDA (
 except ImportError:
     spaces = None
 
-from contextlib import contextmanager
+import functools
+import logging
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -18,19 +20,53 @@ from lganim.errors import LganimError
 from lganim.request import DriveRequest, Request
 
 from . import jobs, zerogpu
+from .files import REQUEST_DIR_PREFIX
 from .models import Animators
+from .settings import Settings
 
 ANIMATORS = Animators()
 FILES = Path(gr.utils.get_upload_folder())          # gradio's cache: uploads, and the per-request result folders
+log = logging.getLogger("lganim.app")
+_RENDERING = re.compile(r"(\d+)/(\d+) frames")
 
 
-@contextmanager
-def user_errors():
-    """The one place where the library's errors become messages in the browser (and for API clients)."""
-    try:
-        yield
-    except LganimError as e:
-        raise gr.Error(str(e), print_exception=False) from None
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The server's settings, read from the environment once (app.py reads them at startup)."""
+    return Settings.from_env()
+
+
+def answers(outputs: int, status: int):
+    """A tab's handler (a generator of output tuples): the one place where errors become messages in the browser
+    and for API clients. A library error (a bad value, a missing file) is shown as the status line, replacing the
+    stale step, then raised as one `gr.Error` line; anything else is a bug: logged with its traceback, answered
+    with one line. `outputs`: how many outputs the handler has; `status`: the index of its status output."""
+    def wrap(handler):
+        @functools.wraps(handler)
+        def guarded(*args, **kwargs):
+            try:
+                yield from handler(*args, **kwargs)
+            except LganimError as e:
+                message = str(e)
+            except Exception:
+                log.exception("internal error in %s", handler.__name__)
+                message = "Internal error: the server could not finish this request (its log has the details)."
+            else:
+                return
+            shown = [gr.skip()] * outputs
+            shown[status] = f"⚠️ {message}"
+            yield tuple(shown)
+            raise gr.Error(message, print_exception=False)
+        return guarded
+    return wrap
+
+
+def cancelled(status: str) -> str:
+    """The status line after Cancel, from the one on screen ("Rendering… 113/256 frames")."""
+    found = _RENDERING.search(status or "")
+    if found:
+        return f"Cancelled after {found.group(1)} of {found.group(2)} frames."
+    return "Cancelled."
 
 
 def reporter(progress: gr.Progress):
@@ -46,16 +82,19 @@ def on_gpu(duration):
 def uploaded_file(payload, upload_root: str | Path, name: str = "image", kind: str = "image") -> Path | None:
     """The path of a file a web client uploaded ({"path": ...}), or None for no file.
 
-    Only files inside `upload_root` (the server's upload cache) are accepted: a client must upload the file,
-    never name one that is already on the server.
+    Only uploads are accepted: files inside `upload_root` (the server's upload cache) but outside the result folders
+    of requests — a client must upload its file, never name one that is already on the server, another session's
+    results included.
     """
     if payload is None:
         return None
     path = payload.get("path") if isinstance(payload, dict) else None
-    if (not isinstance(path, str) or not Path(path).is_file()
-            or not Path(path).resolve().is_relative_to(Path(upload_root).resolve())):
+    root = Path(upload_root).resolve()
+    resolved = Path(path).resolve() if isinstance(path, str) else None
+    if (resolved is None or not resolved.is_file() or not resolved.is_relative_to(root)
+            or resolved.relative_to(root).parts[0].startswith(REQUEST_DIR_PREFIX)):
         raise LganimError(f"{name} must be an uploaded {kind} file (gradio_client.handle_file(path)), or empty.")
-    return Path(path)
+    return resolved
 
 
 def upload(payload, name: str = "image", kind: str = "image") -> Path | None:
@@ -63,35 +102,35 @@ def upload(payload, name: str = "image", kind: str = "image") -> Path | None:
     return uploaded_file(payload, FILES, name, kind)
 
 
-def scatter(columns: dict | None, color: str):
-    return gr.ScatterPlot(value=pd.DataFrame(columns), color=color) if columns is not None else None
-
-
-def lines(columns: dict | None):
-    return gr.LinePlot(value=pd.DataFrame(columns)) if columns is not None else None
+def lines(columns: dict | None, x: str, y: str, color: str):
+    """A line plot update of `columns` (None: leave the plot as it is)."""
+    if columns is None:
+        return gr.skip()
+    return gr.LinePlot(value=pd.DataFrame(columns), x=x, y=y, color=color)
 
 
 @on_gpu(duration=lambda domain, request, write_gif, progress: zerogpu.gpu_seconds(ANIMATORS, domain, request))
 def generate(domain: str, request: Request, write_gif: bool, progress):
     """The GPU work of one request, as updates."""
-    yield from jobs.run(ANIMATORS, domain, request, FILES, progress, write_gif)
+    yield from jobs.run(ANIMATORS, domain, request, FILES, progress, settings(), write_gif)
 
 
 @on_gpu(duration=lambda clip, strength, truncation, fps, progress: zerogpu.gpu_seconds(
     ANIMATORS, clip.domain, frames=clip.plan.request.batch * clip.plan.request.num_frames))
 def regenerate(clip: jobs.Clip, strength: float, truncation: float, fps: int, progress):
     """The GPU work of a re-render of a finished clip, as updates."""
-    yield from jobs.rerender(ANIMATORS, clip, FILES, progress, strength=strength, truncation=truncation, fps=fps)
+    yield from jobs.rerender(ANIMATORS, clip, FILES, progress, settings(), strength=strength, truncation=truncation,
+                             fps=fps)
 
 
 @on_gpu(duration=lambda domain, request, progress: zerogpu.drive_seconds(ANIMATORS, domain, request))
 def drive(domain: str, request: DriveRequest, progress):
     """The work of a driven face (tracking, control directions, rendering), as updates."""
-    yield from jobs.drive(ANIMATORS, domain, request, FILES, progress)
+    yield from jobs.drive(ANIMATORS, domain, request, FILES, progress, settings())
 
 
-@on_gpu(duration=lambda domain, face, samples, progress: zerogpu.gpu_seconds(
+@on_gpu(duration=lambda domain, face, samples, prompt, progress: zerogpu.gpu_seconds(
     ANIMATORS, domain, face, frames=samples * face.num_frames))
-def predict(domain: str, face: Request, samples: int, progress):
+def predict(domain: str, face: Request, samples: int, prompt: str | None, progress):
     """The work of K predicted futures of one face, as updates."""
-    yield from jobs.predict(ANIMATORS, domain, face, samples, FILES, progress)
+    yield from jobs.predict(ANIMATORS, domain, face, samples, FILES, progress, settings(), prompt)

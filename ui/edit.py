@@ -20,24 +20,25 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
 
 import gradio as gr
 
 from lganim.config import DEFAULT_PROMPT, MAX_EDIT_AMOUNT, MAX_SEED
 from lganim.edit import ControlRange, Edit, cached_ranges, control_ranges
+from lganim.errors import LganimError
 from lganim.request import EditRequest, Request
 from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
 
 from . import zerogpu
-from .common import ANIMATORS, generate, on_gpu, reporter, upload, user_errors
+from .common import ANIMATORS, answers, generate, on_gpu, reporter, upload
 from .models import checked_domain
 
 LANGUAGE_SLIDERS = 3                 # sentence boxes on the page (the API's prompt, amount, prompt_2, amount_2, ...)
 SLIDER_STEPS = 100                   # steps across a channel's range
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
-EDIT_COLUMN_WIDTH = 240              # px: the sliders and the image stay side by side in a narrow page column
+OUTPUTS, STATUS = 3, 1               # (image, status, the edit) and where the status is
+CLIP_OUTPUTS, CLIP_STATUS = 2, 1     # (video, status) of "Animate from here"
 
 
 class LatestWins:
@@ -100,39 +101,40 @@ def status_line(edit: Edit, seconds: float, untrained: bool) -> str:
             f"domain {edit.domain}" + (" (untrained: a check of the plumbing, not a result)" if untrained else ""))
 
 
+@answers(OUTPUTS, STATUS)
 def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0, pitch: float = 0.0,
               roll: float = 0.0, tx: float = 0.0, ty: float = 0.0, scale: float = 0.0, mouth_open: float = 0.0,
               mouth_wide: float = 0.0, smile: float = 0.0, eye_l: float = 0.0, eye_r: float = 0.0, brow: float = 0.0,
               prompt: str = "", amount: float = 0.0, prompt_2: str = "", amount_2: float = 0.0, prompt_3: str = "",
               amount_3: float = 0.0, request: gr.Request = None):
     """The face edited by every channel's value (in its unit; 0 leaves it) and the sentences' amounts (-1..1 of each
-    one's fitted expression). Returns (image, status, the edit for a clip to start from); a call that a newer one of
-    the same session overtook returns nothing new."""
+    one's fitted expression): (image, status, the edit for a clip to start from); a call that a newer one of the
+    same session overtook answers nothing new."""
     values = dict(yaw=yaw, pitch=pitch, roll=roll, tx=tx, ty=ty, scale=scale, mouth_open=mouth_open,
                   mouth_wide=mouth_wide, smile=smile, eye_l=eye_l, eye_r=eye_r, brow=brow)
-    with user_errors():
-        photo = upload(image)
-        edit_request = EditRequest(seed, photo, values, language(prompt, amount, prompt_2, amount_2, prompt_3,
-                                                                 amount_3))
-        spec = checked_domain(domain, Request((), (edit_request.seed or 0,), photo))
-        start = time.perf_counter()
-        session = getattr(request, "session_hash", None) or "local"
-        edit = LATEST.run(session, lambda: edit_work(spec.name, edit_request))
+    photo = upload(image)
+    edit_request = EditRequest(seed, photo, values, language(prompt, amount, prompt_2, amount_2, prompt_3, amount_3))
+    spec = checked_domain(domain, Request((), (edit_request.seed or 0,), photo))
+    start = time.perf_counter()
+    session = getattr(request, "session_hash", None) or "local"
+    edit = LATEST.run(session, lambda: edit_work(spec.name, edit_request))
     if edit is None:
-        return gr.skip(), gr.skip(), gr.skip()
-    return edit.image, status_line(edit, time.perf_counter() - start, spec.untrained), edit
+        yield (gr.skip(),) * OUTPUTS
+        return
+    yield edit.image, status_line(edit, time.perf_counter() - start, spec.untrained), edit
 
 
+@answers(CLIP_OUTPUTS, CLIP_STATUS)
 def animate_from(start: Edit | None, prompt: str = DEFAULT_PROMPT, progress=gr.Progress()):
     """A clip of the prompt's motion that starts from the last edit (its code, photo and crop move): (MP4, status)."""
     if start is None:
-        raise gr.Error("Edit a face first: the clip starts from the edited face.", print_exception=False)
-    with user_errors():
-        request = Request([prompt], start=start)
-        spec = checked_domain(start.domain, request)
-        with closing(generate(spec.name, request, False, reporter(progress))) as updates:
-            for u in updates:
-                yield (str(u.videos[0]) if u.videos else None), u.status
+        raise LganimError("Edit a face first: the clip starts from the edited face.")
+    request = Request([prompt], start=start)
+    spec = checked_domain(start.domain, request)
+    yield None, "Starting…"
+    with closing(generate(spec.name, request, False, reporter(progress))) as updates:
+        for u in updates:
+            yield (str(u.videos[0]) if u.videos else gr.skip()), u.status
 
 
 def slider_step(r: ControlRange) -> float:
@@ -147,8 +149,7 @@ def slider(r: ControlRange) -> gr.Slider:
 def domain_ranges(domain: str, reset: bool = False) -> list:
     """Every channel slider set to the domain's range (its cached calibration; no model loads), and with `reset` to
     0 (another domain: another face)."""
-    with user_errors():
-        ranges = cached_ranges(get_domain(domain))
+    ranges = cached_ranges(get_domain(domain))
     at_zero = {"value": 0.0} if reset else {}
     return [gr.update(minimum=r.lo, maximum=r.hi, step=slider_step(r), **at_zero) for r in ranges.values()]
 
@@ -168,61 +169,54 @@ def zeros() -> list[float]:
     return [0.0] * (len(CHANNELS) + LANGUAGE_SLIDERS)
 
 
-@dataclass
-class EditTab:
-    """What the page can wire to the Edit tab: the session's last edit (None before the first), which One clip,
-    Drive and Talk can start from (`Request(..., start=edit)`, `DriveRequest(..., start=edit)`), and its image."""
-
-    start: gr.State
-    image: gr.Image
-
-
-def build(domain: gr.Dropdown) -> EditTab:
-    """The tab's widgets and events (inside the page's Tabs): inputs left, the image right."""
+def build(domain: gr.Dropdown) -> dict:
+    """The tab (inside the page's Tabs): inputs left, the image right. Returns the components the page wires to:
+    "start", the session's last edit (a gr.State; None before the first), which a clip can start from
+    (`Request(..., start=edit)`, `DriveRequest(..., start=edit)`), and "image", "seed", "photo"."""
     ranges = control_ranges(None)                       # until the tab opens: the typical ranges, nothing loaded
     with gr.Tab("Edit", id="edit") as tab:
-        gr.Markdown("Edit a still face: head pose and expression in the units of a motion track, and any sentence "
-                    "as a slider. The image follows the sliders as they move; a clip can start from it.")
-        with gr.Row():
-            with gr.Column(scale=5, min_width=EDIT_COLUMN_WIDTH):
-                with gr.Row():
+        start = gr.State(None)                          # the last edit of this session: what a clip starts from
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=6, min_width=320):
+                with gr.Row(equal_height=True):
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
-                                     elem_id="edit-seed", scale=3)
-                    dice = gr.Button("Random face", size="sm", scale=1, elem_id="edit-random")
-                    reset = gr.Button("Reset", size="sm", scale=1, elem_id="edit-reset")
-                photo = gr.Image(type="filepath", sources=["upload", "clipboard"], height=160, elem_id="edit-photo",
-                                 label="Photo of a face (optional: replaces the seed's face)")
-                with gr.Accordion("Head: pose, and where the face sits", open=True):
-                    head = {c: slider(ranges[c]) for c in HEAD}
-                with gr.Accordion("Expression", open=True):
-                    face = {c: slider(ranges[c]) for c in CHANNELS if c not in HEAD}
+                                     elem_id="edit-seed", scale=3, min_width=120)
+                    dice = gr.Button("Random face", size="sm", scale=1, min_width=100, elem_id="edit-random")
+                    reset = gr.Button("Reset", size="sm", scale=1, min_width=80, elem_id="edit-reset")
+                photo = gr.Image(type="filepath", sources=["upload", "clipboard"], height=150, elem_id="edit-photo",
+                                 label="Photo of a face (optional)")
+                with gr.Row(equal_height=False):
+                    with gr.Column(min_width=240):
+                        gr.Markdown("**Head**: pose, and where the face sits")
+                        head = {c: slider(ranges[c]) for c in HEAD}
+                    with gr.Column(min_width=240):
+                        gr.Markdown("**Expression**")
+                        face = {c: slider(ranges[c]) for c in CHANNELS if c not in HEAD}
                 sliders = [{**head, **face}[c] for c in CHANNELS]
                 with gr.Accordion("Language sliders: a sentence, and how much of it", open=True):
                     words = []
                     for i in range(LANGUAGE_SLIDERS):
-                        with gr.Row():
-                            words.append(gr.Textbox("", label=f"Sentence {i + 1}", scale=3, elem_id=f"edit-prompt-{i}",
+                        with gr.Row(equal_height=True):
+                            words.append(gr.Textbox("", label=f"Sentence {i + 1}", scale=3, min_width=160,
+                                                    elem_id=f"edit-prompt-{i}",
                                                     placeholder="The person is surprised." if i == 0 else ""))
                             words.append(gr.Slider(-MAX_EDIT_AMOUNT, MAX_EDIT_AMOUNT, 0.0, step=0.05, scale=2,
-                                                   label="Amount", elem_id=f"edit-amount-{i}",
+                                                   min_width=160, label="Amount", elem_id=f"edit-amount-{i}",
                                                    info="1: its full expression, −1: the opposite"))
-            with gr.Column(scale=6, min_width=EDIT_COLUMN_WIDTH):
-                image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=300,
-                                 buttons=["download", "fullscreen"], elem_id="edit-image")
+            with gr.Column(scale=5, min_width=320):
                 status = gr.Markdown("Move a slider, or press Enter in the seed box.", label="Status",
                                      elem_id="edit-status")
-                with gr.Row():
+                image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=360,
+                                 buttons=["download", "fullscreen"], elem_id="edit-image")
+                with gr.Row(equal_height=True):
                     motion = gr.Textbox(DEFAULT_PROMPT, label="Animate from here: the motion", scale=3,
-                                        elem_id="edit-motion")
-                    go = gr.Button("Animate from here", scale=1, elem_id="edit-animate")
+                                        min_width=160, elem_id="edit-motion")
+                    go = gr.Button("Animate from here", scale=1, min_width=120, elem_id="edit-animate")
+                clip_status = gr.Markdown("", label="Clip status", elem_id="edit-clip-status")
                 clip = gr.Video(label="Clip from the edited face", interactive=False, autoplay=True, loop=True,
                                 height=240, elem_id="edit-clip")
-                clip_status = gr.Markdown("", elem_id="edit-clip-status")
-        start = gr.State(None)
-        inputs = [domain, seed, photo, *sliders, *words]
-        outputs = [image, status, start]
-        live = dict(fn=edit_face, inputs=inputs, outputs=outputs, preprocess=False, trigger_mode="always_last",
-                    show_progress="hidden", concurrency_id="edit")
+        live = dict(fn=edit_face, inputs=[domain, seed, photo, *sliders, *words], outputs=[image, status, start],
+                    preprocess=False, trigger_mode="always_last", show_progress="hidden", concurrency_id="edit")
         amounts = words[1::2]
         gr.on([s.input for s in [*sliders, *amounts]] + [seed.submit, photo.upload, photo.clear]
               + [w.submit for w in words[::2]], api_name="edit", **live)
@@ -234,8 +228,8 @@ def build(domain: gr.Dropdown) -> EditTab:
         domain.change(new_domain, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
         go.click(animate_from, inputs=[start, motion], outputs=[clip, clip_status], api_visibility="private",
                  show_progress="minimal", show_progress_on=[clip_status])
-    return EditTab(start, image)
+    return {"start": start, "image": image, "seed": seed, "photo": photo}
 
 
 __all__ = ["LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",
-           "edit_face", "animate_from", "domain_ranges", "new_domain", "random_seed", "zeros", "EditTab", "build"]
+           "edit_face", "animate_from", "domain_ranges", "new_domain", "random_seed", "zeros", "build"]

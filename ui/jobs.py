@@ -1,45 +1,62 @@
 """A web request as a stream of updates, without any UI toolkit: a clip (frames while they render, then the files),
 a re-render of a finished clip, a driven face, predicted futures. The page turns these updates into widgets; what it
 shows is decided here. Every update pickles (on ZeroGPU they come from the GPU worker).
+
+Memory and disk stay bounded: frames go from the renderer to one MP4 encoder per clip chunk by chunk (what stays
+in memory is a chunk, the frames of the strip and frame 0), the MP4 is playable as soon as the last frame is
+rendered, and the GIF and the side-by-side video are made from the MP4 by ffmpeg afterwards. A request stops
+between two chunks when it runs past its time budget or its disk budget; closing its stream (Cancel) stops it and
+removes its folder.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from lganim.driving import prepare_drive
-from lganim.media.preview import frame_strip, motion_pca, tile, track_curves
-from lganim.media.writers import write_video
+from lganim.driving import DrivenPlan, prepare_drive
+from lganim.errors import LganimError
+from lganim.media.preview import frame_strip, motion_curves, strip_indices, tile, track_curves
+from lganim.media.writers import Mp4Encoder, gif_from_mp4, side_by_side
 from lganim.motion.calibration import load_controls
+from lganim.motion.controls import LAYER_GROUPS
 from lganim.motion.futures import futures
-from lganim.motion.source import Motion
 from lganim.pipeline import Animator, FrameChunk, Plan
 from lganim.request import DriveRequest, Request
 
-from .files import FRAMES_FILE, request_dir
+from .files import request_dir
 from .models import Animators
-from .text import PAPER_PROMPTS
+from .settings import Settings
 
 log = logging.getLogger("lganim.app")
-StatusProgress = Callable[[float, str], None]        # (fraction done, what is happening)
+StatusProgress = Callable[[float, str], None]        # (fraction done, what is happening): gradio's progress bar
+BYTES_PER_PIXEL = 0.5                                 # a generous bound of what H.264 writes per pixel of a frame
+STATUS_EVERY = 0.2                                    # seconds between two status lines of background work
+clock = time.monotonic                                # what the time budget is measured with
+GROUPS = {**LAYER_GROUPS, "fine": tuple(range(9, 18))}   # the motion plot's layer groups (fine: colour, identity)
+
+
+def layer_groups(num_ws: int) -> dict[str, tuple[int, ...]]:
+    """GROUPS within a generator's `num_ws` W+ layers."""
+    return {name: kept for name, layers in GROUPS.items() if (kept := tuple(i for i in layers if i < num_ws))}
 
 
 @dataclass
 class Clip:
-    """What is kept of a finished request to re-render it: its plan (tensors on the CPU) and its frames' file."""
+    """What a re-render of a finished clip starts from: its plan (tensors on the CPU) and its first frames."""
 
     domain: str
     plan: Plan
-    frames: Path                            # FRAMES_FILE: uint8 [B, T, H, W, 3]
+    first: np.ndarray                       # uint8 [B, H, W, 3]: frame 0 of every clip, reused by a re-render
 
 
 @dataclass
@@ -49,25 +66,49 @@ class Update:
     status: str
     live: np.ndarray | None = None          # uint8 [H, W, 3]: the newest frame (a grid for batches)
     videos: list[Path] | None = None        # one MP4 per clip
-    gif: Path | None = None                 # clip 0 as a GIF
+    captions: list[str] | None = None       # what each video is
+    gif: Path | None = None                 # clip 0 as a GIF (after the MP4)
+    side_by_side: Path | None = None        # the driving video beside the driven face (after the MP4)
     strip: np.ndarray | None = None
-    plot: dict | None = None                # columns of the motion plot (preview.motion_pca)
+    plot: dict | None = None                # columns frame, distance, curve: the motion over time
     aligned: np.ndarray | None = None       # uint8 [S, S, 3]: the aligned face crop of a photo (what is animated)
     clip: Clip | None = None                # set with the results: what a re-render starts from
     tracks: list[Path] | None = None        # the motion track that drove the face, as JSON and CSV
     curves: dict | None = None              # columns t, value, channel: the track's channels over time
+    done: int = 0                           # frames rendered so far, of
+    total: int = 0                          # the frames of the request
+
+
+@dataclass
+class Budget:
+    """A request's time and disk budgets (ui/settings.py)."""
+
+    settings: Settings
+    started: float = field(default_factory=lambda: clock())
+
+    def check(self, done: int, total: int) -> None:
+        if clock() - self.started > self.settings.request_seconds:
+            raise LganimError(f"Stopped after {done} of {total} frames: the request ran past the "
+                              f"{self.settings.request_seconds} s one request may take; ask for fewer frames.")
 
 
 def quiet(fraction: float, text: str) -> None:
     """No progress bar (on ZeroGPU the callback could not cross to the GPU worker)."""
 
 
+def labels_of(request: Request) -> list[str]:
+    """A caption per clip: its face and its prompt."""
+    prompts = request.prompts or ("driven",) * request.batch
+    return [f"{i}: {'photo' if s is None else f'seed {s}'} · {p[:60]}"
+            for i, (s, p) in enumerate(zip(request.seeds, prompts))]
+
+
 def run(animators: Animators, domain: str, request: Request, files_root: str | Path, progress: StatusProgress | None,
-        write_gif: bool) -> Iterator[Update]:
-    """Load (once), plan, render chunk by chunk, then write the files. Closing the iterator stops the work and
-    removes the request's folder. Every update pickles (ZeroGPU sends them from its GPU worker)."""
+        settings: Settings, write_gif: bool = True) -> Iterator[Update]:
+    """Load (once), plan, render chunk by chunk into the MP4s, then the GIF. Closing the iterator stops the work and
+    removes the request's folder."""
     progress = progress or quiet
-    t0 = time.perf_counter()
+    budget = Budget(settings)
     first_load = domain not in animators.loaded
     if first_load:
         progress(0, f"Loading the {domain} models (first request only)…")
@@ -81,131 +122,226 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
     plan = anim.prepare(request, progress=optimising)
     if plan.photo is not None:
         yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
-    yield from render(anim.render(plan), plan, anim, files_root, progress, write_gif, t0)
+    yield from stream_clip(anim.render(plan), plan, anim, files_root, progress, budget, write_gif=write_gif)
 
 
-def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: StatusProgress | None, *,
-             strength: float, truncation: float, fps: int) -> Iterator[Update]:
-    """A finished clip with another strength, truncation ψ or fps, from its cached motion (no CLIP, fitting or
-    motion model); only fps changed: the same frames, encoded again."""
+def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: StatusProgress | None,
+             settings: Settings, *, strength: float, truncation: float | None, fps: int) -> Iterator[Update]:
+    """A finished clip with another strength, truncation ψ or fps, from its motion (no CLIP, fitting or motion
+    model); frame 0 is reused where its code did not change."""
     progress = progress or quiet
-    t0 = time.perf_counter()
     anim = animators.get(clip.domain)
-    frames = np.load(clip.frames, mmap_mode="r")
-    plan, chunks = anim.rerender(clip.plan.to(anim.device), frames, strength=strength,
+    plan, chunks = anim.rerender(clip.plan.to(anim.device), clip.first[:, None], strength=strength,
                                  truncation=truncation, fps=fps)
-    if chunks is None:
-        yield from encode(np.asarray(frames), plan, anim, files_root, progress, True, t0)
-    else:
-        yield from render(chunks, plan, anim, files_root, progress, True, t0)
+    if chunks is None:                                       # only fps changed: the same frames, at another rate
+        chunks = anim.render(plan, first=clip.first)
+    if plan.photo is not None:                               # the crop again, for a caller that reads the last answer
+        yield Update("Re-rendering…", aligned=plan.photo.aligned.image)
+    yield from stream_clip(chunks, plan, anim, files_root, progress, Budget(settings))
+
+
+def background(work: Callable, progress: StatusProgress) -> Iterator:
+    """Run `work(report)` on a thread while its reports (stage, done, expected) come out as status lines; its result
+    is the generator's return value. Closing the generator stops the work at its next report."""
+    events: queue.Queue = queue.Queue(maxsize=4)          # the work waits for its reports to be read
+    stop = threading.Event()
+
+    def put(event: tuple, stoppable: bool) -> None:
+        while True:
+            if stoppable and stop.is_set():
+                raise LganimError("Cancelled.")
+            try:
+                events.put(event, timeout=0.1)
+                return
+            except queue.Full:
+                if not stoppable and stop.is_set():
+                    return                                # nobody reads any more
+                continue
+
+    def target() -> None:
+        try:
+            put(("done", work(lambda stage, done, expected: put(("progress", stage, done, expected), True))), False)
+        except BaseException as err:                      # re-raised where the stream is read
+            put(("error", err), False)
+
+    thread = threading.Thread(target=target, daemon=True, name="lganim-background")
+    thread.start()
+    shown = 0.0
+    try:
+        while True:
+            kind, *rest = events.get()
+            if kind == "done":
+                return rest[0]
+            if kind == "error":
+                raise rest[0]
+            stage, done, expected = rest
+            line = f"{stage}… {done}/{expected} frames" if expected else f"{stage}…"
+            progress(done / expected if expected else 0, line)
+            if time.monotonic() - shown >= STATUS_EVERY or not done:   # a few lines a second, not one per frame
+                shown = time.monotonic()
+                yield line
+    finally:
+        stop.set()
+        while thread.is_alive():                          # let a blocked report see the stop
+            try:
+                events.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 def drive(animators: Animators, domain: str, request: DriveRequest, files_root: str | Path,
-          progress: StatusProgress | None) -> Iterator[Update]:
+          progress: StatusProgress | None, settings: Settings) -> Iterator[Update]:
     """A face driven by a video, a track, speech or text (lganim.driving): track → control directions → frames,
-    then the MP4 with the sound, the track files and its curves."""
+    then the MP4 with the sound, the track files and its curves, and for a driving video, both side by side."""
     progress = progress or quiet
-    t0 = time.perf_counter()
+    budget = Budget(settings)
     yield Update("Reading what drives the face…")
     anim = animators.get(domain)
-
-    def stage(what: str, done: int, total: int) -> None:
-        progress(done / total if total else 0, f"{what}… {done}/{total}" if total else f"{what}…")
-
     with tempfile.TemporaryDirectory(prefix="lganim-sound-") as scratch:
-        driven = prepare_drive(anim, request, Path(scratch), progress=stage)
+        work = background(lambda report: prepare_drive(anim, request, Path(scratch), progress=report), progress)
+        while True:
+            try:
+                line = next(work)
+            except StopIteration as end:
+                driven: DrivenPlan = end.value
+                break
+            budget.check(0, 0)
+            yield Update(line)
         plan = driven.plan
-        yield from render(anim.render(plan), plan, anim, files_root, progress, False, t0, driven.envelope,
-                          driven.video_fps)
+        beside = request.driving.source if request.driving.kind == "video" else None
+        if beside is not None and Path(beside).suffix.lower() in (".json", ".csv"):
+            beside = None                                     # a track file: nothing to show beside the face
+        yield from stream_clip(anim.render(plan), plan, anim, files_root, progress, budget,
+                               video_fps=driven.video_fps, envelope=driven.envelope, beside=beside,
+                               write_gif=False)
 
 
 def predict(animators: Animators, domain: str, face: Request, samples: int, files_root: str | Path,
-            progress: StatusProgress | None, diversity: float = 4.0) -> Iterator[Update]:
-    """K plausible futures of one face (the request's first seed, or its photo) as K videos (drive.futures); the
-    request's prompt, if it is not the default, drives every future."""
+            progress: StatusProgress | None, settings: Settings, prompt: str | None = None,
+            diversity: float = 4.0) -> Iterator[Update]:
+    """K plausible futures of one face (the request's first seed, or its photo) as K videos captioned with the
+    prompt each animates: sequences of the paper's prompts (drawn from the seed), or `prompt` for all of them."""
     progress = progress or quiet
-    t0 = time.perf_counter()
+    budget = Budget(settings)
     yield Update("Drawing the futures…")
     anim = animators.get(domain)
     controls = load_controls(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=anim.device.type == "cuda")
     face = face.with_changes(prompts=face.prompts[:1], seeds=face.seeds[:1])
-    prompt = None if face.prompts[0] == PAPER_PROMPTS[0] else face.prompts[0]
     drawn = futures(anim.motion, controls, anim.domain.subject, samples, face.seeds[0] or 0, face.num_frames,
                     face.fps, prompt, diversity)
-    frames, plans = [], []
-    for k, future in enumerate(drawn):
-        plans.append(anim.prepare(face.with_changes(prompts=[future.prompt]), source=future.source,
-                                  generator=future.generator))
-        frames.append(np.concatenate([c.frames for c in anim.render(plans[-1])], axis=1)[0])   # [T, H, W, 3]
-        progress((k + 1) / samples, f"Future {k + 1}/{samples}: {future.prompt}")
-        yield Update(f"Future {k + 1}/{samples}: {future.prompt}", live=frames[-1][-1])
-    request = face.with_changes(prompts=[f.prompt for f in drawn], seeds=face.seeds * samples)
-    motion = Motion(torch.cat([p.motion.offsets for p in plans]))                           # [K, T, L, D]
-    plan = Plan(request, plans[0].w0.expand(samples, -1, -1), motion, plans[0].truncation, plans[0].photo)
-    yield from encode(np.stack(frames), plan, anim, files_root, progress, False, t0)
-
-
-def render(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
-           progress: StatusProgress, write_gif: bool, t0: float, envelope: np.ndarray | None = None,
-           video_fps: float | None = None) -> Iterator[Update]:
-    """Stream a plan's frames as updates, then write its files (nothing is written if stopped before)."""
-    b, t = plan.request.batch, plan.request.num_frames
-    chunks: list[np.ndarray] = []
-    rendered = False
-    try:
-        for chunk in frame_chunks:                                          # chunk.frames [B, n, H, W, 3]
-            chunks.append(chunk.frames)
-            done = chunk.start + chunk.frames.shape[1]
-            progress(done / t, f"Rendered {done}/{t} frames")
-            yield Update(f"Rendering… {done}/{t} frames", live=tile(chunk.frames[:, -1]))
-        rendered = True
-    finally:
-        if not rendered:                                                    # failed or cancelled
-            log.info("%s: stopped after %d/%d frames", anim.domain.name, sum(c.shape[1] for c in chunks), t)
-    log.info("%s: %d clip(s) × %d frames rendered in %.2f s", anim.domain.name, b, t, time.perf_counter() - t0)
-    yield from encode(np.concatenate(chunks, axis=1), plan, anim, files_root, progress, write_gif, t0, envelope,
-                      video_fps)
-
-
-def encode(frames: np.ndarray, plan: Plan, anim: Animator, files_root: str | Path, progress: StatusProgress,
-           write_gif: bool, t0: float, envelope: np.ndarray | None = None,
-           video_fps: float | None = None) -> Iterator[Update]:
-    """Write the videos, the GIF and the frames of a finished plan into a new request folder, with the motion's
-    sound and its track (JSON and CSV); one last Update. envelope: the speech envelope, a curve beside the track's;
-    video_fps: the rate the videos are written at (default: the request's)."""
-    workdir = request_dir(files_root)
+    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
+                         needed=estimate(face, anim) * samples)
     finished = False
     try:
-        progress(1.0, "Writing the video…")
-        request = plan.request
-        rate = video_fps or request.fps
-        videos = [write_video(clip, workdir / f"clip{i}.mp4", rate, audio=plan.motion.audio)
-                  for i, clip in enumerate(frames)]
-        gif = write_video(frames[0], workdir / "clip0.gif", rate) if write_gif else None
-        np.save(workdir / FRAMES_FILE, np.ascontiguousarray(frames))
-        motion, tracks, curves = plan.motion, None, None
-        if motion.audio is not None:                        # kept with the clip: a re-render muxes it again
-            motion = dataclasses.replace(motion, audio=Path(shutil.copy2(motion.audio, workdir / "sound.wav")))
-        if motion.track is not None:
-            tracks = [motion.track.save(workdir / "track.json"), motion.track.save(workdir / "track.csv")]
-            curves = (track_curves(motion.track) if envelope is None else
-                      track_curves(motion.track, ["mouth_open"], {"speech envelope": envelope}))
-        plan = dataclasses.replace(plan, motion=motion)
-        labels = [f"{i}: {'photo' if s is None else f'seed {s}'} · {p[:40]}"
-                  for i, (s, p) in enumerate(zip(request.seeds, request.prompts or ("driven",) * request.batch))]
-        b, t, h, w = frames.shape[:4]
-        status = (f"Done: {b} clip{'s' * (b > 1)} × {t} frames · {w}×{h} px · {rate:g} fps · "
-                  f"{time.perf_counter() - t0:.1f} s · domain {anim.domain.name}"
-                  + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else ""))
-        update = Update(status, live=tile(frames[:, -1]), videos=videos, gif=gif, strip=frame_strip(frames),
-                        plot=motion_pca(plan.ws.float().cpu().numpy(), labels),
-                        clip=Clip(anim.domain.name, plan.to("cpu"), workdir / FRAMES_FILE), tracks=tracks,
-                        curves=curves)
+        videos, strips, offsets = [], [], []
+        for k, future in enumerate(drawn):
+            plan = anim.prepare(face.with_changes(prompts=[future.prompt]), source=future.source,
+                                generator=future.generator)
+            shown = strip_indices(face.num_frames)
+            picked = []
+            with Mp4Encoder(folder / f"future{k}.mp4", face.fps, max_bytes=settings.request_bytes) as encoder:
+                for chunk in anim.render(plan):
+                    encoder.add(chunk.frames[0])
+                    picked += [chunk.frames[0, j - chunk.start] for j in shown
+                               if chunk.start <= j < chunk.start + chunk.frames.shape[1]]
+                    budget.check(chunk.start + chunk.frames.shape[1], face.num_frames)
+                    live = chunk.frames[0, -1]
+            videos.append(encoder.path)
+            strips.append(np.stack(picked))
+            offsets.append(plan.motion.offsets[0].float().cpu().numpy())
+            line = f"Future {k + 1}/{samples}: {future.prompt}"
+            progress((k + 1) / samples, line)
+            yield Update(line, live=live, done=(k + 1) * face.num_frames, total=samples * face.num_frames)
+        captions = [f.prompt for f in drawn]
+        update = Update(done_line(anim, samples, face.num_frames, *strips[0].shape[1:3], face.fps, budget),
+                        live=live, videos=videos, captions=captions, strip=frame_strip(np.stack(strips)),
+                        plot=motion_curves(np.stack(offsets), [f"{i}: {c[:40]}" for i, c in enumerate(captions)]),
+                        done=samples * face.num_frames, total=samples * face.num_frames)
         finished = True
         yield update
     finally:
+        if not finished:                                     # failed or cancelled
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def estimate(request: Request, anim: Animator) -> int:
+    """A generous bound of the bytes a request's videos take (to make room for them before writing)."""
+    side = min(1024, anim.stylegan.size)
+    return int(request.batch * request.num_frames * side * side * BYTES_PER_PIXEL)
+
+
+def done_line(anim: Animator, clips: int, frames: int, height: int, width: int, fps: float, budget: Budget) -> str:
+    return (f"Done: {clips} clip{'s' * (clips > 1)} × {frames} frames · {width}×{height} px · {fps:g} fps · "
+            f"{clock() - budget.started:.1f} s · domain {anim.domain.name}"
+            + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else ""))
+
+
+def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
+                progress: StatusProgress, budget: Budget, *, video_fps: float | None = None,
+                envelope: np.ndarray | None = None, beside: Path | None = None,
+                write_gif: bool = False) -> Iterator[Update]:
+    """Stream a plan's frames as updates while they are encoded, one MP4 per clip (with the motion's sound); then
+    the results (MP4s, strip, motion, track files); then the GIF or the side-by-side video. Nothing is left if it
+    stops before the MP4s are written."""
+    request = plan.request
+    b, t = request.batch, request.num_frames
+    fps = video_fps or request.fps
+    settings = budget.settings
+    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
+                         needed=estimate(request, anim))
+    encoders = [Mp4Encoder(folder / f"clip{i}.mp4", fps, plan.motion.audio, max_bytes=settings.request_bytes)
+                for i in range(b)]
+    shown, picked, first, done = strip_indices(t), [], None, 0
+    finished = False
+    try:
+        for chunk in frame_chunks:                                          # chunk.frames [B, n, H, W, 3]
+            n = chunk.frames.shape[1]
+            for i, encoder in enumerate(encoders):
+                encoder.add(chunk.frames[i])
+            picked += [chunk.frames[:, j - chunk.start] for j in shown if chunk.start <= j < chunk.start + n]
+            first = chunk.frames[:, 0] if chunk.start == 0 else first
+            done = chunk.start + n
+            progress(done / t, f"Rendered {done}/{t} frames")
+            yield Update(f"Rendering… {done}/{t} frames", live=tile(chunk.frames[:, -1]), done=done, total=t)
+            budget.check(done, t)
+        last = chunk.frames[:, -1]
+        progress(1.0, "Writing the video…")
+        videos = [encoder.finish() for encoder in encoders]
+        log.info("%s: %d clip(s) × %d frames in %.2f s", anim.domain.name, b, t, clock() - budget.started)
+        strip = frame_strip(np.stack(picked, axis=1))                       # [B, ≤8, H, W, 3] → one picture
+        motion, tracks, curves = plan.motion, None, None
+        if motion.audio is not None:                        # kept with the clip: a re-render muxes it again
+            motion = dataclasses.replace(motion, audio=Path(shutil.copy2(motion.audio, folder / "sound.wav")))
+        if motion.track is not None:
+            tracks = [motion.track.save(folder / "track.json"), motion.track.save(folder / "track.csv")]
+            curves = (track_curves(motion.track) if envelope is None else
+                      track_curves(motion.track, ["mouth_open"], {"speech envelope": envelope}))
+        plan = dataclasses.replace(plan, motion=motion).to("cpu")
+        h, w = last.shape[1:3]
+        status = done_line(anim, b, t, h, w, fps, budget)
+        result = Update(status, live=tile(last), videos=videos, captions=labels_of(request), strip=strip,
+                        plot=motion_curves(motion.offsets.float().cpu().numpy(), labels_of(request),
+                                           layer_groups(anim.stylegan.num_ws)),
+                        clip=Clip(anim.domain.name, plan, first), tracks=tracks, curves=curves, done=t, total=t)
+        finished = True
+        if not (write_gif or beside):
+            yield result
+            return
+        yield dataclasses.replace(result, status=status + " · making the " + ("GIF…" if write_gif else
+                                                                               "side-by-side video…"))
+        if write_gif:
+            result.gif = gif_from_mp4(videos[0], folder / "clip0.gif")
+        if beside is not None:
+            result.side_by_side = side_by_side(beside, videos[0], folder / "side_by_side.mp4")
+        yield result
+    finally:
         if not finished:                                                    # failed or cancelled
-            shutil.rmtree(workdir, ignore_errors=True)
+            for encoder in encoders:
+                encoder.abort()
+            log.info("%s: stopped after %d/%d frames", anim.domain.name, done, t)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-__all__ = ["Clip", "Update", "quiet", "run", "rerender", "drive", "predict", "render", "encode"]
+__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "rerender", "background", "drive", "predict",
+           "estimate", "stream_clip"]

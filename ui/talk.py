@@ -3,73 +3,102 @@ the style of a reference video if one is given — the ERLNet row. The mouth fol
 phonemes of the synthesis): it is not phoneme-exact lip sync.
 
 API: /talk (image, domain, seed, audio, text, voice, style_video, style_mode, pose_scale, expression_scale, still,
-fps, prompt) -> (MP4 with the sound, [track.json, track.csv], mouth opening and speech envelope, status).
+fps, prompt) -> (video with the sound, live frame, [track.json, track.csv], mouth opening and speech envelope,
+status).
 """
 from __future__ import annotations
 
+from contextlib import closing
+from pathlib import Path
+
 import gradio as gr
 
-from lganim.config import MAX_SEED
+from lganim.config import DEFAULT_DRIVEN_FPS, MAX_FPS, MAX_SEED, STYLE_MODES
 from lganim.request import DriveRequest, Driving
 
-from .common import upload, user_errors
-from .drive import driven, optional_prompt
+from .common import answers, cancelled, drive, lines, reporter, upload
+from .drive import optional_prompt
+from .models import checked_domain
 
+EXAMPLE_SPEECH = str(Path(__file__).resolve().parents[1] / "examples" / "speech.wav")
 VOICES = ("en", "en-us", "fr", "de", "es", "it")
+OUTPUTS = 5                                           # video, live, tracks, curves, status
+STATUS = 4
 
 
+def outputs(updates):
+    for u in updates:
+        yield (str(u.videos[0]) if u.videos else gr.skip(), u.live if u.live is not None else gr.skip(),
+               [str(p) for p in u.tracks] if u.tracks else gr.skip(), lines(u.curves, "t", "value", "channel"),
+               u.status)
+
+
+@answers(OUTPUTS, STATUS)
 def talk(image=None, domain: str = "demo", seed: int = 0, audio=None, text: str = "", voice: str = "en",
          style_video=None, style_mode: str = "stats", pose_scale: float = 1.0, expression_scale: float = 1.0,
-         still: bool = False, fps: int = 25, prompt: str = "", progress=gr.Progress()):
-    """The face talks along with the audio, or says `text` when it is given. Returns (MP4, track files, mouth
-    opening and speech envelope over time, status)."""
-    with user_errors():
-        text = text.strip() if isinstance(text, str) else ""
-        sound = None if text else upload(audio, "audio", "audio")
-        driving = Driving("text" if text else "audio", sound, text=text, voice=voice, pose_scale=pose_scale,
-                          expression_scale=expression_scale, style=upload(style_video, "style_video", "video"),
-                          style_mode=style_mode, still=bool(still))
-        request = DriveRequest(driving, seed, upload(image), fps, optional_prompt(prompt))
-        yield from driven(domain, request, progress)
+         still: bool = False, fps: int = DEFAULT_DRIVEN_FPS, prompt: str = "", progress=gr.Progress()):
+    """The face talks along with the audio, or says `text` when it is given."""
+    text = text.strip() if isinstance(text, str) else ""
+    sound = None if text else upload(audio, "audio", "audio")
+    driving = Driving("text" if text else "audio", sound, text=text, voice=voice, pose_scale=pose_scale,
+                      expression_scale=expression_scale, style=upload(style_video, "style_video", "video"),
+                      style_mode=style_mode, still=bool(still))
+    request = DriveRequest(driving, seed, upload(image), fps, optional_prompt(prompt))
+    spec = checked_domain(domain, request.face(1, 1))
+    yield (None, None, None, gr.skip(), "Starting…")
+    with closing(drive(spec.name, request, reporter(progress))) as updates:
+        yield from outputs(updates)
 
 
 def build(domain: gr.Dropdown) -> None:
     """The tab's widgets and its event (inside the page's Tabs)."""
     with gr.Tab("Talk", id="talk"):
-        gr.Markdown("The face talks: the mouth follows the speech envelope (or, for typed text, the phonemes of "
-                    "espeak-ng's speech), with blinks, nods and head sway — not phoneme-exact lip sync.")
-        with gr.Row():
-            image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=180, label="Photo (optional)",
-                             elem_id="talk-photo")
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech (≤ 5 minutes)",
-                             elem_id="talk-audio")
-        with gr.Row():
-            text = gr.Textbox("", label="…or text to say (espeak-ng)", placeholder="Hello there, how are you?",
-                              elem_id="talk-text", scale=3)
-            voice = gr.Dropdown(list(VOICES), value="en", label="Voice", allow_custom_value=True, scale=1)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)", elem_id="talk-seed",
-                             scale=1)
-        with gr.Row():
-            style = gr.Video(sources=["upload", "webcam"], label="Style video (optional)", height=150)
-            style_mode = gr.Radio(["stats", "copy"], value="stats", label="Style",
-                                  info="stats: its amplitudes, rhythm, blinks; copy: its head pose")
-        with gr.Row():
-            pose = gr.Slider(0, 2, 1.0, step=0.1, label="Pose scale")
-            expression = gr.Slider(0, 2, 1.0, step=0.1, label="Expression scale")
-            still = gr.Checkbox(False, label="Still head")
-            fps = gr.Slider(1, 60, 25, step=1, label="Frames per second")
-        prompt = gr.Textbox("", label="Language-guided motion on top (optional)",
-                            placeholder="The person is smiling.")
-        with gr.Row():
-            go = gr.Button("Talk", variant="primary", elem_id="talk-go")
-            stop = gr.Button("Cancel", variant="stop")
-        status = gr.Markdown("", elem_id="talk-status")
-        with gr.Row():
-            result = gr.Video(label="Result (with sound)", interactive=False, elem_id="talk-result")
-            tracks = gr.File(label="Motion track (JSON, CSV)", file_count="multiple", interactive=False)
-        plot = gr.LinePlot(x="t", y="value", color="channel", label="Mouth and speech over time", height=220)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=320):
+                audio = gr.Audio(EXAMPLE_SPEECH, sources=["upload", "microphone"], type="filepath",
+                                 label="Speech (≤ 5 minutes)", elem_id="talk-audio")
+                text = gr.Textbox("", label="…or text to say (espeak-ng)", placeholder="Hello there, how are you?",
+                                  elem_id="talk-text")
+                with gr.Row():
+                    image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=150,
+                                     label="Photo (optional)", elem_id="talk-photo")
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
+                                     elem_id="talk-seed")
+                with gr.Row():
+                    go = gr.Button("Talk", variant="primary", elem_id="talk-go")
+                    stop = gr.Button("Cancel", variant="stop", elem_id="talk-cancel")
+                with gr.Accordion("Settings", open=False):
+                    voice = gr.Dropdown(list(VOICES), value="en", label="Voice", allow_custom_value=True)
+                    fps = gr.Slider(1, MAX_FPS, DEFAULT_DRIVEN_FPS, step=1, precision=0, label="Frames per second")
+                    style = gr.Video(sources=["upload", "webcam"], label="Style video (optional)", height=150)
+                    style_mode = gr.Radio(list(STYLE_MODES), value="stats", label="Style",
+                                          info="stats: its amplitudes, rhythm, blinks; copy: its head pose")
+                    pose = gr.Slider(0, 2, 1.0, step=0.1, label="Pose scale")
+                    expression = gr.Slider(0, 2, 1.0, step=0.1, label="Expression scale")
+                    still = gr.Checkbox(False, label="Still head")
+                    prompt = gr.Textbox("", label="Language-guided motion on top (optional)",
+                                        placeholder="The person is smiling.")
+            with gr.Column(scale=6, min_width=320):
+                status = gr.Markdown("The face talks: the mouth follows the speech envelope (or, for typed text, the "
+                                     "phonemes of espeak-ng's speech), with blinks, nods and head sway — not "
+                                     "phoneme-exact lip sync. Press **Talk** (an example speech is loaded).",
+                                     elem_id="talk-status", label="Status")
+                with gr.Row(equal_height=False):
+                    result = gr.Video(label="Result", interactive=False, autoplay=True,
+                                      height=280, elem_id="talk-result")
+                    live = gr.Image(label="Live frames", type="numpy", interactive=False, height=280,
+                                    elem_id="talk-live")
+                tracks = gr.File(label="Motion track (JSON, CSV)", file_count="multiple", interactive=False)
+                plot = gr.LinePlot(x="t", y="value", color="channel", label="Mouth opening and speech envelope",
+                                   x_title="time (s)", color_title="curve", elem_id="talk-plot")
+        gr.Examples([[EXAMPLE_SPEECH, ""], [None, "Hello there, how are you? I am a face that talks."]],
+                    inputs=[audio, text], label="Try these")
         event = go.click(talk, inputs=[image, domain, seed, audio, text, voice, style, style_mode, pose, expression,
                                        still, fps, prompt],
-                         outputs=[result, tracks, plot, status], api_name="talk", preprocess=False,
+                         outputs=[result, live, tracks, plot, status], api_name="talk", preprocess=False,
                          show_progress="minimal", show_progress_on=[status])
-        stop.click(None, cancels=[event])
+        stop.click(cancelled, inputs=[status], outputs=[status], cancels=[event], queue=False,
+                   api_visibility="private")
+
+
+__all__ = ["talk", "build"]

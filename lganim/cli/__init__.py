@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         # the command's module (and torch with it) only now: the CLI dispatch is one of the two lazy imports
         return getattr(importlib.import_module(module), function)(args)
     except LganimError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e.full_message()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`doctor`: the first command to run on a new machine or Space (see lganim/doctor.py)."""
+"""`doctor`: the first command to run on a new machine or Space (see lganim/tools/doctor.py)."""
 from __future__ import annotations
 
 from ..errors import LganimError
@@ -28,6 +28,7 @@ def run(args) -> int:
     print(f"lganim {env['lganim']} · python {env['python']} · torch {env['torch']} (CUDA {env['cuda'] or 'none'})")
     print(env["device_line"] + (f" · {env['gpu']['memory_free_bytes'] / 2**30:.1f} of "
                                 f"{env['gpu']['memory_total_bytes'] / 2**30:.1f} GiB free" if env["gpu"] else ""))
+    print(f"hub: {report['hub']['state']}: {report['hub']['reason']}")
     print("files:")
     for f in report["files"]:
         print(describe_file(f))
@@ -42,7 +43,9 @@ def run(args) -> int:
     if not report["ok"]:
         bad = [f["filename"] for f in report["files"] if f["status"] in ("missing", "corrupt")]
         failed = [n for n, d in report["domains"].items() if d["skipped"] or not all(s["ok"] for s in d["steps"])]
-        raise LganimError(f"not ready: {len(bad)} file(s) missing or corrupt ({', '.join(bad) or 'none'}); "
+        hub = report["hub"]
+        why = f" {hub['reason']};" if bad and hub["state"] in ("offline", "unreachable") else ""
+        raise LganimError(f"not ready: {len(bad)} file(s) missing or corrupt ({', '.join(bad) or 'none'});{why} "
                           f"domains not working: {', '.join(failed)} — see the report above.")
     print("ok: every file is present and every step ran")
     return 0

@@ -61,7 +61,8 @@ def run(args) -> int:
     get_domain(args.domain)
     anim = load(args)
     with stage_bars() as progress:
-        edit = anim.editor.edit(request, lambda step, total, loss: progress("fitting", step, total))
+        # a new prompt's fit, or a photo's refinement
+        edit = anim.editor.edit(request, lambda step, total, loss: progress("optimising", step, total))
     edit.save(args.out)
     h, w = edit.image.shape[:2]
     face = "photo" if edit.seed is None else f"seed {edit.seed}"

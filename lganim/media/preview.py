@@ -1,6 +1,7 @@
-"""Pictures of a result for a UI: a grid of the newest frames, a frame strip, and the motion drawn as a 2-D PCA.
+"""Pictures of a result for a UI: a grid of the newest frames, a frame strip, the motion over time, a track's
+channels over time.
 
-Plain numpy in, plain numpy (or a dict of columns for a scatter plot) out; no UI toolkit here.
+Plain numpy in, plain numpy (or a dict of columns for a line plot) out; no UI toolkit here.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from PIL import Image
 
 STRIP_FRAMES = 8                 # frames per clip in the frame strip
 STRIP_HEIGHT = 96                # px per row of the frame strip
-PCA_POINTS = 64                  # frames per clip drawn in the motion plot
 
 
 def tile(images: np.ndarray) -> np.ndarray:
@@ -28,30 +28,34 @@ def tile(images: np.ndarray) -> np.ndarray:
 def frame_strip(frames: np.ndarray) -> np.ndarray:
     """uint8 [B, T, H, W, 3] -> STRIP_FRAMES evenly spaced frames per clip, one row per clip, STRIP_HEIGHT px rows."""
     b, t, h, w, _ = frames.shape
-    idx = np.unique(np.linspace(0, t - 1, min(STRIP_FRAMES, t)).round().astype(int))
+    idx = strip_indices(t)
     rows = np.concatenate([np.concatenate(list(clip[idx]), axis=1) for clip in frames], axis=0)
     height = min(h, STRIP_HEIGHT)
     size = (round(rows.shape[1] * height / h), height * b)
     return np.asarray(Image.fromarray(rows).resize(size, Image.BILINEAR))
 
 
-def motion_pca(ws: np.ndarray, labels: list[str]) -> dict[str, np.ndarray]:
-    """2-D PCA of the per-frame W+ offsets Δw[b, t] = ws[b, t] − ws[b, 0] (flattened L·D), as in the paper's figure.
+def strip_indices(num_frames: int) -> np.ndarray:
+    """The frames a strip shows: STRIP_FRAMES evenly spaced ones (all of them when fewer), first and last included."""
+    return np.unique(np.linspace(0, num_frames - 1, min(STRIP_FRAMES, num_frames)).round().astype(int))
 
-    ws: [B, T, L, D]. Returns the columns pc1, pc2, frame, clip (at most PCA_POINTS frames per clip); the sign of
-    each axis puts the last frame to the right/top.
-    """
-    b, t = ws.shape[:2]
-    idx = np.unique(np.linspace(0, t - 1, min(PCA_POINTS, t)).round().astype(int))
-    x = (ws[:, idx] - ws[:, :1]).reshape(b * len(idx), -1).astype(np.float64)    # [N, L·D]
-    x -= x.mean(axis=0)
-    vals, vecs = np.linalg.eigh(x @ x.T)                                         # Gram [N, N]: N ≪ L·D
-    top = np.argsort(vals)[::-1][:2]
-    coords = vecs[:, top] * np.sqrt(np.clip(vals[top], 0, None))                 # PCA scores [N, ≤2]
-    coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
-    coords *= np.where(coords[-1] < 0, -1.0, 1.0)                                # sign: last frame to the right/top
-    return {"pc1": coords[:, 0], "pc2": coords[:, 1], "frame": np.tile(idx, b),
-            "clip": np.repeat(np.asarray(labels, dtype=object), len(idx))}
+
+def motion_curves(offsets: np.ndarray, labels: list[str], groups: dict[str, tuple[int, ...]] | None = None
+                  ) -> dict[str, np.ndarray]:
+    """How far the face has moved from its first frame, frame by frame: the RMS of the W+ offsets Δw[b, t]
+    (offsets [B, T, L, D]) over their layers and width, one curve per clip (`labels`); for a single clip with
+    `groups` (name -> W+ layers), one curve per group of layers (pose, mouth, eyes...) instead. Columns frame,
+    distance, curve."""
+    b, t = offsets.shape[:2]
+    frames = np.arange(t)
+    if b == 1 and groups:
+        named = {name: offsets[0][:, list(layers)] for name, layers in groups.items()}
+    else:
+        named = dict(zip(labels, offsets))
+    series = {name: np.sqrt(np.mean(np.square(x.reshape(t, -1).astype(np.float64)), axis=1))
+              for name, x in named.items()}
+    return {"frame": np.tile(frames, len(series)), "distance": np.concatenate(list(series.values())),
+            "curve": np.repeat(np.asarray(list(series), dtype=object), t)}
 
 
 def track_curves(track, channels=None, extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -64,4 +68,4 @@ def track_curves(track, channels=None, extra: dict[str, np.ndarray] | None = Non
             "channel": np.repeat(np.asarray(list(series), dtype=object), n)}
 
 
-__all__ = ["tile", "frame_strip", "motion_pca", "track_curves", "STRIP_FRAMES", "STRIP_HEIGHT", "PCA_POINTS"]
+__all__ = ["tile", "strip_indices", "frame_strip", "motion_curves", "track_curves", "STRIP_FRAMES", "STRIP_HEIGHT"]

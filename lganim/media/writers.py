@@ -3,13 +3,14 @@
 Both formats go through the one ffmpeg runner (`ffmpeg.py`), fed raw RGB frames on its standard input (so the count
 is the frames given, whatever the fps):
 
-- MP4: libx264, yuv420p, `+faststart`. Frames can arrive in chunks (`write_mp4_stream`), so a long driven clip is
-  encoded while it renders, in constant memory. An audio track (any file ffmpeg reads) is muxed in afterwards
-  without re-encoding the video: AAC, padded with silence or cut to the video's length, so the file keeps exactly
-  T frames.
-- GIF: one palette for the whole clip (palettegen/paletteuse), looping forever. Pillow is not used to write GIFs
-  because it merges identical consecutive frames (a still first frame, or strength 0), which would change the
-  frame count.
+- MP4: libx264, yuv420p, `+faststart`. Frames can arrive in chunks (`Mp4Encoder`, `write_mp4_stream`), so a clip
+  is encoded while it renders, in constant memory, and is playable as soon as its last frame is rendered. An audio
+  track (any file ffmpeg reads) is muxed in afterwards without re-encoding the video: AAC, padded with silence or
+  cut to the video's length, so the file keeps exactly T frames.
+- GIF: one palette for the whole clip (palettegen/paletteuse), looping forever; from frames (`write_gif`) or from
+  a finished MP4 (`gif_from_mp4`, no frames in memory). Pillow is not used to write GIFs because it merges identical
+  consecutive frames (a still first frame, or strength 0), which would change the frame count.
+- Two videos side by side (`side_by_side`: a driving video beside the face it drove).
 
 Every write goes to a hidden temporary file in the target folder and is moved into place with
 `os.replace` only when it succeeded, so a failed export never leaves a file that looks like a result.
@@ -25,7 +26,7 @@ import numpy as np
 from .. import checks
 from ..config import MAX_FPS, VIDEO_SUFFIXES
 from ..errors import LganimError
-from ..files import atomic_path, temp_beside
+from ..files import atomic_path, publish, temp_beside
 from . import ffmpeg
 
 _FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
@@ -85,10 +86,13 @@ def _atomic_write(path: Path, write) -> Path:
             if tmp.stat().st_size == 0:
                 raise EncoderError("the encoder wrote an empty file")
     except (OSError, EncoderError) as err:                  # ffmpeg failed, or the disk: not the frames' source
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise LganimError(f"Could not write '{path}': {first_line}. Check the folder is writable and has space.") \
-            from err
+        raise _write_error(path, err) from err
     return path
+
+
+def _write_error(path: Path, err: Exception) -> LganimError:
+    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return LganimError(f"Could not write '{path.name}': {first_line}. Check the folder is writable and has space.")
 
 
 def write_mp4(frames, path, fps, audio: str | Path | None = None) -> Path:
@@ -104,42 +108,97 @@ def write_mp4_stream(chunks: Iterable, path, fps, audio: str | Path | None = Non
     """Encode chunks of frames (each uint8 [n, H, W, 3], all of one size) into an H.264 MP4 as they arrive: the
     file holds every frame given, once all chunks are written; nothing is left if a chunk fails (or the
     iteration stops early). Returns (the path, the number of frames)."""
-    fps = _check_fps(fps)
-    path = _check_path(path, ".mp4")
-    if audio is not None and not Path(audio).is_file():
-        raise LganimError(f"No audio file at '{audio}'.")
-    count = 0
+    with Mp4Encoder(path, fps, audio) as encoder:
+        for chunk in chunks:
+            encoder.add(chunk)
+    return encoder.path, encoder.frames
 
-    def write(tmp: str):
-        nonlocal count
-        silent = tmp if audio is None else str(temp_beside(Path(tmp), ".mp4"))   # the frames, before the sound
-        encoder, size = None, None
+
+class Mp4Encoder:
+    """An H.264 MP4 written while its frames arrive (`add`, chunk by chunk, in constant memory), published under
+    its name by `finish` (the sound muxed in then), or removed by `abort`. As a context manager it finishes on
+    success and aborts on any error, so a failure or an early stop never leaves a file that looks like a result.
+
+    max_bytes: the most the file may grow to; past it the encoding stops with a one-line LganimError.
+    """
+
+    def __init__(self, path, fps, audio: str | Path | None = None, max_bytes: int | None = None):
+        self.fps = _check_fps(fps)
+        self.path = _check_path(path, ".mp4")
+        if audio is not None and not Path(audio).is_file():
+            raise LganimError(f"No audio file at '{Path(audio).name}'.")
+        self.audio, self.max_bytes = audio, max_bytes
+        self.frames, self.size = 0, None
+        self.tmp = temp_beside(self.path, ".mp4")                    # the published file, muxed
+        self.silent = temp_beside(self.path, ".mp4") if audio is not None else self.tmp   # the frames alone
+        self.stream: ffmpeg.Stream | None = None
+
+    def add(self, chunk) -> None:
+        """Encode frames uint8 [n, H, W, 3] (every chunk of one size)."""
+        chunk = _pad_even(_as_frames(chunk))
+        if self.stream is None:
+            self.size = (chunk.shape[2], chunk.shape[1])
+            self.stream = ffmpeg.Stream(_mp4_args(str(self.silent), *self.size, self.fps), stdin=True)
+        elif (chunk.shape[2], chunk.shape[1]) != self.size:
+            raise LganimError(f"A chunk of frames is {chunk.shape[2]}x{chunk.shape[1]}, the video "
+                              f"{self.size[0]}x{self.size[1]}")
         try:
-            for chunk in chunks:
-                chunk = _pad_even(_as_frames(chunk))
-                if encoder is None:
-                    size = (chunk.shape[2], chunk.shape[1])
-                    encoder = ffmpeg.Stream(_mp4_args(silent, *size, fps), stdin=True)
-                elif (chunk.shape[2], chunk.shape[1]) != size:
-                    raise LganimError(f"A chunk of frames is {chunk.shape[2]}x{chunk.shape[1]}, the video "
-                                      f"{size[0]}x{size[1]}")
-                encoder.proc.stdin.write(chunk.tobytes())
-                encoder.alive()
-                count += chunk.shape[0]
-            if encoder is None:
-                raise LganimError("A video needs at least one frame; none was given.")
-            encoder.proc.stdin.close()
-            if encoder.proc.wait() != 0:
-                raise EncoderError(ffmpeg.last_line(encoder.proc.stderr.read()) or "ffmpeg failed")
-            if audio is not None:
-                mux_audio(Path(silent), Path(audio), Path(tmp))
-        finally:
-            if encoder is not None:
-                encoder.close()
-            if silent != tmp:
-                Path(silent).unlink(missing_ok=True)
+            self.stream.proc.stdin.write(chunk.tobytes())
+        except OSError as err:                                          # ffmpeg died (a full disk, a bad size)
+            raise _write_error(self.path, EncoderError(ffmpeg.last_line(self.stream.proc.stderr.read()) or
+                                                       str(err))) from err
+        self.stream.alive()
+        self.frames += chunk.shape[0]
+        self._check_size(self.silent)
 
-    return _atomic_write(path, write), count
+    def _check_size(self, path: Path) -> None:
+        if self.max_bytes is not None and path.stat().st_size > self.max_bytes:
+            raise LganimError(f"The video would be larger than the {self.max_bytes / 1e6:.0f} MB one request may "
+                              f"write; make it shorter or smaller.")
+
+    def finish(self) -> Path:
+        """Close the encoder, mux the sound, and publish the file under its name; returns its path."""
+        if self.stream is None:
+            raise LganimError("A video needs at least one frame; none was given.")
+        try:
+            self.stream.proc.stdin.close()
+            if self.stream.proc.wait() != 0:
+                raise EncoderError(ffmpeg.last_line(self.stream.proc.stderr.read()) or "ffmpeg failed")
+            self.stream.close()
+            if self.audio is not None:
+                mux_audio(self.silent, Path(self.audio), self.tmp)
+            if self.tmp.stat().st_size == 0:
+                raise EncoderError("the encoder wrote an empty file")
+            self._check_size(self.tmp)
+            publish(self.tmp, self.path)
+        except (OSError, EncoderError) as err:
+            self.abort()
+            raise _write_error(self.path, err) from err
+        except LganimError:
+            self.abort()
+            raise
+        self._remove(self.silent)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop the encoder and remove what it wrote."""
+        if self.stream is not None:
+            self.stream.close()
+        self._remove(self.tmp, self.silent)
+
+    @staticmethod
+    def _remove(*paths: Path) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "Mp4Encoder":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.finish()
+        else:
+            self.abort()
 
 
 def _mp4_args(path: str, width: int, height: int, fps: float) -> list[str]:
@@ -184,6 +243,43 @@ def write_gif(frames, path, fps) -> Path:
     return _atomic_write(path, write)
 
 
+def gif_from_mp4(mp4: str | Path, path: str | Path) -> Path:
+    """A looping GIF of every frame of an MP4 (one palette for the clip, ordered dithering: fast), made by ffmpeg
+    from the file (no frames in memory). Returns the path written."""
+    mp4, path = Path(mp4), _check_path(path, ".gif")
+
+    def write(tmp: str):
+        graph = "[0:v:0]split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer[gif]"
+        cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(mp4), "-filter_complex", graph, "-map", "[gif]",
+               "-fps_mode", "passthrough", "-loop", "0", "-f", "gif", tmp]
+        done = ffmpeg.run(cmd, f"'{path.name}'")
+        if done.returncode != 0:
+            raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
+
+    return _atomic_write(path, write)
+
+
+def side_by_side(left: str | Path, right: str | Path, path: str | Path) -> Path:
+    """An MP4 of two videos side by side (the left one scaled to the right one's height and resampled to its frame
+    rate), with the right one's sound; as long as the right one. Made by ffmpeg from the files, in constant memory."""
+    left, right, path = Path(left), Path(right), _check_path(path, ".mp4")
+    info = ffmpeg.probe(right, ffmpeg.VIDEO)
+    fps = info.fps or 25.0
+    height = info.height + info.height % 2
+
+    def write(tmp: str):
+        graph = (f"[0:v]scale=-2:{height},fps={fps!r},setsar=1[l];[1:v]scale=-2:{height},setsar=1[r];"
+                 f"[l][r]hstack=inputs=2:shortest=1,pad=ceil(iw/2)*2:ih[v]")
+        cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(left), *ffmpeg.input_args(right),
+               "-filter_complex", graph, "-map", "[v]", *(["-map", "1:a:0", "-c:a", "copy"] if info.has_audio else []),
+               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", tmp]
+        done = ffmpeg.run(cmd, f"'{path.name}'")
+        if done.returncode != 0:
+            raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
+
+    return _atomic_write(path, write)
+
+
 def write_video(frames, path, fps, audio: str | Path | None = None) -> Path:
     """Write `frames` (uint8 [T, H, W, 3]) as MP4 (with `audio`, if given) or GIF (silent), chosen by the suffix."""
     suffix = _check_path(path).suffix.lower()
@@ -210,4 +306,5 @@ def count_frames(path) -> int:
     raise LganimError(f"Can only count frames of .mp4 or .gif files, got '{path.name}'.")
 
 
-__all__ = ["write_mp4", "write_mp4_stream", "write_gif", "write_video", "mux_audio", "count_frames"]
+__all__ = ["write_mp4", "write_mp4_stream", "Mp4Encoder", "write_gif", "gif_from_mp4", "side_by_side",
+           "write_video", "mux_audio", "count_frames"]

@@ -10,7 +10,8 @@ domain's own samples (start codes from seeds through the mapping network with tr
 same objective the paper trains with (`objective.py`): the contrastive CLIP loss of the last frame
 (the prompt against the paper's 28 expression prompts as negatives), latent regularisation, the loop tie,
 second-order smoothness and, when its weights are present, ArcFace identity. Because A does not depend on
-the face, one fit serves every face of the domain; it is cached on disk per (domain, prompt, settings). A fit that
+the face, one fit serves every face of the domain; it is cached on disk per (domain, prompt, settings), and a file lock
+beside the entry makes a second process that asks for the same fit wait for the first and read its result. A fit that
 its time budget stopped before its steps is used, and kept for the process, but never cached on disk as if it were
 complete: the settings alone would not say what it is.
 Prompt sequences ("...; then ...") fit one direction per segment and chain them (`sequences.py`).
@@ -26,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from ..config import FitSettings, LossProgress, paper_prompts
+from ..config import FIT_LOCK_GRACE, FitSettings, LossProgress, paper_prompts
 from ..errors import LganimError
-from ..files import cache_dir
+from ..files import cache_dir, file_lock
 from ..models.motion_generator import decay_weights
 from ..models.stylegan2 import Generator
 from ..request import Request
@@ -146,14 +147,25 @@ class PromptFitter:
         return prompt in self._memory or (self.cache and self._path(prompt).with_suffix(".safetensors").is_file())
 
     def fit(self, prompt: str, progress: LossProgress | None = None) -> FitResult:
-        """The direction of `prompt`: from memory, the disk cache, or a new fit (then cached)."""
+        """The direction of `prompt`: from memory, the disk cache, or a new fit (then cached).
+
+        A process that finds another one fitting the same prompt on the same cache (its lock file is held) waits for
+        it and reads its result; past the holder's time budget and `FIT_LOCK_GRACE` it fits on its own.
+        """
         if prompt in self._memory:
             return self._memory[prompt]
-        result = self._load_cached(prompt) if self.cache else None
-        if result is None:
+        if not self.cache:
             result = self._fit(prompt, progress)
-            if self.cache and result.complete:
-                self._store(result)
+        else:
+            result = self._load_cached(prompt)
+            if result is None:
+                with file_lock(self._path(prompt).with_suffix(".lock"),
+                               wait=self.settings.max_seconds + FIT_LOCK_GRACE):
+                    result = self._load_cached(prompt)                       # the holder we waited for stored it
+                    if result is None:
+                        result = self._fit(prompt, progress)
+                        if result.complete:
+                            self._store(result)
         self._memory[prompt] = result
         return result
 

@@ -4,7 +4,8 @@ models run on it, the photo encoder run on it, "The person is smiling." fitted f
 each step, and the machine: device, dtype, torch and CUDA versions, GPU memory.
 
 `diagnose(...)` returns the report as a dict (what `--json` writes); `ok` is true when every file is present and
-verified (or has no known sha256) and every step ran. Whether the fit raised the CLIP similarity is reported apart
+verified (or has no known sha256) and every step ran. `hub` says whether files could be downloaded: HF_HUB_OFFLINE
+set, the Hub unreachable (one short probe), or reachable. Whether the fit raised the CLIP similarity is reported apart
 (`fit_improved`): on the untrained demo domain it says nothing about the code.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..motion.fitted import PromptFitter, motion_profile
 from ..startcodes import seed_codes
 from ..weights.domain_files import domain_files
 from ..weights.encoders import load_clip, load_e4e
-from ..weights.hub import fetch, file_status, local_weights_dir
+from ..weights.hub import fetch, file_status, hub_access, local_weights_dir
 from ..weights.registry import CLIP_FILES, Domain, WeightFile, get_domain
 from ..weights.stylegan_files import load_generator
 
@@ -106,7 +107,7 @@ def check_file(role: str, source, download: bool) -> FileCheck:
             try:
                 fetch(weight)
             except LganimError as err:
-                check.fix = check.fix or str(err)
+                check.fix = check.fix or err.full_message()
                 continue
             status, path = file_status(weight)
         if status != "missing":
@@ -210,11 +211,24 @@ def check_domain(spec: Domain, files: dict[str, FileCheck], device: torch.device
     return report
 
 
+def hub_state(specs: list[Domain], download: bool) -> dict:
+    """Whether the Hub can be asked for these domains' files: {"state": reachable | offline (HF_HUB_OFFLINE is set)
+    | unreachable | not asked (--no-download) | not needed (every file is built here), "reason": in words}."""
+    public = [spec.weights for spec in specs if spec.weights is not None]
+    if not public:
+        return {"state": "not needed", "reason": "every file of these domains is built on this machine"}
+    if not download:
+        return {"state": "not asked", "reason": "downloads are off (--no-download)"}
+    access = hub_access(public[0])
+    return {"state": access.state, "reason": access.reason}
+
+
 def diagnose(domains: list[str], *, device: str = "auto", dtype: str | None = None, download: bool = True,
              fit_steps: int = 10) -> dict:
     """The report of every domain asked for (see the module docstring)."""
     specs = [get_domain(name) for name in dict.fromkeys(domains)]
     dev, dt = resolve_device(device), resolve_dtype(dtype)
+    hub = hub_state(specs, download)                    # one probe at most: the fetches below reuse its answer
     checks: dict[tuple, FileCheck] = {}
     per_domain: dict[str, dict[str, FileCheck]] = {}
     for spec in specs:
@@ -237,7 +251,7 @@ def diagnose(domains: list[str], *, device: str = "auto", dtype: str | None = No
                            f"--domain {spec.name}`")
     files_ok = all(c.status in ("verified", "unverified", "built") for c in checks.values())
     steps_ok = all(r.skipped is None and r.steps and all(s.ok for s in r.steps) for r in reports)
-    return {"ok": files_ok and steps_ok, "environment": environment(dev, dt),
+    return {"ok": files_ok and steps_ok, "environment": environment(dev, dt), "hub": hub,
             "files": [c.to_dict() for c in checks.values()],
             "domains": {r.name: {"skipped": r.skipped, "steps": [s.__dict__ for s in r.steps], "fit": r.fit,
                                  "control_directions": r.controls} for r in reports},

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from ..errors import LganimError
-from ..files import atomic_path, publish, write_json
+from ..files import atomic_path, publish, sweep_temporaries, temp_prefix, write_json
 from ..weights.formats import save_safetensors
 from ..weights.motion_files import MOTION_CLIP_FILE, save_motion
 
@@ -63,7 +63,8 @@ The StyleGAN2 weights this model drives keep their own licence.
 def save_checkpoint(out: Path, trainee, optimizer, step: int, info: dict, train_text: bool) -> None:
     """Write every file of the checkpoint into a staging folder, then move each into `out` (rank 0 only)."""
     out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    sweep_temporaries(out, depth=0)                                          # a killed run's staging folder
+    stage = Path(tempfile.mkdtemp(prefix=temp_prefix("staging"), dir=out))
     try:
         save_motion(trainee.motion, stage / "motion")                        # model.safetensors + config.json
         files = [stage / "motion" / "model.safetensors", stage / "motion" / "config.json"]

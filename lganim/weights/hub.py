@@ -1,16 +1,23 @@
 """Where a public weight file comes from: a copy placed by hand, or the Hugging Face Hub (download and cache).
 
-Resolution order for a file: the folder named by `LGANIM_WEIGHTS` (or the checkout's `weights/`), then the
-Hub through huggingface_hub (its cache, `HF_TOKEN`, `HF_HUB_OFFLINE`). A file is checked against the
-registry's sha256 where one is known. The registry itself is `registry.py`.
+Resolution order for a file: the folder named by `LGANIM_WEIGHTS` (or the checkout's `weights/`), then
+huggingface_hub's cache (`HF_HUB_CACHE`), then a download through huggingface_hub (`HF_TOKEN`, `HF_ENDPOINT`) —
+unless `HF_HUB_OFFLINE` is set or the Hub does not answer a short probe, which then says so in one line at once. A
+file is checked against the registry's sha256 where one is known. The registry itself is `registry.py`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from ..config import HUB_PROBE_MEMORY, HUB_PROBE_TIMEOUT
 from ..errors import LganimError
 from ..files import cache_dir, write_json
 from .registry import WeightFile
@@ -39,17 +46,100 @@ def cached_file(weight: WeightFile) -> Path | None:
     return Path(hit) if isinstance(hit, str) else None
 
 
-def missing_message(weight: WeightFile, reason: str) -> str:
-    return (f"Could not get {Path(weight.filename).name} from the Hugging Face Hub repo {weight.repo_id} ({reason}). "
-            f"Download {weight.url} by hand and place it as {local_weights_dir() / weight.basename} "
-            f"(or set LGANIM_WEIGHTS to its folder).")
+def where_to_place(weight: WeightFile) -> str:
+    """Where a copy placed by hand goes, by setting name and the checkout's folder: no path of this machine (the
+    message reaches web users)."""
+    if os.environ.get("LGANIM_WEIGHTS"):
+        return f"place it as {weight.basename} in the folder the LGANIM_WEIGHTS setting names"
+    return (f"place it in lganim's weights/ folder as {weight.basename}, or in the folder the LGANIM_WEIGHTS "
+            f"setting names")
+
+
+def missing_error(weight: WeightFile, reason: str) -> LganimError:
+    """The one-line error for a file that is not here: why it could not be had, where to get it and where to put
+    it; the full local path rides apart, as `where` (the CLI shows it, the app does not)."""
+    return LganimError(f"{weight.basename} is missing: {reason}. Download {weight.url} by hand and "
+                       f"{where_to_place(weight)}.", where=str(local_weights_dir() / weight.basename))
+
+
+@dataclass(frozen=True)
+class HubAccess:
+    """Whether the Hub can be asked for files now: "reachable", "offline" (HF_HUB_OFFLINE is set) or "unreachable"
+    (a probe got no answer), and why, in words."""
+
+    state: str
+    reason: str
+
+    @property
+    def reachable(self) -> bool:
+        return self.state == "reachable"
+
+
+class HubProbe:
+    """One short request to the Hub, its answer remembered for `HUB_PROBE_MEMORY` seconds per endpoint: an unreachable
+    Hub costs a process at most one `HUB_PROBE_TIMEOUT` a minute, instead of huggingface_hub's retries (six attempts
+    with 1-8 s back-off: 23 s a file, docs/facts.md). Threads share it; `clock` is a parameter so tests can move
+    time."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._seen: dict[str, tuple[float, HubAccess]] = {}
+        self._lock = threading.Lock()
+
+    def access(self, weight: WeightFile) -> HubAccess:
+        from huggingface_hub import constants  # heavy (httpx): only when the Hub may be asked
+        if constants.is_offline_mode():
+            return HubAccess("offline", "HF_HUB_OFFLINE is set, so nothing is downloaded")
+        url = hf_url(weight)
+        origin = urlsplit(url)._replace(path="", query="", fragment="").geturl()
+        with self._lock:
+            seen = self._seen.get(origin)
+            if seen is None or self.clock() - seen[0] >= HUB_PROBE_MEMORY:
+                seen = (self.clock(), self._probe(url))
+                self._seen[origin] = seen
+            return seen[1]
+
+    def _probe(self, url: str) -> HubAccess:
+        # huggingface_hub's HTTP client (heavy) and its shared session (its proxies, its client factory): only now
+        import httpx2
+        from huggingface_hub.utils import get_session
+        try:
+            response = get_session().head(url, timeout=HUB_PROBE_TIMEOUT, follow_redirects=False)
+        except httpx2.TimeoutException:
+            return HubAccess("unreachable", f"the Hugging Face Hub cannot be reached (no answer within "
+                                            f"{HUB_PROBE_TIMEOUT:g} s)")
+        except (httpx2.HTTPError, OSError) as err:
+            return HubAccess("unreachable", f"the Hugging Face Hub cannot be reached ({type(err).__name__})")
+        if response.status_code >= 500:
+            return HubAccess("unreachable", f"the Hugging Face Hub is not serving files (HTTP {response.status_code})")
+        return HubAccess("reachable", f"the Hugging Face Hub answers (HTTP {response.status_code})")
+
+
+HUB_PROBE = HubProbe()
+
+
+def hf_url(weight: WeightFile) -> str:
+    """The file's address on the Hub (huggingface_hub's, so HF_ENDPOINT is honoured)."""
+    from huggingface_hub import hf_hub_url  # heavy (httpx): only when the Hub may be asked
+    return hf_hub_url(weight.repo_id, weight.filename, revision=weight.revision)
+
+
+def hub_access(weight: WeightFile) -> HubAccess:
+    """Whether `weight` could be downloaded now (see `HubProbe`)."""
+    return HUB_PROBE.access(weight)
 
 
 def fetch(weight: WeightFile, *, token: str | None = None) -> Path:
     """Path to the file on disk, downloading it through huggingface_hub when needed; checked against the
-    registry's size and sha256 where they are known (a copy placed by hand too)."""
-    path = local_file(weight)
+    registry's size and sha256 where they are known (a copy placed by hand too).
+
+    With HF_HUB_OFFLINE set, or the Hub unreachable (one short probe, remembered a while), a file that is not on
+    disk is one line at once, not a minute of retries."""
+    path = cached_file(weight)
     if path is None:
+        access = hub_access(weight)
+        if not access.reachable:
+            raise missing_error(weight, access.reason)
         from huggingface_hub import (
             hf_hub_download,  # heavy (httpx): only when a file is fetched
         )
@@ -58,9 +148,11 @@ def fetch(weight: WeightFile, *, token: str | None = None) -> Path:
             path = Path(hf_hub_download(weight.repo_id, weight.filename, revision=weight.revision,
                                         token=token or os.environ.get("HF_TOKEN")))
         except LocalEntryNotFoundError:
-            raise LganimError(missing_message(weight, "offline, and not in the local cache")) from None
-        except (HfHubHTTPError, OSError) as e:
-            raise LganimError(missing_message(weight, type(e).__name__)) from None
+            raise missing_error(weight, "the Hugging Face Hub stopped answering") from None
+        except HfHubHTTPError as e:
+            raise missing_error(weight, f"the Hugging Face Hub refused it ({type(e).__name__})") from None
+        except OSError as e:
+            raise missing_error(weight, f"the download failed ({e.strerror or type(e).__name__})") from None
     verify_sha256(path, weight)
     return path
 

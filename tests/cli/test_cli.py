@@ -1,5 +1,7 @@
 """`python -m lganim` as a user runs it: a subprocess, exit status, files and stderr."""
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -9,15 +11,31 @@ from PIL import Image
 
 from lganim.face.landmarks import detect_faces
 from lganim.media.writers import count_frames
+from lganim.weights.registry import DOMAINS
 from tests import ROOT
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
 
 
-def lganim(*args, cwd=ROOT):
+def lganim(*args, cwd=ROOT, env=None):
+    """Run `python -m lganim ARGS`; `env` overrides the environment (a None value removes the variable)."""
+    env = {k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "lganim", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                          text=True, env=env, timeout=120)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once, as with no network."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# HF_HUB_OFFLINE set (as in every test), or unset with the Hub unreachable (an endpoint that refuses connections)
+HUB_DOWN = {"offline": ({}, "HF_HUB_OFFLINE is set"),
+            "unreachable": ({"HF_HUB_OFFLINE": None, "HF_ENDPOINT": "http://127.0.0.1:{port}"},
+                            "the Hugging Face Hub cannot be reached")}
 
 
 def assert_one_line_error(proc, *words):
@@ -64,6 +82,30 @@ def test_bad_input_is_one_line_and_leaves_no_file(tmp_path, args, words):
     proc = lganim(*full)
     assert_one_line_error(proc, *words)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("hub", HUB_DOWN)
+def test_a_missing_file_with_the_hub_down_is_one_line_with_its_path_and_no_retries(tmp_path, weights_dir, hub):
+    env, reason = HUB_DOWN[hub]
+    env = {k: v and v.format(port=closed_port()) for k, v in env.items()}
+    proc = lganim("animate", "--domain", "human", "--seed", 1, "--prompt", "The person is smiling.",
+                  "--out", tmp_path / "x.mp4", env=env)
+    basename = DOMAINS["human"].weights.basename
+    assert_one_line_error(proc, f"{basename} is missing: {reason}", "LGANIM_WEIGHTS",   # today: 11 lines of retries
+                          f"(on this machine: {weights_dir / basename})")
+    assert proc.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("hub", HUB_DOWN)
+def test_doctor_with_the_hub_down_says_which_and_never_retries(tmp_path, weights_dir, hub):
+    env, reason = HUB_DOWN[hub]
+    env = {k: v and v.format(port=closed_port()) for k, v in env.items()}
+    proc = lganim("doctor", "--domain", "human", "--json", tmp_path / "h.json", env=env)
+    assert proc.returncode == 2 and "Retrying in" not in proc.stderr                    # today: 30 such lines
+    assert_one_line_error(proc, "error: not ready", reason)
+    report = json.loads((tmp_path / "h.json").read_text())
+    assert report["ok"] is False and report["hub"]["state"] == hub and reason in report["hub"]["reason"]
+    assert f"hub: {hub}: {reason}" in proc.stdout
 
 
 def test_no_face_in_a_gray_image(tmp_path):

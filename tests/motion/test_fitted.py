@@ -1,5 +1,9 @@
-"""Training-free prompt fitting: profile, cache, budgets, the motion strategy, the CLI."""
+"""Training-free prompt fitting: profile, cache, budgets, the fit lock between processes, the motion, the CLI."""
 import json
+import os
+import subprocess
+import sys
+import threading
 
 import pytest
 import torch
@@ -9,10 +13,12 @@ import lganim.motion.fitted
 from lganim.cli import main
 from lganim.config import FitSettings, GeneratorConfig
 from lganim.errors import LganimError
+from lganim.files import file_lock
 from lganim.models.stylegan2 import Generator
 from lganim.motion.fitted import FittedMotion, PromptFitter, cache_key, motion_profile
 from lganim.request import Request
 from lganim.weights.registry import get_domain
+from tests import ROOT
 
 TINY = GeneratorConfig(8, style_dim=16, n_mlp=2, channels=((4, 16), (8, 16)))
 
@@ -105,6 +111,62 @@ def test_a_fit_stopped_by_its_budget_is_used_but_never_cached(tmp_path, monkeypa
     assert not list(tmp_path.glob("fitted/**/*.safetensors"))                 # never cached as if complete
     again, _ = tiny_fitter(settings)
     assert not again.is_fitted("The person is blue.")                          # another process fits it anew
+
+
+def test_a_fit_another_process_holds_is_waited_for_and_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    prompt, settings = "The person is red.", FitSettings(steps=2, batch=1)
+    holder, _ = tiny_fitter(settings)
+    waiter, loads = tiny_fitter(settings)
+    looked = threading.Event()
+    load_cached = waiter._load_cached
+
+    def looking(p):
+        found = load_cached(p)
+        looked.set()
+        return found
+    waiter._load_cached = looking
+    results = []
+    with file_lock(holder._path(prompt).with_suffix(".lock"), wait=0) as held:   # the other process is fitting
+        assert held
+        thread = threading.Thread(target=lambda: results.append(waiter.fit(prompt)))
+        thread.start()
+        assert looked.wait(30)                                   # the waiter found no entry yet
+        fitted = holder._fit(prompt, None)                       # the holder's fit lands in the cache
+        holder._store(fitted)
+    thread.join(30)
+    assert results[0].cached and not loads                       # read, not fitted again (today: fitted twice)
+    assert torch.equal(results[0].direction, fitted.direction)
+
+
+FIT_IN_A_PROCESS = """
+import json, sys, time
+from pathlib import Path
+from lganim.config import FitSettings
+from tests.motion.test_fitted import tiny_fitter
+barrier, name = Path(sys.argv[1]), sys.argv[2]
+fitter, loads = tiny_fitter(FitSettings(steps=20, batch=2, lr=0.05))
+(barrier / name).touch()
+while len(list(barrier.iterdir())) < 2:                          # both processes ask at the same moment
+    time.sleep(0.01)
+result = fitter.fit("The person is green.", lambda *_: time.sleep(0.05))   # a fit of a second at least
+print(json.dumps({"cached": result.cached, "clip_loads": len(loads)}))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_fitting_the_same_prompt_fit_it_once(tmp_path):
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {**os.environ, "LGANIM_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", FIT_IN_A_PROCESS, str(barrier), name], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in "ab"]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    results = [json.loads(out) for out, _ in outs]
+    assert sorted(r["cached"] for r in results) == [False, True]       # one fit, one read (today: two fits)
+    assert sum(r["clip_loads"] for r in results) == 1
+    assert len(list((tmp_path / "cache" / "fitted" / "demo").glob("*.safetensors"))) == 1
 
 
 def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """`python -m lganim doctor`: offline (conftest: HF_HUB_OFFLINE=1, empty caches) the demo domain passes and a real
-domain names every missing file and how to get it."""
+domain names every missing file and how to get it; the report says whether the offline setting or an unreachable
+Hub kept the files away."""
 import json
 
 from lganim.cli import main
@@ -25,10 +26,13 @@ def test_demo_passes_offline(tmp_path, capsys):
 def test_a_real_domain_offline_names_what_is_missing(tmp_path, capsys, weights_dir):
     out = tmp_path / "h.json"
     assert main(["doctor", "--domain", "human", "--json", str(out)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: not ready")
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: not ready") and "HF_HUB_OFFLINE is set" in err[0]
     report = json.loads(out.read_text())
     assert report["ok"] is False and report["domains"]["human"]["skipped"]
+    assert report["hub"] == {"state": "offline", "reason": "HF_HUB_OFFLINE is set, so nothing is downloaded"}
+    assert "hub: offline: HF_HUB_OFFLINE is set" in captured.out
     assert "python -m lganim calibrate --domain human" in report["domains"]["human"]["control_directions"]
     files = {(f["repo_id"], f["filename"]): f for f in report["files"]}
     generator = files[("wmpscc/StyleGene", "stylegan2-ffhq-config-f.pt")]
@@ -42,6 +46,20 @@ def test_a_real_domain_offline_names_what_is_missing(tmp_path, capsys, weights_d
         assert str(weights_dir / CLIP_FILES[name][0].basename) in clip["fix"]
     for f in report["files"]:
         assert {"repo_id", "filename", "revision", "sha256", "size", "status"} <= set(f)
+
+
+def test_a_real_domain_with_the_hub_unreachable_asks_it_once(tmp_path, capsys, weights_dir, fake_hub):
+    out = tmp_path / "h.json"
+    assert main(["doctor", "--domain", "human", "--json", str(out)]) == 2
+    captured = capsys.readouterr()
+    report = json.loads(out.read_text())
+    assert report["ok"] is False and report["hub"]["state"] == "unreachable"
+    assert report["hub"]["reason"] == "the Hugging Face Hub cannot be reached (ConnectError)"
+    assert "hub: unreachable: the Hugging Face Hub cannot be reached" in captured.out
+    assert "the Hugging Face Hub cannot be reached" in captured.err
+    missing = [f for f in report["files"] if f["status"] == "missing"]
+    assert len(missing) == 4 and all("cannot be reached" in f["fix"] for f in missing)
+    assert len(fake_hub.requests) == 1 and fake_hub.sleeps == []          # one probe; today 7 requests a file
 
 
 def test_a_wrong_file_placed_by_hand_is_reported_corrupt(tmp_path, weights_dir):

@@ -3,14 +3,18 @@ no Docker engine here), and the app's ZeroGPU wiring."""
 import re
 from pathlib import Path
 
+import pytest
 import yaml
+from gradio_client import Client
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 from lganim.cli import main
+from lganim.media.writers import count_frames
 from lganim.tools.space import ZEROGPU_TORCH, front_matter, preload_entries
 from lganim.weights.registry import CLIP_FILES, DOMAINS, E4E_FFHQ
 from tests import ROOT
+from tests.ui.servers import serve
 
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
 # CUDA of the default PyPI Linux x86_64 wheel of each torch (its nvidia/cuda-toolkit dependencies)
@@ -79,3 +83,16 @@ def test_space_command_writes_a_ready_folder(tmp_path, capsys):
     assert "not an empty folder" in capsys.readouterr().err
     assert main(["space", str(tmp_path / "other"), "--push", "me/lganim"]) == 2   # offline (conftest)
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.slow
+def test_a_written_space_starts_and_animates(tmp_path):
+    """The folder `space` writes is the whole Space: `python app.py` in it, outside the checkout and without
+    PYTHONPATH, serves /animate."""
+    out = tmp_path / "space"
+    assert main(["space", str(out)]) == 0
+    with serve(tmp_path / "run", cwd=out) as server:
+        client = Client(server.url, verbose=False)
+        mp4 = client.predict(image=None, domain="demo", seed=1, prompt="The person is smiling.", num_frames=4, fps=4,
+                             api_name="/animate")[0]
+        assert count_frames(mp4) == 4

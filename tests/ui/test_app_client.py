@@ -1,13 +1,7 @@
 """app.py as a real server (`python app.py --port P` in a subprocess) on the demo domain: the /animate API through
 gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium)."""
-import os
-import re
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,6 +15,7 @@ from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.synth import rolling_face_video, write_speech
+from tests.ui.servers import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 QUEUE_SIZE = 6
@@ -28,70 +23,11 @@ pytestmark = pytest.mark.slow                # a server in a subprocess
 GOOD = dict(image=None, domain="demo", seed=3, prompt="The person is smiling.", num_frames=10, fps=10, strength=1.0)
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-    cache: Path
-
-    def rss_mb(self) -> float:
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
-
-    def log_size(self) -> int:
-        return len(self.log.read_text())
-
-    def wait_for_log(self, pattern: str, since: int, timeout: float = 30) -> re.Match:
-        """The first match of `pattern` in what the server logged after offset `since`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.log.read_text()[since:])
-            if found:
-                return found
-            time.sleep(0.1)
-        raise AssertionError(f"{pattern!r} never appeared in the server log:\n{self.log.read_text()[-2000:]}")
-
-    def request_dirs(self) -> list[Path]:
-        return sorted(self.cache.glob("lganim-*"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app-server")
-    port, log = free_port(), tmp / "server.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "LGANIM_QUEUE_SIZE": str(QUEUE_SIZE),
-           "LGANIM_CONCURRENCY": "1", "GRADIO_TEMP_DIR": str(tmp / "gradio")}
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"app.py exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"app.py did not answer within 120 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield Server(url, proc, log, tmp / "gradio")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(tmp_path_factory.mktemp("app-server"), LGANIM_QUEUE_SIZE=str(QUEUE_SIZE),
+               LGANIM_CONCURRENCY="1") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +65,36 @@ def test_animate_returns_an_mp4_of_exactly_the_frames_asked_for(client, server):
     ({"seed": "abc"}, "seed must be a whole number from 0 to 4294967295, got 'abc'."),
     ({"fps": [12]}, "fps must be a whole number from 1 to 60, got [12]."),
     ({"image": {"path": "/etc/hostname"}}, "image must be an uploaded image file"),
-    ({"image": "face.png"}, None),             # not a file object at all: gradio's own schema check refuses it
 ])
 def test_bad_values_get_one_line_errors_and_the_server_keeps_serving(client, bad, message):
     with pytest.raises(Exception) as err:
         client.predict(**{**GOOD, **bad}, api_name="/animate")
-    assert (message is None or message in str(err.value)) and "\n" not in str(err.value).strip()
+    assert message in str(err.value) and "\n" not in str(err.value).strip()
     assert count_frames(client.predict(**{**GOOD, "num_frames": 2}, api_name="/animate")[0]) == 2
+
+
+@pytest.mark.parametrize("endpoint, values, message", [
+    ("/animate", {**GOOD, "image": "face.png"}, "image must be an uploaded image file"),
+    ("/drive", {"image": None, "domain": "demo", "seed": 1, "driving_video": 5},
+     "driving_video must be an uploaded video file"),
+    ("/drive", {"image": None, "domain": "demo", "seed": 1, "driving_video": {"path": "/etc/passwd"}},
+     "driving_video must be an uploaded video file"),
+    ("/drive", {"image": None, "domain": "demo", "seed": 1, "driving_video": None},
+     "Give the driving video"),
+    ("/talk", {"image": {"path": "/etc/passwd"}, "domain": "demo", "seed": 1, "audio": None, "text": "Hi."},
+     "image must be an uploaded image file"),
+])
+def test_other_endpoints_refuse_bad_values_in_one_line(client, endpoint, values, message):
+    with pytest.raises(Exception) as err:
+        client.predict(**values, api_name=endpoint)
+    text = str(err.value).strip()
+    assert message in text and "\n" not in text and "/etc" not in text and "Traceback" not in text, text
+
+
+def test_rerender_before_any_clip_says_so(server):
+    fresh = Client(server.url, verbose=False)                           # a session with no clip yet
+    with pytest.raises(Exception, match="Nothing to re-render yet"):
+        fresh.predict(strength=0.5, truncation=None, fps=8, api_name="/rerender")
 
 
 def test_an_uploaded_photo_is_animated(client):
@@ -143,7 +102,6 @@ def test_an_uploaded_photo_is_animated(client):
     mp4, gif, last, strip, plot, status, aligned = client.predict(**{**GOOD, "image": photo, "num_frames": 4},
                                                                   api_name="/animate")
     assert count_frames(mp4) == 4 and "512×512 px" in status          # the whole photo, face pasted back
-    assert "photo" in str(plot)
     from lganim.face.align import align_face
     from lganim.face.photo import load_photo
     crop = np.asarray(Image.open(aligned).convert("RGB"), dtype=float)  # the aligned face the user is shown
@@ -157,6 +115,39 @@ def test_nan_strength_in_raw_json_is_refused(server):
                        headers={"content-type": "application/json"}).json()["event_id"]
     answer = httpx.get(server.url + f"gradio_api/call/animate/{event}", timeout=60).text
     assert "event: error" in answer and "strength must be a number from -10 to 10, got nan." in answer
+
+
+def test_a_lone_surrogate_in_a_prompt_is_refused(server):
+    body = '{"data": [null, "demo", 3, "smile \\ud800", 4, 10, 1.0, 1.0, "linear"]}'    # JSON can carry one
+    event = httpx.post(server.url + "gradio_api/call/animate", content=body,
+                       headers={"content-type": "application/json"}).json()["event_id"]
+    answer = httpx.get(server.url + f"gradio_api/call/animate/{event}", timeout=60).text
+    assert "event: error" in answer and "lone surrogate" in answer, answer
+
+
+@pytest.mark.parametrize("endpoint, body, message", [
+    ("animate", '[{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "demo", 3, "Hi.", 4, 10, 1.0, 1.0, '
+                '"linear"]', "image must be an uploaded image file"),
+    ("drive", '[null, "demo", 1, {"video": {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}}, "all", '
+              '1.0, 1.0, 0.0, 0, ""]', "driving_video must be an uploaded video file"),
+])
+def test_a_path_on_the_server_that_was_never_uploaded_is_refused(server, endpoint, body, message):
+    """Raw HTTP: a path of the server itself (gradio_client would upload a local file of that name first)."""
+    since = server.log_size()
+    event = httpx.post(server.url + f"gradio_api/call/{endpoint}", content='{"data": ' + body + '}',
+                       headers={"content-type": "application/json"}).json()["event_id"]
+    answer = httpx.get(server.url + f"gradio_api/call/{endpoint}/{event}", timeout=60).text
+    assert "event: error" in answer and message in answer and "root:" not in answer, answer
+    assert "Traceback" not in server.log.read_text()[since:]
+
+
+def test_drive_refuses_a_prompt_that_is_not_text_before_tracking(client, server):
+    since = server.log_size()
+    with pytest.raises(Exception, match="prompt must be text"):
+        client.predict(image=None, domain="demo", seed=1, driving_video=handle_file(str(ROOT / "examples" /
+                                                                                        "driving.mp4")),
+                       prompt=5, api_name="/drive")
+    assert "Tracking" not in server.log.read_text()[since:] and "Traceback" not in server.log.read_text()[since:]
 
 
 def test_twenty_concurrent_requests_are_answered_or_refused(client, server):
@@ -204,8 +195,8 @@ def test_rerender_endpoint_reuses_the_session_clip(client):
 
 def test_talk_and_drive_endpoints(client, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.7),))
-    mp4, tracks, plot, status = client.predict(image=None, domain="demo", seed=2, audio=handle_file(str(speech)),
-                                               fps=12, api_name="/talk")
+    mp4, live, tracks, plot, status = client.predict(image=None, domain="demo", seed=2,
+                                                     audio=handle_file(str(speech)), fps=12, api_name="/talk")
     mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
     assert count_frames(mp4) == 12 and has_audio(mp4) and len(tracks) == 2
     driving = tmp_path / "roll.mp4"
@@ -270,79 +261,5 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             page.click("#cancel")
             stopped = server.wait_for_log(r"demo: stopped after (\d+)/256 frames", since)
             assert int(stopped.group(1)) < 256
-        finally:
-            browser.close()
-
-
-def pixels(path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB"))
-
-
-def test_edit_endpoint_follows_the_sliders(client):
-    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/edit"]
-    names = [p["parameter_name"] for p in api["parameters"]]
-    assert names[:6] == ["domain", "seed", "image", "yaw", "pitch", "roll"] and "mouth_open" in names
-    assert names.index("prompt") + 1 == names.index("amount") and all(p["parameter_has_default"] for p in
-                                                                      api["parameters"][1:])
-    assert [p["python_type"]["type"] for p in api["parameters"][1:2]] == ["int"]          # the seed is an integer
-    left, status = client.predict(domain="demo", seed=5, yaw=-10.0, api_name="/edit")
-    right, _ = client.predict(domain="demo", seed=5, yaw=10.0, api_name="/edit")
-    again, _ = client.predict(domain="demo", seed=5, yaw=10.0, api_name="/edit")
-    assert left.endswith(".png") and pixels(left).shape == (128, 128, 3) and "yaw -10" in status
-    assert not np.array_equal(pixels(left), pixels(right)) and np.array_equal(pixels(right), pixels(again))
-    plain, _ = client.predict(domain="demo", seed=5, api_name="/edit")                     # left out: 0
-    zeros, _ = client.predict(domain="demo", seed=5, yaw=0.0, mouth_open=0.0, smile=0.0, api_name="/edit")
-    assert np.array_equal(pixels(plain), pixels(zeros))
-    with pytest.raises(Exception) as err:
-        client.predict(domain="demo", seed=5, yaw=90.0, api_name="/edit")
-    assert "yaw must be from -20 to 20" in str(err.value) and "\n" not in str(err.value).strip()
-
-
-def test_edit_endpoint_pastes_a_photo_back(client):
-    photo = handle_file(str(ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"))
-    still, status = client.predict(domain="demo", image=photo, api_name="/edit")
-    turned, _ = client.predict(domain="demo", image=photo, yaw=10.0, api_name="/edit")
-    assert pixels(still).shape == (512, 512, 3) and "photo" in status
-    assert not np.array_equal(pixels(still), pixels(turned))
-
-
-@pytest.mark.browser
-def test_browser_edit_follows_a_dragged_slider_and_resets(server):
-    """The image changes while the yaw slider is still held down (live), the last value is the one shown, and
-    Reset brings every slider back to 0 and the start face back."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(server.url)
-            page.get_by_role("tab", name="Edit").click()
-            track = page.locator("#edit-yaw input[type=range]")
-            track.wait_for()
-            page.evaluate("""() => {
-                window.shown = [];
-                new MutationObserver(() => {
-                    const img = document.querySelector('#edit-image img');
-                    if (img && img.src && window.shown[window.shown.length - 1] !== img.src) window.shown.push(img.src);
-                }).observe(document.body, {subtree: true, childList: true, attributes: true});
-            }""")
-            box = track.bounding_box()
-            y, x0 = box["y"] + box["height"] / 2, box["x"] + box["width"] / 2
-            page.mouse.move(x0, y)
-            page.mouse.down()
-            for k in range(60):                                        # 3 s across the right half of the slider
-                page.mouse.move(x0 + k * box["width"] / 130, y)
-                page.wait_for_timeout(50)
-            while_held = len(page.evaluate("window.shown"))
-            page.mouse.up()
-            value = page.input_value("#edit-yaw input[type=number]")
-            page.wait_for_function(f"document.querySelector('#edit-status').innerText.includes('yaw {float(value):g}')",
-                                   timeout=30_000)
-            assert while_held >= 2, "the image did not follow the slider while it was held"
-            page.click("#edit-reset")
-            page.wait_for_function("document.querySelector('#edit-status').innerText.includes('no edit')",
-                                   timeout=30_000)
-            assert float(page.input_value("#edit-yaw input[type=number]")) == 0
         finally:
             browser.close()

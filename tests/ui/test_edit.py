@@ -20,9 +20,16 @@ from ui import edit as ui_edit
 SESSION = SimpleNamespace(session_hash="test-session")
 
 
+class NoProgress:
+    """Stands in for gr.Progress outside a running server."""
+
+    def __call__(self, *args, **kwargs):
+        pass
+
+
 def edit(**values):
-    """The /edit handler's (image, status, edit) for seed 1 of the demo domain."""
-    return ui_edit.edit_face(**{"domain": "demo", "seed": 1, "request": SESSION, **values})
+    """The /edit handler's answer (image, status, edit) for seed 1 of the demo domain."""
+    return list(ui_edit.edit_face(**{"domain": "demo", "seed": 1, "request": SESSION, **values}))[-1]
 
 
 def test_the_endpoint_takes_one_input_per_channel_then_the_sentences():
@@ -99,7 +106,7 @@ def test_the_tab_has_a_live_slider_per_channel_in_the_domains_range():
     assert list(sliders) == list(CHANNELS)
     assert all((s.minimum, s.maximum) == (ranges[c].lo, ranges[c].hi) for c, s in sliders.items())
     assert {t[1] for t in live.targets} >= {"input", "submit", "upload"}                 # slider drags, Enter, photo
-    assert isinstance(tab.start, gr.State) and tab.start in live.outputs and live.outputs[0] is tab.image
+    assert isinstance(tab["start"], gr.State) and tab["start"] in live.outputs and live.outputs[0] is tab["image"]
     shown = ui_edit.domain_ranges("demo")                                  # the tab opens: values stay
     assert [(u["minimum"], u["maximum"]) for u in shown] == [(r.lo, r.hi) for r in ranges.values()]
     assert all("value" not in u for u in shown) and all(u["value"] == 0.0 for u in ui_edit.new_domain("demo"))
@@ -112,7 +119,7 @@ def test_animate_from_here_starts_the_clip_from_the_edit(monkeypatch):
     plans = []
     prepare = anim.prepare
     monkeypatch.setattr(anim, "prepare", lambda request, **kw: plans.append(prepare(request, **kw)) or plans[-1])
-    video, status = list(ui_edit.animate_from(start, "The person is smiling.", progress=lambda *a, **k: None))[-1]
+    video, status = list(ui_edit.animate_from(start, "The person is smiling.", progress=NoProgress()))[-1]
     assert video.endswith(".mp4") and "16 frames" in status
     assert torch.equal(plans[0].w0.cpu(), start.w) and np.allclose(plans[0].motion.transforms[0], start.move)
     with pytest.raises(gr.Error, match="Edit a face first"):

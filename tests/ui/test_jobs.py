@@ -1,9 +1,13 @@
-"""Requests as streams of updates: frames while they render, then the files; re-renders; what pickles."""
-
+"""Requests as streams of updates: frames while they render into the MP4, then the files; re-renders; budgets;
+what pickles."""
+import dataclasses
 import pickle
 
 import numpy as np
+import pytest
 
+from lganim.errors import LganimError
+from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from lganim.request import DriveRequest, Driving, Request
 from tests import FACE_PHOTO
@@ -11,53 +15,93 @@ from tests.synth import write_speech
 from ui import jobs
 from ui.files import REQUEST_DIR_PREFIX
 from ui.models import Animators
+from ui.settings import Settings
 
 SMILE = "The person is smiling."
+SETTINGS = Settings()
 
 
 def quiet(fraction, text):
     pass
 
 
-def test_a_request_streams_then_writes_and_a_rerender_reuses_its_motion(tmp_path):
-    animators = Animators()
-    updates = list(jobs.run(animators, "demo", Request(SMILE, 2, num_frames=6, fps=6), tmp_path, quiet,
-                               write_gif=True))
+@pytest.fixture(scope="module")
+def animators():
+    return Animators()
+
+
+def test_a_request_streams_into_its_mp4_then_a_rerender_reuses_its_motion(animators, tmp_path):
+    updates = list(jobs.run(animators, "demo", Request(SMILE, 2, num_frames=6, fps=6), tmp_path, quiet, SETTINGS))
     final = updates[-1]
     assert any(u.live is not None for u in updates[:-1]) and final.videos and final.clip is not None
     assert count_frames(final.videos[0]) == 6 and count_frames(final.gif) == 6
-    assert final.clip.plan.w0.device.type == "cpu"                      # kept on the CPU, ready to pickle
-    frames = np.load(final.clip.frames)
-    still = list(jobs.rerender(animators, final.clip, tmp_path, quiet, strength=0.0, truncation=1.0, fps=6))[-1]
+    assert final.clip.plan.w0.device.type == "cpu" and final.clip.first.shape == (1, 128, 128, 3)
+    still = list(jobs.rerender(animators, final.clip, tmp_path, quiet, SETTINGS, strength=0.0, truncation=1.0,
+                               fps=6))[-1]
     assert count_frames(still.videos[0]) == 6 and "6 frames" in still.status
-    assert np.array_equal(np.load(still.clip.frames), np.repeat(frames[:, :1], 6, axis=1))
-    faster = list(jobs.rerender(animators, final.clip, tmp_path, quiet, strength=1.0, truncation=1.0, fps=12))
-    assert len(faster) == 1 and "12 fps" in faster[0].status          # the same frames, encoded again
-    assert np.array_equal(np.load(faster[0].clip.frames), frames)
+    moved = read_video(still.videos[0]).frames
+    assert np.abs(moved.astype(int) - moved[:1]).mean() < 0.5           # the still face (H.264's rounding)
+    faster = list(jobs.rerender(animators, final.clip, tmp_path, quiet, SETTINGS, strength=1.0, truncation=1.0,
+                                fps=12))[-1]
+    assert "12 fps" in faster.status and count_frames(faster.videos[0]) == 6
 
 
-def test_a_stopped_request_leaves_no_folder(tmp_path):
-    animators = Animators()
-    stream = jobs.run(animators, "demo", Request(SMILE, 1, num_frames=40), tmp_path, quiet, write_gif=True)
+def test_a_stopped_request_leaves_no_folder(animators, tmp_path):
+    stream = jobs.run(animators, "demo", Request(SMILE, 1, num_frames=40), tmp_path, quiet, SETTINGS)
     while next(stream).live is None:
         pass
     stream.close()
+    assert not list(tmp_path.glob(REQUEST_DIR_PREFIX + "*")) and not list(tmp_path.rglob("*.mp4"))
+
+
+def test_a_request_past_its_time_or_disk_budget_stops_between_chunks(animators, tmp_path, monkeypatch):
+    clock = iter(range(0, 10 ** 6, 100))                                   # 100 s a call: past 150 s at once
+    monkeypatch.setattr(jobs, "clock", lambda: next(clock))
+    with pytest.raises(LganimError, match="Stopped after .* of 40 frames: the request ran past the 150 s"):
+        list(jobs.run(animators, "demo", Request(SMILE, 1, num_frames=40), tmp_path, quiet,
+                      dataclasses.replace(SETTINGS, request_seconds=150)))
+    monkeypatch.undo()
+    with pytest.raises(LganimError, match="larger than the 0 MB one request may write"):
+        list(jobs.run(animators, "demo", Request(SMILE, 1, num_frames=40), tmp_path, quiet,
+                      dataclasses.replace(SETTINGS, request_bytes=200)))
     assert not list(tmp_path.glob(REQUEST_DIR_PREFIX + "*"))
 
 
-def test_every_update_pickles(tmp_path):
-    """On ZeroGPU the GPU work runs in a forked worker: every update it yields crosses back pickled."""
-    animators = Animators()
-    for request in (Request("The person is smiling.", 1, num_frames=3), Request("x", image=FACE_PHOTO, num_frames=2)):
-        updates = list(jobs.run(animators, "demo", request, tmp_path, None, write_gif=True))
-        for update in updates:
-            back = pickle.loads(pickle.dumps(update))
-            assert back.status == update.status
-        clip = pickle.loads(pickle.dumps(updates[-1].clip))
-        rerendered = list(jobs.rerender(animators, clip, tmp_path, None, strength=0.0, truncation=1.0, fps=6))
-        assert rerendered[-1].videos and pickle.dumps(rerendered[-1])
+def test_a_driven_face_reports_tracking_and_ends_with_the_videos(animators, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.6),))
-    request = pickle.loads(pickle.dumps(DriveRequest(Driving("audio", speech), 1, fps=10)))
-    for update in [*jobs.drive(animators, "demo", request, tmp_path, None),
-                   *jobs.predict(animators, "demo", Request("x", 1, num_frames=4, fps=4), 2, tmp_path, None)]:
-        assert pickle.loads(pickle.dumps(update)).status == update.status
+    updates = list(jobs.drive(animators, "demo", DriveRequest(Driving("audio", speech), 1, fps=10), tmp_path, quiet,
+                              SETTINGS))
+    assert updates[0].status == "Reading what drives the face…"
+    final = updates[-1]
+    assert count_frames(final.videos[0]) == 10 and final.tracks and final.curves is not None
+    assert final.done == final.total == 10
+
+
+def test_background_work_reports_its_stages_and_stops_when_closed():
+    seen = []
+
+    def work(report):
+        for k in range(1000):
+            report("Tracking the face", k, 1000)
+            seen.append(k)
+        return "done"
+
+    lines = jobs.background(work, quiet)
+    assert next(lines) == "Tracking the face… 0/1000 frames"
+    lines.close()                                                          # Cancel: the work stops at its next report
+    assert len(seen) < 1000
+
+
+def test_every_update_pickles(animators, tmp_path):
+    """On ZeroGPU the GPU work runs in a forked worker: every update it yields crosses back pickled."""
+    for request in (Request(SMILE, 1, num_frames=3), Request("x", image=FACE_PHOTO, num_frames=2)):
+        updates = list(jobs.run(animators, "demo", request, tmp_path, None, SETTINGS))
+        for update in updates:
+            assert pickle.loads(pickle.dumps(update)).status == update.status
+        clip = pickle.loads(pickle.dumps(updates[-1].clip))
+        rerendered = list(jobs.rerender(animators, clip, tmp_path, None, SETTINGS, strength=0.0, truncation=1.0,
+                                        fps=6))
+        assert rerendered[-1].videos and pickle.dumps(rerendered[-1])
+    futures = list(jobs.predict(animators, "demo", Request("x", 1, num_frames=4, fps=4), 2, tmp_path, None, SETTINGS))
+    assert [count_frames(v) for v in futures[-1].videos] == [4, 4] and len(set(futures[-1].captions)) == 2
+    assert all(pickle.loads(pickle.dumps(u)).status == u.status for u in futures)

@@ -7,10 +7,10 @@ import gradio as gr
 import numpy as np
 import pytest
 
-import app
 from lganim.media.audio import audio_duration, has_audio
 from lganim.media.writers import count_frames
 from tests.synth import rolling_face_video, write_speech
+from ui import batch
 from ui import common as ui_common
 from ui import drive as ui_drive
 from ui import talk as ui_talk
@@ -44,19 +44,23 @@ def driving(tmp_path_factory):
 
 
 def test_drive_tab_writes_the_video_with_sound_and_the_track(driving):
-    outputs = list(ui_drive.drive_face(None, "demo", 2, driving, "all", 1.0, 1.0, 0.2, 12, "",
+    outputs = list(ui_drive.drive_face(None, "demo", 2, driving, "all", 1.0, 1.0, 0.2, 0, "",
                                        progress=NoProgress()))
-    mp4, tracks, plot, status = outputs[-1]
+    assert any("Tracking the face…" in o[ui_drive.STATUS] for o in outputs)            # progress while tracking
+    assert sum(isinstance(o[2], np.ndarray) for o in outputs) >= 2                      # frames stream
+    mp4, beside, live, tracks, plot, status = next(o for o in outputs if isinstance(o[0], str))
     assert count_frames(mp4) == 12 and has_audio(mp4) and abs(audio_duration(mp4) - 1.0) <= 1 / 12
     assert sorted(Path(t).suffix for t in tracks) == [".csv", ".json"]
     assert {"roll", "mouth_open"} <= curves_of(plot)
-    assert "12 frames" in status
+    beside = outputs[-1][1]
+    assert count_frames(beside) == 12 and has_audio(beside)                             # driving | result
+    assert "12 frames" in outputs[-1][ui_drive.STATUS] and "12 fps" in outputs[-1][ui_drive.STATUS]
 
 
 def test_talk_tab_from_audio_and_from_text(tmp_path):
     speech = uploaded(write_speech(tmp_path / "speech.wav", seconds=2.0, bursts=((0.2, 0.8), (1.2, 1.8))))
-    mp4, tracks, plot, status = list(ui_talk.talk(None, "demo", 1, speech, "", "en", None, "stats", 1.0, 1.0, False,
-                                                  25, "", progress=NoProgress()))[-1]
+    mp4, live, tracks, plot, status = list(ui_talk.talk(None, "demo", 1, speech, "", "en", None, "stats", 1.0, 1.0,
+                                                        False, 25, "", progress=NoProgress()))[-1]
     assert count_frames(mp4) == 50 and abs(audio_duration(mp4) - 2.0) <= 0.1
     assert curves_of(plot) == {"mouth_open", "speech envelope"}
     if shutil.which("espeak-ng"):
@@ -79,10 +83,13 @@ def test_tab_errors_are_one_line(handler, args, message):
     assert message in err.value.message and "\n" not in err.value.message
 
 
-def test_batch_tab_predicts_futures_of_one_face():
-    gallery, grid, strip, plot, status = list(app.predict_futures("demo", "7, 8", app.DEFAULT_PROMPT, 3,
-                                                                  8, 8, progress=NoProgress()))[-1]
+def test_batch_tab_predicts_futures_of_one_face_captioned_with_their_prompts():
+    gallery, last, strip, plot, status = list(batch.predict_futures("demo", "7, 8", "", 3, 8, 8,
+                                                                    progress=NoProgress()))[-1]
     assert len(gallery) == 3 and [count_frames(v) for v, _ in gallery] == [8, 8, 8]
-    assert "3 clips" in status and grid.shape == (256, 256, 3)
+    assert all(caption.startswith("The person is ") and "; then " in caption for _, caption in gallery)
+    assert "3 clips" in status and last.shape == (128, 128, 3)
+    mine = list(batch.predict_futures("demo", "7", "The person is angry.", 2, 8, 8, progress=NoProgress()))[-1][0]
+    assert [caption for _, caption in mine] == ["The person is angry."] * 2
     rows = strip.reshape(3, -1, *strip.shape[1:])
     assert not np.array_equal(rows[0], rows[1])                       # different futures of the same face

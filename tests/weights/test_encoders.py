@@ -66,7 +66,8 @@ def test_offline_without_the_file_explains_manual_placement(weights_dir):
         load_clip("ViT-B/32")
     message = str(info.value)
     assert "\n" not in message and "timm/vit_base_patch32_clip_224.openai" in message
-    assert str(weights_dir / "clip-vit-b-32-openai.safetensors") in message
+    assert "clip-vit-b-32-openai.safetensors in the folder the LGANIM_WEIGHTS setting names" in message
+    assert str(weights_dir) not in message and info.value.where == str(weights_dir / "clip-vit-b-32-openai.safetensors")
     with pytest.raises(LganimError, match="Unknown CLIP model"):
         clip_file("RN9000")
 
