@@ -32,6 +32,7 @@ CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
 #live-frame img, #drive-live img, #talk-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
+@media (max-width: 480px) {.tab-container button {padding-left: 10px; padding-right: 10px}}
 """
 THEME = gr.themes.Soft()
 START_DOMAIN, START_NOTICE = text.start_domain()

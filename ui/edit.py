@@ -42,19 +42,20 @@ CLIP_OUTPUTS, CLIP_STATUS = 2, 1     # (video, status) of "Animate from here"
 
 
 class LatestWins:
-    """The newest call of each session wins: calls run one at a time, and one that a newer call of its session
-    overtook while it waited returns None without running."""
+    """The newest call of each session wins: a session's calls run one at a time (other sessions' beside them, as
+    the queue allows), and one that a newer call of its session overtook while it waited returns None unrun."""
 
     def __init__(self):
-        self._running = threading.Lock()          # one edit renders at a time
-        self._guard = threading.Lock()            # guards the tickets
+        self._guard = threading.Lock()            # guards the tickets and the locks
         self._tickets = itertools.count()
         self.newest: dict[str, int] = {}          # session -> its newest ticket
+        self._running: dict[str, threading.Lock] = {}   # session -> held while one of its calls runs
 
     def run(self, session: str, work: Callable[[], object]):
         with self._guard:
             ticket = self.newest[session] = next(self._tickets)
-        with self._running:
+            running = self._running.setdefault(session, threading.Lock())
+        with running:
             with self._guard:
                 if self.newest.get(session) != ticket:
                     return None                   # overtaken: a newer value of this session is waiting
@@ -62,8 +63,8 @@ class LatestWins:
                 return work()
             finally:
                 with self._guard:
-                    if self.newest.get(session) == ticket:
-                        del self.newest[session]
+                    if self.newest.get(session) == ticket:    # nothing of this session waits: forget it
+                        del self.newest[session], self._running[session]
 
 
 LATEST = LatestWins()

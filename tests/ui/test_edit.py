@@ -58,7 +58,8 @@ def test_a_bad_value_is_one_line_in_the_browser():
 
 
 def test_only_the_latest_of_the_values_waiting_is_rendered(monkeypatch):
-    """Five yaw values arrive while the first renders: the first finishes, 2-4 are dropped, 5 is rendered."""
+    """Five yaw values of a session arrive while its first renders: the first finishes, 2-4 are dropped, 5 is
+    rendered; another session's edit runs meanwhile."""
     gate = ui_edit.LatestWins()
     monkeypatch.setattr(ui_edit, "LATEST", gate)
     rendered, in_flight, release = [], threading.Event(), threading.Event()
@@ -86,12 +87,17 @@ def test_only_the_latest_of_the_values_waiting_is_rendered(monkeypatch):
             time.sleep(0.005)                                      # this value is waiting now
         if yaw == 1.0:
             in_flight.wait(30)
+    other = threading.Thread(target=lambda: results.update(other=list(ui_edit.edit_face(
+        "demo", 1, None, yaw=7.0, request=SimpleNamespace(session_hash="another-session")))[-1]))
+    other.start()
+    other.join(30)                                                 # another session is not held up
+    assert "other" in results
     release.set()
     for t in threads:
         t.join(30)
-    assert rendered == [1.0, 5.0]                                  # two renders: the one in flight and the last
+    assert rendered == [1.0, 7.0, 5.0]                             # this session: the one in flight and the last
     assert all(results[yaw] == (gr.skip(),) * 3 for yaw in (2.0, 3.0, 4.0))
-    assert np.array_equal(results[5.0][0], edit(yaw=5.0)[0]) and gate.newest == {}
+    assert np.array_equal(results[5.0][0], edit(yaw=5.0)[0]) and gate.newest == {} == gate._running
 
 
 def test_the_tab_has_a_live_slider_per_channel_in_the_domains_range():
