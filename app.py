@@ -24,8 +24,8 @@ import gradio as gr
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
-from ui import batch, drive, edit, jobs, one_clip, talk, text, zerogpu
-from ui.common import ANIMATORS, settings
+from ui import batch, drive, edit, files, jobs, one_clip, talk, text, zerogpu
+from ui.common import ANIMATORS, FILES, settings
 from ui.page import Page
 
 CSS = """
@@ -40,6 +40,7 @@ try:
     SETTINGS = settings()
 except LganimError as e:
     sys.exit(f"error: {e}")
+files.sweep(FILES, SETTINGS.files_seconds)              # what earlier processes left past the retention
 if zerogpu.on_space():                                    # a Space loads its start domain onto the GPU at startup
     ANIMATORS.preload(START_DOMAIN)
 

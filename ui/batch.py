@@ -99,11 +99,12 @@ def build(domain: gr.Dropdown, truncation_default: gr.Number) -> None:
                 status = gr.Markdown("Give seeds and prompts, press **Animate batch**.", elem_id="batch-status",
                                      label="Status")
                 gallery = gr.Gallery(label="Videos (one per clip)", columns=4, height=300, elem_id="gallery")
-                live = gr.Image(label="Last frames as they render", type="numpy", interactive=False, height=200,
+                live = gr.Image(label="Live frames", type="numpy", interactive=False, height=200,
                                 elem_id="batch-live")
                 strip = gr.Image(label="Frame strip", type="numpy", interactive=False, elem_id="batch-strip")
-                plot = gr.LinePlot(x="frame", y="distance", color="curve", label="Motion: how far each clip moved "
-                                   "from its frame 0 (RMS of Δw)", x_title="frame", y_title="distance from frame 0",
+                plot = gr.LinePlot(x="frame", y="distance", color="curve", label="Motion over time",
+                                   caption="How far each clip moved from its frame 0 (RMS of Δw)",
+                                   x_title="frame", y_title="distance from frame 0",
                                    color_title="clip", elem_id="batch-plot")
         gr.Examples(EXAMPLES, inputs=[seeds, prompts], label="Try these")
 

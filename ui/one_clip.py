@@ -136,8 +136,9 @@ def build(domain: gr.Dropdown) -> dict:
                                        height=140, elem_id="aligned")
                     gif = gr.File(label="GIF", interactive=False, elem_id="gif", height=140)
                 strip = gr.Image(label="Frame strip", type="numpy", interactive=False, elem_id="strip")
-                plot = gr.LinePlot(x="frame", y="distance", color="curve", label="Motion: how far the face moved "
-                                   "from frame 0, per layer group (RMS of Δw)", x_title="frame",
+                plot = gr.LinePlot(x="frame", y="distance", color="curve", label="Motion over time",
+                                   caption="How far the face moved from frame 0, per layer group (RMS of Δw)",
+                                   x_title="frame",
                                    y_title="distance from frame 0", color_title="layer group", elem_id="plot")
         gr.Examples(EXAMPLES, inputs=[image, prompt], label="Try these (one click fills the face and the prompt)")
 

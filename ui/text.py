@@ -6,7 +6,7 @@ import os
 
 from lganim.config import paper_prompts
 from lganim.weights.domain_files import stylegan_on_disk
-from lganim.weights.registry import DOMAINS
+from lganim.weights.registry import DOMAINS, download_line
 
 CITATION = ("Hang, Yang, Liu, Fu, Geng and Guo, *Language-Guided Face Animation by Recurrent StyleGAN-based "
             "Generator*, IEEE Transactions on Multimedia 2023 ([arXiv 2208.05617](https://arxiv.org/abs/2208.05617)).")
@@ -48,7 +48,7 @@ def domain_info(domain: str) -> tuple[str, float]:
     elif stylegan_on_disk(spec):
         where = "weights on disk"
     else:
-        where = f"weights download on first use ({spec.weights.repo_id})"
+        where = f"first use downloads {download_line(spec)}"
     photos = "photos supported" if spec.supports_photos else "sampled faces only (no photo encoder)"
     note = " — **untrained random weights: a check of the plumbing, never a result**" if spec.untrained else ""
     return f"Licence: {spec.licence} · {where} · {photos}{note}", spec.truncation

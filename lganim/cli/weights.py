@@ -5,7 +5,7 @@ from ..weights.demo import demo_dir
 from ..weights.domain_files import domain_files, resolve
 from ..weights.encoders import clip_file
 from ..weights.hub import cached_file
-from ..weights.registry import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, DOMAINS, get_domain
+from ..weights.registry import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, DOMAINS, domain_downloads, download_line, get_domain
 
 
 def download(args) -> int:
@@ -27,7 +27,8 @@ def domains(args) -> int:
         if spec.untrained:
             cached, size = (demo_dir() / "complete").is_file(), "tiny, built locally"
         else:
-            cached = cached_file(spec.weights) is not None
-            size = f"{spec.weights.size / 1e6:.0f} MB" if spec.weights.size else "size unknown"
-        print(f"{spec.name:7s} {spec.title:42s} {size:20s} {'cached' if cached else 'not cached':11s} {spec.licence}")
+            cached = all(cached_file(f) is not None for f in domain_downloads(spec))
+            size = download_line(spec)
+        print(f"{spec.name:7s} {spec.title:42s} {'cached' if cached else 'not cached':11s} {spec.licence}\n"
+              f"        downloads {size}")
     return 0

@@ -31,6 +31,12 @@ class WeightFile:
     size: int | None = None
     revision: str | None = None
     local_name: str | None = None
+    approx_mb: int | None = None        # where `size` is unknown: the size public pages give, for display only
+
+    @property
+    def shown_mb(self) -> int | None:
+        """Its size in MB for people (exact where known, else approximate; None: unknown)."""
+        return round(self.size / 1e6) if self.size else self.approx_mb
 
     @property
     def url(self) -> str:
@@ -79,7 +85,7 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in [
     Domain("art", "Painted portraits (MetFaces 1024)", "person", GeneratorConfig(1024),
            WeightFile("ZeqiangLai/StyleGAN2-pkl", "ada/metfaces.pkl", NVIDIA_NC,
                       sha256="880a460d011a3696c088f58f5844b44271b17903963f2671f96f72dfbce5f76f",
-                      revision=STYLEGAN2_PKL),
+                      revision=STYLEGAN2_PKL, approx_mb=382),
            NVIDIA_NC),
     Domain("dog", "Dogs (AFHQ-Dog 512)", "dog", GeneratorConfig(512),
            WeightFile("ZeqiangLai/StyleGAN2-pkl", "ada/afhqdog.pkl", NVIDIA_NC,
@@ -89,7 +95,7 @@ DOMAINS: dict[str, Domain] = {d.name: d for d in [
     Domain("anime", "Anime (TADNE 512)", "character",
            GeneratorConfig(512, style_dim=1024, n_mlp=4, channels=TADNE_CHANNELS),
            WeightFile("public-data/TADNE", "models/aydao-anime-danbooru2019s-512-5268480.pt", "CC0-1.0",
-                      revision=TADNE),
+                      revision=TADNE, approx_mb=470),
            "CC0-1.0", truncation=0.6),
     Domain("demo", "Demo (untrained random weights, offline)", "person", DEMO_GENERATOR, None,
            "MIT (generated locally)", truncation=1.0, supports_photos=True, untrained=True),
@@ -100,7 +106,8 @@ E4E_FFHQ = WeightFile("wmpscc/StyleGene", "e4e_ffhq_encode.pt", "MIT (encoder4ed
                       sha256="2ace1d9a8c05c10a399bcd500b8dda118f759ff1aac89dbdab7435f2136a0999", size=1_201_649_680,
                       revision=STYLEGENE)
 ARCFACE_IRSE50 = WeightFile("AIRI-Institute/HairFastGAN", "pretrained_models/ArcFace/ir_se50.pth",
-                            "MIT (TreB1eN InsightFace_Pytorch)", revision="d413b5956e11178299bd341176fbcd6fca61f177")
+                            "MIT (TreB1eN InsightFace_Pytorch)", revision="d413b5956e11178299bd341176fbcd6fca61f177",
+                            approx_mb=175)
 # OpenAI's CLIP weights as open_clip keeps them on the Hub (OpenAI's own URLs answer 404): the same tensors under
 # the same names as clip-anytorch's, OpenAI's fp16 values stored as fp32. The safetensors file first, then the
 # pickle (read with weights_only=True); never the ResNet repo's pytorch_model.bin (a vision-only timm model).
@@ -108,14 +115,35 @@ CLIP_MOTION_MODEL = "RN50"      # motion generator's text/image embeddings (embe
 CLIP_LOSS_MODEL = "ViT-B/32"    # contrastive loss and CLIP score (embed 512)
 CLIP_FILES: dict[str, tuple[WeightFile, ...]] = {
     "RN50": (WeightFile("timm/resnet50_clip.openai", "open_clip_model.safetensors", OPENAI_CLIP,
-                        revision=CLIP_RN50_REV, local_name="clip-rn50-openai.safetensors"),
+                        revision=CLIP_RN50_REV, local_name="clip-rn50-openai.safetensors", approx_mb=408),
              WeightFile("timm/resnet50_clip.openai", "open_clip_pytorch_model.bin", OPENAI_CLIP,
                         revision=CLIP_RN50_REV, local_name="clip-rn50-openai.bin")),
     "ViT-B/32": (WeightFile("timm/vit_base_patch32_clip_224.openai", "open_clip_model.safetensors", OPENAI_CLIP,
-                            revision=CLIP_VIT_REV, local_name="clip-vit-b-32-openai.safetensors"),
+                            revision=CLIP_VIT_REV, local_name="clip-vit-b-32-openai.safetensors", approx_mb=605),
                  WeightFile("timm/vit_base_patch32_clip_224.openai", "open_clip_pytorch_model.bin", OPENAI_CLIP,
                             revision=CLIP_VIT_REV, local_name="clip-vit-b-32-openai.bin")),
 }
+
+
+def domain_downloads(domain: Domain) -> list[WeightFile]:
+    """Every file a domain downloads on first use: its StyleGAN2, both CLIP models (motion embeddings; the loss of
+    prompt fitting), and the e4e photo encoder where it takes photos. The demo domain downloads nothing."""
+    if domain.untrained:
+        return []
+    return [domain.weights, CLIP_FILES[CLIP_MOTION_MODEL][0], CLIP_FILES[CLIP_LOSS_MODEL][0],
+            *([E4E_FFHQ] if domain.supports_photos else [])]
+
+
+def download_line(domain: Domain) -> str:
+    """"2.3 GB (StyleGAN2 133 MB, CLIP 408 + 605 MB, e4e 1202 MB)": what a domain's first use downloads."""
+    files = domain_downloads(domain)
+    if not files:
+        return "no download"
+    known = [f.shown_mb for f in files if f.shown_mb is not None]
+    names = ["StyleGAN2", "CLIP", "CLIP", "e4e"]
+    parts = [f"{n} {f.shown_mb} MB" if f.shown_mb is not None else f"{n} size unknown" for n, f in zip(names, files)]
+    total = sum(known) / 1000
+    return f"{'≥ ' if len(known) < len(files) else '≈ '}{total:.1f} GB ({', '.join(parts)})"
 
 
 def get_domain(name: str) -> Domain:
@@ -125,4 +153,5 @@ def get_domain(name: str) -> Domain:
 
 
 __all__ = ["NVIDIA_NC", "WeightFile", "Domain", "DOMAINS", "DEMO_GENERATOR", "TADNE_CHANNELS", "E4E_FFHQ",
-           "ARCFACE_IRSE50", "CLIP_MOTION_MODEL", "CLIP_LOSS_MODEL", "CLIP_FILES", "get_domain"]
+           "ARCFACE_IRSE50", "CLIP_MOTION_MODEL", "CLIP_LOSS_MODEL", "CLIP_FILES", "domain_downloads", "download_line",
+           "get_domain"]

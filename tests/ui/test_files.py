@@ -19,7 +19,7 @@ def test_old_request_folders_and_earlier_processes_uploads_are_swept(tmp_path):
     earlier_upload = tmp_path / "3f2a"
     earlier_upload.mkdir()
     (earlier_upload / "face.png").write_bytes(b"png")
-    aged(earlier_upload, 120)
+    aged(earlier_upload, time.time() - files.STARTED + 120)   # from before this process started
     own_upload = tmp_path / "9c1d"                            # this process's: gradio's own sweep removes it
     own_upload.mkdir()
     new = files.request_dir(tmp_path, max_age=60, total=10 ** 9, needed=0)
