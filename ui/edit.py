@@ -205,7 +205,7 @@ def build(domain: gr.Dropdown) -> dict:
                                                    min_width=160, label="Amount", elem_id=f"edit-amount-{i}",
                                                    info="1: its full expression, −1: the opposite"))
             with gr.Column(scale=5, min_width=320):
-                status = gr.Markdown("Move a slider, or press Enter in the seed box.", label="Status",
+                status = gr.Markdown("Move a slider, or give a seed or a photo.", label="Status",
                                      elem_id="edit-status")
                 image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=360,
                                  buttons=["download", "fullscreen"], elem_id="edit-image")
@@ -225,7 +225,8 @@ def build(domain: gr.Dropdown) -> dict:
             api_visibility="private", **live)
         reset.click(zeros, outputs=[*sliders, *amounts], queue=False, api_visibility="private").then(
             api_visibility="private", **live)
-        tab.select(domain_ranges, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
+        tab.select(domain_ranges, inputs=domain, outputs=sliders, queue=False, api_visibility="private").then(
+            api_visibility="private", **live)             # the tab opens on its face: the seed's, as it is
         domain.change(new_domain, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
         go.click(animate_from, inputs=[start, motion], outputs=[clip, clip_status], api_visibility="private",
                  show_progress="minimal", show_progress_on=[clip_status])
