@@ -24,7 +24,7 @@ import gradio as gr
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
-from ui import batch, drive, files, jobs, one_clip, talk, text, zerogpu
+from ui import batch, drive, edit, files, jobs, one_clip, talk, text, zerogpu
 from ui.common import ANIMATORS, FILES, settings
 from ui.page import Page
 
@@ -32,6 +32,7 @@ CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
 #live-frame img, #drive-live img, #talk-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
+@media (max-width: 480px) {.tab-container button {padding-left: 10px; padding-right: 10px}}
 """
 THEME = gr.themes.Soft()
 START_DOMAIN, START_NOTICE = text.start_domain()
@@ -58,6 +59,7 @@ with Page(title="lganim: animate a face from a sentence",
         batch.build(domain, single["truncation"])
         drive.build(domain)
         talk.build(domain)
+        edit.build(domain)
     gr.Markdown(text.footer(), elem_classes="lganim-footer")
     domain.change(text.domain_info, inputs=domain, outputs=[info, single["truncation"]], queue=False,
                   api_visibility="private")

@@ -6,12 +6,13 @@ Public API (nothing heavy is imported until used):
     anim = Animator.from_pretrained("demo")
     result = anim("The person is smiling.", seed=1, num_frames=12)
     result.frames  # uint8 [B, T, H, W, 3]
+    edit = anim.edit(seed=1, controls={"yaw": 10.0})   # edit.image uint8 [H, W, 3]; anim("...", start=edit)
 """
 import importlib
 
 from .config import FitSettings, GeneratorConfig, MotionConfig
 from .errors import LganimError
-from .request import DriveRequest, Driving, Request
+from .request import DriveRequest, Driving, EditRequest, Request
 
 __version__ = "0.1.0"
 
@@ -20,8 +21,10 @@ def __getattr__(name):
     # Lazy: `import lganim` (and the CLI's --help) must not import torch.
     if name in ("Animator", "AnimationResult"):
         return getattr(importlib.import_module(".pipeline", __name__), name)
+    if name == "Edit":
+        return getattr(importlib.import_module(".edit", __name__), name)
     raise AttributeError(f"module 'lganim' has no attribute {name!r}")
 
 
-__all__ = ["Animator", "AnimationResult", "Request", "DriveRequest", "Driving", "FitSettings", "GeneratorConfig",
-           "MotionConfig", "LganimError", "__version__"]
+__all__ = ["Animator", "AnimationResult", "Edit", "Request", "DriveRequest", "Driving", "EditRequest", "FitSettings",
+           "GeneratorConfig", "MotionConfig", "LganimError", "__version__"]

@@ -73,6 +73,18 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "eyes": ("eye_l", "eye_r", "brow"),
 }
 STYLE_MODES = ("stats", "copy")
+
+# Editing a still face (lganim/edit.py). The driven channels' ranges come from the domain's calibration
+# (motion/calibration.py, `observed_ranges`); roll, tx, ty and scale move the crop, not W+, and have no calibration:
+# ±30° of roll (the landmark head pose is good for changes within about ±30°, docs/facts.md), ±0.25 face widths of
+# shift (the face's centre stays within the middle half of its crop), ±0.2 of log scale (the face 0.82–1.22 times
+# its size, so it neither leaves its crop nor shrinks into its background).
+EDIT_CROP_RANGES: dict[str, float] = {"roll": 30.0, "tx": 0.25, "ty": 0.25, "scale": 0.2}
+MAX_EDIT_PROMPTS = 4            # language sliders of one edit
+MAX_EDIT_AMOUNT = 1.0           # |amount| of a language slider: ±1 is its prompt's full fitted expression
+EDIT_CACHED_FACES = 8           # start faces (codes, aligned photos) an editor keeps, so a slider only renders
+EDIT_HASHED_PHOTO_BYTES = 256 * 2 ** 20   # a photo file up to this size is known again by its content (an upload
+                                          # may come back under a new path); a larger one by its path and time
 DRIVING_KINDS = ("video", "audio", "text")          # a driving video (or track file), a sound, text to say
 
 # The shapes of a progress callback.
@@ -233,5 +245,7 @@ class FitSettings:
 
 
 __all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYLE_MODES", "DRIVING_KINDS",
-           "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
+           "EDIT_CROP_RANGES", "MAX_EDIT_PROMPTS", "MAX_EDIT_AMOUNT", "EDIT_CACHED_FACES",
+           "EDIT_HASHED_PHOTO_BYTES", "StepProgress",
+           "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
            "LossWeights", "FitSettings"]

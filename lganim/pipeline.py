@@ -3,6 +3,8 @@
     anim = Animator.from_pretrained("demo")
     result = anim("The person is smiling.", seed=1, num_frames=12)   # result.frames uint8 [B, T, H, W, 3]
     result.rerender(strength=0.5)                                    # same motion, no CLIP/fitting/motion model
+    edit = anim.edit(seed=1, controls={"yaw": 10.0})                 # one edited still face (lganim/edit.py)
+    anim("The person is smiling.", start=edit)                       # a clip that starts from it
     plan = anim.prepare(Request("The person is smiling.", seeds=[1, 2]))
     for chunk in anim.render(plan):                                  # chunk.frames uint8 [B, n, H, W, 3]
         ...
@@ -30,8 +32,9 @@ from .config import (
     LossProgress,
 )
 from .device import resolve_device, resolve_dtype
+from .edit import Edit, Editor
 from .errors import LganimError
-from .face.composite import move_crops, paste_back
+from .face.composite import compose, place_crops
 from .media.writers import write_video
 from .models.clip import clip_from_state_dict
 from .models.renderer import Renderer, make_renderer
@@ -39,7 +42,7 @@ from .models.stylegan2 import Generator, to_uint8
 from .motion.fitted import FittedMotion, build_fitter
 from .motion.source import Motion, MotionSource
 from .motion.trained import TrainedMotion
-from .request import Request
+from .request import EditRequest, Request
 from .startcodes import PhotoEncoder, PhotoFace, seed_codes
 from .weights.domain_files import DomainFiles, domain_files, resolve
 from .weights.encoders import load_clip
@@ -139,6 +142,7 @@ class Animator:
         self.domain, self.stylegan, self.renderer, self.motion = domain, stylegan, renderer, motion
         self.photos = photos or PhotoEncoder(domain, stylegan, None)
         self.files = files                  # the files it was loaded from (their cache keys); None: built in memory
+        self._editor: Editor | None = None
 
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, device: str = "auto", dtype: str | torch.dtype | None = None,
@@ -182,6 +186,26 @@ class Animator:
         if hasattr(self.motion, "load"):
             self.motion.load()
 
+    # -- editing a still face -------------------------------------------------------------------------------
+    @property
+    def editor(self) -> Editor:
+        """The domain's `Editor` (made on first use): its control directions, the faces and prompts it edited."""
+        if self._editor is None:
+            fitter = self.motion.fitter if isinstance(self.motion, FittedMotion) else None
+            self._editor = Editor(self.domain, self.stylegan, self.renderer, self.photos, self.files, fitter=fitter)
+        return self._editor
+
+    def edit(self, seed: int = 0, image=None, controls: dict[str, float] | None = None,
+             prompts: dict[str, float] | None = None, *, truncation: float | None = None, face_index: int = 0,
+             paste_back: bool = True, refine_steps: int = 0, progress: LossProgress | None = None) -> Edit:
+        """One still face (a seed's, or a photo's) edited: `controls` channel -> value in its track unit (yaw and
+        pitch in degrees, expressions in inter-ocular distances, roll/tx/ty/scale move the crop; a channel left out
+        is 0), `prompts` sentence -> amount from -1 to 1 of its fitted expression. Returns an `Edit` (`.image` uint8
+        [H, W, 3], `.w` the W+ code [1, L, D]); `anim(prompt, start=edit)` animates from it. A repeated edit of the
+        same face renders one frame and nothing else (see lganim/edit.py)."""
+        request = EditRequest(seed, image, controls, prompts, truncation, face_index, paste_back, refine_steps)
+        return self.editor.edit(request, progress)
+
     # -- planning -------------------------------------------------------------------------------------------
     def prepare(self, request: Request, *, source: MotionSource | None = None,
                 generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Plan:
@@ -192,11 +216,16 @@ class Animator:
         if source.needs_prompts and not request.prompts:
             raise LganimError('Give at least one prompt: describe the motion, e.g. "The person is smiling."')
         psi = self.domain.truncation if request.truncation is None else request.truncation
-        photo = None
-        if request.image is not None:
+        start, photo = request.start, None
+        if start is not None:
+            self._check_start(start)
+            psi, photo = start.truncation, start.photo
+        elif request.image is not None:
             photo = self.photos.read(request.image, request.face_index, request.paste_back)
         with torch.inference_mode():
-            if photo is not None:
+            if start is not None:                                                          # an edited face
+                w0 = start.w.to(self.device, self.stylegan.dtype).expand(request.batch, -1, -1).contiguous()
+            elif photo is not None:
                 w0 = self.photos.invert(photo, request.refine_steps, progress)               # [1, L, D]
                 w0 = w0.expand(request.batch, -1, -1).contiguous()                          # [B, L, D]
             else:
@@ -207,14 +236,28 @@ class Animator:
         if tuple(motion.offsets.shape) != want:
             raise LganimError(f"The motion source made offsets of shape {tuple(motion.offsets.shape)}, "
                               f"expected {want}.")
+        if start is not None and start.move is not None:          # the edit's crop move, under the motion's moves
+            held = np.broadcast_to(np.asarray(start.move, np.float64), (request.num_frames, 3, 3))
+            motion = Motion(motion.offsets, compose(motion.transforms, held), motion.audio, motion.track)
         return Plan(request, w0, motion, psi, photo, first)
+
+    def _check_start(self, start) -> None:
+        """An edit is a start code of this Animator's domain and StyleGAN2."""
+        if start.domain != self.domain.name:
+            raise LganimError(f"This edit is of a {start.domain} face: animate it with the {start.domain} domain, "
+                              f"not {self.domain.name}.")
+        want = (1, self.stylegan.num_ws, self.stylegan.style_dim)
+        if tuple(start.w.shape) != want:
+            raise LganimError(f"The edit's W+ code has shape {tuple(start.w.shape)}, this StyleGAN2 needs {want}.")
 
     def replan(self, plan: Plan, *, strength: float | None = None, truncation: float | None = None,
                fps: int | None = None) -> Plan:
-        """The same motion with other settings: new start codes only when ψ changes a seeded face."""
+        """The same motion with other settings: new start codes only when ψ changes a seeded face (not an edited
+        one: its code is the edit's)."""
         changes = {k: v for k, v in dict(strength=strength, truncation=truncation, fps=fps).items() if v is not None}
         request = plan.request.with_changes(**changes)
-        if plan.photo is not None or truncation is None or float(truncation) == plan.truncation:
+        if (plan.photo is not None or request.start is not None or truncation is None
+                or float(truncation) == plan.truncation):
             return Plan(request, plan.w0, plan.motion, plan.truncation, plan.photo, plan.first_frames)
         w0 = seed_codes(self.stylegan, request.seeds, request.truncation)
         return Plan(request, w0, plan.motion, request.truncation, plan.photo, None)
@@ -290,12 +333,10 @@ class Animator:
         frames = to_uint8(images.reshape(b * n, *images.shape[2:]))             # [B·n, H, W, 3]
         frames = frames.reshape(b, n, *frames.shape[1:]).numpy()
         moves = None if plan.motion.transforms is None else plan.motion.transforms[list(steps)]   # [n, 3, 3]
-        if plan.photo is not None and plan.photo.canvas is not None:
-            return np.stack([paste_back(plan.photo.canvas, clip, plan.photo.aligned, transforms=moves)
-                             for clip in frames])
-        if moves is not None:
-            return np.stack([move_crops(clip, moves) for clip in frames])
-        return frames
+        canvas, aligned = (None, None) if plan.photo is None else (plan.photo.canvas, plan.photo.aligned)
+        if canvas is None and moves is None:
+            return frames
+        return np.stack([place_crops(clip, canvas, aligned, moves) for clip in frames])
 
     def collect(self, plan: Plan, first: np.ndarray | None = None) -> AnimationResult:
         """Render a plan to the end: the result holds all frames."""
@@ -306,11 +347,13 @@ class Animator:
     def __call__(self, prompts: str | Sequence[str], seed: int | Sequence[int] = 0, *, image=None,
                  num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
                  truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, face_index: int = 0,
-                 paste_back: bool = True, refine_steps: int = 0, source: MotionSource | None = None,
-                 generator: torch.Generator | None = None, progress: LossProgress | None = None) -> AnimationResult:
-        """Animate: B clips (one per prompt and/or seed) of `num_frames` frames; see `Request` for the values."""
+                 paste_back: bool = True, refine_steps: int = 0, start: Edit | None = None,
+                 source: MotionSource | None = None, generator: torch.Generator | None = None,
+                 progress: LossProgress | None = None) -> AnimationResult:
+        """Animate: B clips (one per prompt and/or seed) of `num_frames` frames; see `Request` for the values.
+        start: an `Edit` (`anim.edit(...)`) every clip starts from, instead of the seed or photo."""
         request = Request(prompts, seed, image, num_frames, fps, strength, truncation, schedule, face_index,
-                          paste_back, refine_steps)
+                          paste_back, refine_steps, start)
         return self.collect(self.prepare(request, source=source, generator=generator, progress=progress))
 
     def stream(self, request: Request, *, source: MotionSource | None = None,

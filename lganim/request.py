@@ -1,14 +1,17 @@
 """Requests, checked once: what the CLI, the Python API and the app ask the pipeline for.
 
 `Request` is clips of faces moved by a motion source (language-guided by its prompts, or driven by a track);
-`DriveRequest` is one face and what drives it (`Driving`: a video, a sound, or text to say). Each normalises and
-validates every user value (through `checks.py`) when it is built, so a bad value gets the same one-line
+`DriveRequest` is one face and what drives it (`Driving`: a video, a sound, or text to say); `EditRequest` is one
+still face edited by control channels and language sliders. A request's face is a seed's, a photo's, or an edit's
+(`start`: what `Animator.edit` returned, whose W+ code, photo and crop move the clip starts from). Each normalises
+and validates every user value (through `checks.py`) when it is built, so a bad value gets the same one-line
 `LganimError` wherever it comes from, before any work. No torch here.
 """
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks
@@ -21,6 +24,8 @@ from .config import (
     DRIVING_KINDS,
     MAX_BATCH,
     MAX_DRIVEN_FRAMES,
+    MAX_EDIT_AMOUNT,
+    MAX_EDIT_PROMPTS,
     MAX_FPS,
     MAX_FRAMES,
     MAX_PROMPT_CHARS,
@@ -34,6 +39,14 @@ from .config import (
 from .errors import LganimError
 
 PROMPT_EXAMPLE = 'describe the motion, e.g. "The person is smiling."'
+START_FIELDS = ("w", "domain", "seed", "truncation", "photo", "move")   # what a clip takes from an edit
+
+
+def check_start(start) -> None:
+    """An edit to start from: what `Animator.edit` returns (an `Edit`), or None."""
+    if start is not None and not all(hasattr(start, name) for name in START_FIELDS):
+        raise LganimError(f"start must be an edit of a face (what Animator.edit returns), got "
+                          f"{type(start).__name__}.")
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,8 @@ class Request:
     MAX_DRIVEN_FRAMES (they stream into their file). seeds: one seed, or one per clip (ignored for a photo, whose
     face is the start of every clip). truncation None: the domain's ψ. A photo (`image`: path, bytes, PIL image or
     uint8 array) has its `face_index`-th largest face aligned, inverted (`refine_steps` of optimisation sharpen it)
-    and, with `paste_back`, pasted back into the photo.
+    and, with `paste_back`, pasted back into the photo. start: an edit (`Animator.edit`) every clip starts from
+    instead: its W+ code, and its photo and crop move (seeds and photo are then its own).
     """
 
     prompts: tuple[str, ...] | list[str] | str
@@ -59,6 +73,7 @@ class Request:
     face_index: int = 0
     paste_back: bool = True
     refine_steps: int = 0
+    start: object = None
 
     def __post_init__(self):
         if isinstance(self.prompts, str) or self.prompts is None:
@@ -69,7 +84,12 @@ class Request:
             except TypeError:
                 raise LganimError(f"prompt must be text, got {checks.shown(self.prompts)}.") from None
         prompts = [checks.text("prompt", p, PROMPT_EXAMPLE, MAX_PROMPT_CHARS) for p in prompts]
-        if self.image is not None:
+        check_start(self.start)
+        if self.start is not None and self.image is not None:
+            raise LganimError("Start from a photo or from an edit, not both (an edit of a photo keeps its photo).")
+        if self.start is not None:
+            seeds = [self.start.seed]
+        elif self.image is not None:
             seeds = [None]
         else:
             raw = [self.seeds] if self.seeds is None or isinstance(self.seeds, (int, float)) else self.seeds
@@ -182,7 +202,8 @@ class DriveRequest:
 
     fps: the rate of the output. None: a driving video drives at its own frame times (one output frame per driving
     frame), a sound or text at DEFAULT_DRIVEN_FPS; a number resamples the driving motion at that rate (by time).
-    prompt: a language-guided motion to add on top (None: none). strength scales the whole motion.
+    prompt: a language-guided motion to add on top (None: none). strength scales the whole motion. start: an edit
+    (`Animator.edit`) the face starts from instead of the seed or photo.
     """
 
     driving: Driving
@@ -195,6 +216,7 @@ class DriveRequest:
     face_index: int = 0
     paste_back: bool = True
     refine_steps: int = 0
+    start: object = None
 
     def __post_init__(self):
         if not isinstance(self.driving, Driving):
@@ -209,7 +231,60 @@ class DriveRequest:
     def face(self, num_frames: int, fps: int) -> Request:
         """The pipeline's request for this face: no prompts (a track drives it), `num_frames` frames at `fps`."""
         return Request((), (self.seed or 0,), self.image, num_frames, fps, self.strength, self.truncation,
-                       DEFAULT_SCHEDULE, self.face_index, self.paste_back, self.refine_steps)
+                       DEFAULT_SCHEDULE, self.face_index, self.paste_back, self.refine_steps, self.start)
 
 
-__all__ = ["Request", "Driving", "DriveRequest", "parse_seed_list", "parse_prompt_lines", "PROMPT_EXAMPLE"]
+@dataclass(frozen=True)
+class EditRequest:
+    """One still face (a seed's, or a photo's as in `Request`), edited.
+
+    controls: channel -> value in the channel's track unit (degrees, inter-ocular distances, face widths...; names
+    and units: lganim.tracks.track.CHANNELS); a channel left out is 0. Whether a name is a channel and a value lies
+    in the domain's range is checked by the editor (lganim/edit.py), which knows the domain's calibration, before it
+    does any work. prompts: sentence -> amount from -MAX_EDIT_AMOUNT to MAX_EDIT_AMOUNT of its fitted expression
+    (1 the full expression, negative the opposite), at most MAX_EDIT_PROMPTS of them.
+    """
+
+    seed: int | None = 0
+    image: object = None
+    controls: dict = field(default_factory=dict)
+    prompts: dict = field(default_factory=dict)
+    truncation: float | None = None
+    face_index: int = 0
+    paste_back: bool = True
+    refine_steps: int = 0
+
+    def __post_init__(self):
+        set_ = object.__setattr__   # frozen: normalised once, here
+        set_(self, "seed", None if self.image is not None else checks.whole("seed", self.seed, 0, MAX_SEED))
+        controls = {} if self.controls is None else self.controls
+        if not isinstance(controls, dict):
+            raise LganimError(f"controls must be a dict of channel -> value, got {checks.shown(controls)}.")
+        for name, value in controls.items():
+            if not isinstance(name, str):
+                raise LganimError(f"A control must be named by its channel (text), got {checks.shown(name)}.")
+            if not checks.is_real(value) or not math.isfinite(value):
+                raise LganimError(f"The control {name} must be a number, got {checks.shown(value)}.")
+        set_(self, "controls", {name: float(value) for name, value in controls.items()})
+        prompts = {} if self.prompts is None else self.prompts
+        if not isinstance(prompts, dict):
+            raise LganimError(f"prompts must be a dict of sentence -> amount, got {checks.shown(prompts)}.")
+        if len(prompts) > MAX_EDIT_PROMPTS:
+            raise LganimError(f"At most {MAX_EDIT_PROMPTS} language sliders per edit, got {len(prompts)}.")
+        amounts: dict[str, float] = {}
+        for prompt, amount in prompts.items():
+            text = checks.text("prompt", prompt, PROMPT_EXAMPLE, MAX_PROMPT_CHARS)
+            if text in amounts:
+                raise LganimError(f"The prompt {checks.shown(text)} is given twice: give it one amount.")
+            amounts[text] = checks.number(f"The amount of {checks.shown(text)}", amount, -MAX_EDIT_AMOUNT,
+                                          MAX_EDIT_AMOUNT)
+        set_(self, "prompts", amounts)
+        if self.truncation is not None:
+            set_(self, "truncation", checks.number("truncation", self.truncation, 0.0, 1.0))
+        set_(self, "face_index", checks.whole("face_index", self.face_index, 0, 1000))
+        set_(self, "refine_steps", checks.whole("refine_steps", self.refine_steps, 0, MAX_REFINE_STEPS))
+        set_(self, "paste_back", bool(self.paste_back))
+
+
+__all__ = ["Request", "Driving", "DriveRequest", "EditRequest", "check_start", "parse_seed_list",
+           "parse_prompt_lines", "PROMPT_EXAMPLE", "START_FIELDS"]

@@ -2,10 +2,12 @@
 plan; one rule for the frame times."""
 import numpy as np
 import pytest
+import torch
 
 from lganim.driving import prepare_drive
 from lganim.pipeline import Animator
 from lganim.request import DriveRequest, Driving
+from lganim.tracks.track import Track
 from tests.synth import rolling_face_video, write_speech
 
 
@@ -59,3 +61,16 @@ def test_the_driven_plan_renders_every_frame(anim, driven_by_video):
     plan = driven_by_video[0].plan
     frames = np.concatenate([c.frames for c in anim.render(plan)], axis=1)
     assert frames.shape[:2] == (1, 10)
+
+
+def test_a_driven_face_may_start_from_an_edit(anim, tmp_path):
+    """Drive (and Talk, the same path) from an edited face: its code is the plan's start code, and frame 0 its image
+    moved by the driving roll (none at frame 0) and the edit's own crop move (rendered in a batch: float rounding)."""
+    edit = anim.edit(seed=3, controls={"yaw": 6.0, "roll": 4.0})
+    t = np.arange(5) / 10
+    track = Track(10.0, t, {"yaw": 20 * t, "roll": 30 * t}, np.ones(5, bool)).save(tmp_path / "turn.json")
+    plan = prepare_drive(anim, DriveRequest(Driving("video", track), start=edit), tmp_path).plan
+    assert torch.equal(plan.w0, edit.w) and plan.request.seeds == (3,)
+    assert np.allclose(plan.motion.transforms[0], edit.move) and not np.allclose(plan.motion.transforms[-1], edit.move)
+    frames = np.concatenate([c.frames for c in anim.render(plan)], axis=1)
+    assert np.abs(frames[0, 0].astype(int) - edit.image).max() <= 1 and not np.array_equal(frames[0, -1], edit.image)

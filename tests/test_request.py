@@ -1,5 +1,6 @@
 """One validation layer: every value of a request is checked once, with the same one-line message everywhere."""
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -9,6 +10,7 @@ from lganim.errors import LganimError
 from lganim.request import (
     DriveRequest,
     Driving,
+    EditRequest,
     Request,
     parse_prompt_lines,
     parse_seed_list,
@@ -118,3 +120,37 @@ def test_drive_requests_check_every_value_before_any_work(tmp_path):
         with pytest.raises(LganimError, match=message) as err:
             make()
         assert "\n" not in str(err.value)
+
+
+def test_edit_requests_check_every_value_before_any_work():
+    edit = EditRequest(7, controls={"yaw": 10, "smile": 0.5}, prompts={" The person is surprised. ": -0.5})
+    assert edit.seed == 7 and edit.controls == {"yaw": 10.0, "smile": 0.5}
+    assert edit.prompts == {"The person is surprised.": -0.5}
+    assert EditRequest(3, image=b"photo").seed is None and EditRequest().controls == {} == EditRequest().prompts
+    for make, message in [
+            (lambda: EditRequest(-1), "seed must be a whole number"),
+            (lambda: EditRequest(controls=[("yaw", 1)]), "controls must be a dict"),
+            (lambda: EditRequest(controls={3: 1.0}), "named by its channel"),
+            (lambda: EditRequest(controls={"yaw": "ten"}), "The control yaw must be a number, got 'ten'"),
+            (lambda: EditRequest(controls={"yaw": math.inf}), "The control yaw must be a number"),
+            (lambda: EditRequest(prompts="The person is smiling."), "prompts must be a dict"),
+            (lambda: EditRequest(prompts={PROMPT: 2}), "must be a number from -1 to 1, got 2"),
+            (lambda: EditRequest(prompts={PROMPT: 0.5, PROMPT + " ": 1}), "given twice"),
+            (lambda: EditRequest(prompts={f"{PROMPT} {i}": 0.1 for i in range(9)}), "At most 4 language sliders"),
+            (lambda: EditRequest(truncation=2), "truncation must be a number from 0 to 1")]:
+        with pytest.raises(LganimError, match=message) as err:
+            make()
+        assert "\n" not in str(err.value)
+
+
+def test_a_request_may_start_from_an_edit():
+    edit = SimpleNamespace(w=None, domain="demo", seed=5, truncation=0.7, photo=None, move=None)
+    request = Request(["a", "b"], start=edit)
+    assert request.seeds == (5, 5) and request.start is edit
+    assert Request("a", start=SimpleNamespace(**{**vars(edit), "seed": None})).seeds == (None,)
+    face = DriveRequest(Driving("text", text="Hi"), seed=1, start=edit).face(10, 25)
+    assert face.start is edit and face.seeds == (5,)
+    with pytest.raises(LganimError, match="start must be an edit of a face"):
+        Request("a", start="face.png")
+    with pytest.raises(LganimError, match="not both"):
+        DriveRequest(Driving("text", text="Hi"), image="face.png", start=edit)

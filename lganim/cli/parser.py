@@ -71,6 +71,21 @@ def add_animate(p) -> None:
     add_device(p)
 
 
+def add_edit(p) -> None:
+    add_face(p, many=False)
+    p.add_argument("--control", action="append", default=[], metavar="NAME=VALUE",
+                   help="a channel's value in its unit, e.g. yaw=10 (degrees) or mouth_open=0.3 (inter-ocular "
+                        "distances); repeatable; --list-controls shows every channel with its unit and range")
+    p.add_argument("--prompt", action="append", default=[],
+                   help="a sentence whose fitted expression is added, e.g. \"The person is surprised.\" (repeatable)")
+    p.add_argument("--amount", action="append", type=float, default=[],
+                   help="how much of each --prompt's expression, -1 to 1 (one per --prompt; default 1)")
+    p.add_argument("--out", type=Path, help="the edited image: .png, .jpg or .webp")
+    p.add_argument("--list-controls", action="store_true",
+                   help="print every channel with its unit and range on --domain, and exit")
+    add_device(p)
+
+
 def add_align(p) -> None:
     p.add_argument("--image", type=Path, required=True)
     p.add_argument("--size", type=int, default=1024, help="crop size in pixels (default 1024)")
@@ -181,6 +196,13 @@ def add_bench(p) -> None:
                         "random: the --size generator, CLIP RN50 and the motion generator with random weights")
     p.add_argument("--motion", type=Path, default=None, metavar="DIR",
                    help="with --request: the motion checkpoint folder (real domains)")
+    p.add_argument("--edit", default=None, metavar="DOMAIN",
+                   help="also time the Edit tab's slider update (one edited frame, median of --edit-updates) against "
+                        "a 16-frame clip of the same face: a domain (e.g. demo), or random: the --size generator "
+                        "with random weights and the fallback control directions")
+    p.add_argument("--edit-image", type=Path, default=None, metavar="PHOTO",
+                   help="with --edit: also time updates of this photo's face (aligned, inverted once, pasted back)")
+    p.add_argument("--edit-updates", type=int, default=10, metavar="N", help="with --edit: updates timed (10)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
@@ -269,6 +291,8 @@ COMMANDS = {
     "doctor": ("check this machine: every file each domain needs, loaded and used once (run it first)", add_doctor,
                "lganim.cli.doctor", "run"),
     "animate": ("animate a face from a sentence and write an MP4/GIF", add_animate, "lganim.cli.animate", "run"),
+    "edit": ("edit a still face with head pose, expression and sentence sliders, and write the image", add_edit,
+             "lganim.cli.edit", "run"),
     "align": ("find the face in a photo and write its FFHQ-style aligned crop", add_align, "lganim.cli.animate",
               "align"),
     "download": ("fetch a domain's weights into the cache (demo: build them)", add_download, "lganim.cli.weights",

@@ -124,6 +124,18 @@ def move_crops(crops: np.ndarray, transforms: np.ndarray) -> np.ndarray:
 
 
 
+def place_crops(crops: np.ndarray, canvas: np.ndarray | None, aligned: AlignedFace | None,
+                transforms: np.ndarray | None = None) -> np.ndarray:
+    """The output frames of rendered crops uint8 [T, S, S, 3]: pasted back into `canvas` (the photo `aligned` was
+    cut from), or without a canvas moved within their own frame; `transforms` [T, 3, 3] (crop units,
+    `crop_transform`) say where the face sits in each frame (None: it stays put)."""
+    if canvas is not None:
+        return paste_back(canvas, crops, aligned, transforms=transforms)
+    if transforms is not None:
+        return move_crops(crops, transforms)
+    return crops
+
+
 def compose(*transforms: np.ndarray | None) -> np.ndarray | None:
     """The crop transforms [T, 3, 3] of several motions at once: frame by frame, each later move applied after the
     earlier ones (`None`: a motion that does not move the crop); None when none moves it."""
@@ -138,4 +150,4 @@ def compose(*transforms: np.ndarray | None) -> np.ndarray | None:
     return out
 
 
-__all__ = ["paste_back", "crop_transform", "in_pixels", "move_crops", "compose"]
+__all__ = ["paste_back", "crop_transform", "in_pixels", "move_crops", "place_crops", "compose"]

@@ -213,8 +213,10 @@ def _measured(domain: Domain, stylegan: Generator, measure: Measure, comps: dict
 
 def _held_out(domain: Domain, stylegan: Generator, renders: _Renders, directions: dict[str, torch.Tensor],
               channels: list[str], seed: int, held: int) -> tuple[dict, dict]:
-    """R², slope (measured change per asked unit) and leak (RMS change of the other channels, in TYPICAL units, per
-    TYPICAL unit asked) of each channel, on `held` new faces rendered along its direction at HELD_OUT_AMOUNTS."""
+    """R², slope (measured change per asked unit), leak (RMS change of the other channels, in TYPICAL units, per
+    TYPICAL unit asked), observed range (the least and greatest change measured), rmse (RMS of measured − asked)
+    and others (the RMS change of each other channel, in its unit) of each channel, on `held` new faces rendered
+    along its direction at HELD_OUT_AMOUNTS."""
     if not channels:
         return {}, {}
     wh = seed_codes(stylegan, range(seed, seed + held), domain.truncation).float().cpu()   # [H, L, D]
@@ -238,7 +240,11 @@ def _held_out(domain: Domain, stylegan: Generator, renders: _Renders, directions
         others = [change[o][np.isfinite(change[o])] / TYPICAL[o] for o in DRIVEN_CHANNELS if o != c]
         others = np.concatenate(others) if others else np.zeros(0)
         leak = float(np.sqrt((others ** 2).mean()) / np.sqrt(((a / TYPICAL[c]) ** 2).mean())) if len(others) else None
-        details[c] = {"r2": r2[c], "slope": float((y * a).sum() / (a * a).sum()), "leak": leak}
+        held_errors = {o: float(np.sqrt((change[o][np.isfinite(change[o])] ** 2).mean()))
+                       for o in DRIVEN_CHANNELS if o != c and np.isfinite(change[o]).any()}
+        details[c] = {"r2": r2[c], "slope": float((y * a).sum() / (a * a).sum()), "leak": leak,
+                      "observed": [float(y.min()), float(y.max())], "rmse": float(np.sqrt(((y - a) ** 2).mean())),
+                      "others": held_errors}
     return r2, details
 
 
@@ -333,6 +339,32 @@ def load_controls(domain: Domain, files: DomainFiles, stylegan: Generator, *, ca
     return calibrate_domain(domain, files, stylegan, progress=progress)
 
 
+def typical_range(channel: str) -> tuple[float, float]:
+    """±the channel's typical full movement: the amounts a held-out check asks (±TYPICAL × the largest of
+    HELD_OUT_AMOUNTS), the range of a driven channel that nothing measured."""
+    reach = max(abs(a) for a in HELD_OUT_AMOUNTS) * abs(TYPICAL[channel])
+    return -reach, reach
+
+
+def observed_ranges(controls: Controls) -> dict[str, tuple[float, float]]:
+    """The range (lo ≤ 0 ≤ hi, track units) of each driven channel that its calibration saw its direction make.
+
+    A measured channel: the least and greatest change the held-out faces showed along its direction (an entry
+    cached before these were kept: its slope times `typical_range`). Any other method ("prompt", "sefa-fallback":
+    nothing was measured): `typical_range`.
+    """
+    details = controls.meta.get("channels", {})
+    out = {}
+    for c in DRIVEN_CHANNELS:
+        seen = (details.get(c) or {}) if controls.method[c] == "measured" else {}
+        lo, hi = typical_range(c)
+        if seen.get("observed") is not None:
+            lo, hi = seen["observed"]
+        elif seen.get("slope") is not None:
+            lo, hi = abs(seen["slope"]) * lo, abs(seen["slope"]) * hi
+        out[c] = (min(float(lo), 0.0), max(float(hi), 0.0))
+    return out
+
 
 __all__ = ["SAMPLES", "COMPONENTS", "STEP_SIGMAS", "Measure", "calibrate", "uses_prompts", "calibrate_domain",
-           "load_controls"]
+           "load_controls", "typical_range", "observed_ranges"]

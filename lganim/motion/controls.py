@@ -140,10 +140,15 @@ def cached_controls(domain: Domain, files: DomainFiles, stylegan: Generator) -> 
     return _read(cache_path(domain, files), domain, files, (stylegan.num_ws, stylegan.style_dim))
 
 
+def cached_for(domain: Domain, files: DomainFiles) -> Controls | None:
+    """The domain's cached control directions, read without loading its StyleGAN2 (the shape from its config)."""
+    config = domain.stylegan
+    return _read(cache_path(domain, files), domain, files, (config.num_ws, config.style_dim))
+
+
 def controls_cached(domain: Domain, files: DomainFiles) -> bool:
     """Whether the domain has readable cached control directions (for `doctor`)."""
-    config = domain.stylegan
-    return _read(cache_path(domain, files), domain, files, (config.num_ws, config.style_dim)) is not None
+    return cached_for(domain, files) is not None
 
 
 def store_controls(controls: Controls, domain: Domain, files: DomainFiles) -> Path:
@@ -157,4 +162,4 @@ def store_controls(controls: Controls, domain: Domain, files: DomainFiles) -> Pa
 
 __all__ = ["CONTROLS_VERSION", "LAYER_GROUPS", "MIN_WS", "CHANNEL_GROUP", "TYPICAL", "FALLBACK_COMPONENT",
            "FALLBACK_SIGMAS", "PROMPT_EXPRESSIONS", "LANDMARK_SUBJECTS", "METHODS", "Controls", "cache_path",
-           "cached_controls", "controls_cached", "store_controls"]
+           "cached_controls", "cached_for", "controls_cached", "store_controls"]

@@ -41,6 +41,7 @@ from ..motion.trained import TrainedMotion
 from ..pipeline import Animator
 from ..request import Request
 from ..weights.registry import CLIP_MOTION_MODEL, Domain
+from .bench_edit import format_edit, time_edit
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
 
 PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
@@ -183,6 +184,10 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--repeats must be at least 1, got {args.repeats}")
     if args.warmup < 0:
         raise LganimError(f"--warmup must be 0 or more, got {args.warmup}")
+    if args.edit_updates < 1:
+        raise LganimError(f"--edit-updates must be at least 1, got {args.edit_updates}")
+    if args.edit_image is not None and args.edit in (None, RANDOM_REQUEST):
+        raise LganimError("--edit-image needs --edit with a domain that reads photos (demo, human)")
     if args.motion is not None and args.request in (None, RANDOM_REQUEST):
         raise LganimError("--motion needs --request with a real domain (random and no --request use no motion files)")
     device = resolve_device(args.device)
@@ -356,7 +361,12 @@ def run(args) -> int:
     if args.request is not None:
         result["request"] = time_request(args.request, args.motion, device, resolve_dtype(args.dtype), repeats,
                                          args.warmup, stylegan=g, compile=compile_mode)
+    if args.edit is not None:
+        fast = request_animators(args.edit, None, g, device, resolve_dtype(args.dtype), compile_mode)["fast"]
+        result["edit"] = time_edit(fast, args.edit_image, args.edit_updates, max(args.warmup, 1))
     print(format_table(result))
+    if args.edit is not None:
+        print(format_edit(result["edit"]))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json, result)
