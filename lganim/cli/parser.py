@@ -275,7 +275,7 @@ COMMANDS = {
                  "download"),
     "domains": ("list the domains with their licence, size and whether they are cached", add_domains,
                 "lganim.cli.weights", "domains"),
-    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.drive", "track"),
+    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.track", "track"),
     "retarget": ("drive a face with a video (or a motion track), its sound kept", add_retarget, "lganim.cli.drive",
                  "retarget"),
     "predict": ("plausible futures of a face: several short videos", add_predict, "lganim.cli.drive", "predict"),

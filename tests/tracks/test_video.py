@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from lganim.errors import LganimError
-from lganim.face.channels import face_channels, quad_geometry
+from lganim.face.channels import face_channels
 from lganim.face.landmarks import detect_faces, face_landmarks
+from lganim.face.quad import quad_geometry
 from lganim.media.ffmpeg import MediaInfo
 from lganim.media.video_reader import VideoFrames
 from lganim.tracks.video import _detect, track_video
