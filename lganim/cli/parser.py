@@ -10,6 +10,7 @@ from ..config import (
     DEFAULT_DRIVEN_FPS,
     DEFAULT_FPS,
     DEFAULT_FRAMES,
+    DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
     MAX_REFINE_STEPS,
@@ -251,6 +252,24 @@ def add_talking(p) -> None:
     add_driven(p, DEFAULT_DRIVEN_FPS)
 
 
+def add_live(p) -> None:
+    add_face(p, many=False)
+    p.add_argument("--video", type=Path, required=True,
+                   help="a video of a face, fed to the live session frame by frame as a camera would (no look-ahead)")
+    p.add_argument("--region", default="all", help=f"which motion drives the face: {', '.join(REGIONS)} (default all)")
+    p.add_argument("--pose-scale", type=float, default=1.0, help="multiplier of the head motion (default 1)")
+    p.add_argument("--expression-scale", type=float, default=1.0, help="multiplier of the expression (default 1)")
+    p.add_argument("--smooth", type=float, default=DEFAULT_LIVE_SMOOTH,
+                   help=f"causal smoothing of the tracked face, 0..1 (default {DEFAULT_LIVE_SMOOTH:g})")
+    p.add_argument("--out", type=Path, required=True, help="the puppet's frames: .mp4, one frame per input frame")
+    p.add_argument("--json", type=Path, help="write the speed: frames, latency_ms (p50, p95), fps")
+    p.add_argument("--track-out", type=Path, help="write the session's motion track (.json or .csv)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads on the CPU (default 1: a frame's work is small, more threads only wait on "
+                        "each other)")
+    add_device(p)
+
+
 def add_talk(p) -> None:
     p.add_argument("--audio", type=Path, required=True,
                    help="speech: wav, mp3, m4a/aac, ogg/opus, flac, or a video's sound (at most 5 minutes)")
@@ -282,6 +301,8 @@ COMMANDS = {
     "talk": ("make a face talk from audio (mouth from the speech envelope, not phoneme-exact)", add_talk,
              "lganim.cli.drive", "talk"),
     "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.drive", "say"),
+    "live": ("puppeteer a face with a video played as a live camera, frame by frame (MP4, speed as JSON)", add_live,
+             "lganim.cli.live", "run"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
             "run"),
     "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",
