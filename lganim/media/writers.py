@@ -7,6 +7,8 @@ is the frames given, whatever the fps):
   encoded while it renders, in constant memory. An audio track (any file ffmpeg reads) is muxed in afterwards
   without re-encoding the video: AAC, padded with silence or cut to the video's length, so the file keeps exactly
   T frames.
+- a live view (`Mp4Recorder`): frames pushed as they are shown, with their times, encoded at a constant rate (each
+  output frame shows what was on screen at its time) by `write_mp4_stream` in a thread.
 - GIF: one palette for the whole clip (palettegen/paletteuse), looping forever. Pillow is not used to write GIFs
   because it merges identical consecutive frames (a still first frame, or strength 0), which would change the
   frame count.
@@ -16,7 +18,9 @@ Every write goes to a hidden temporary file in the target folder and is moved in
 """
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -160,6 +164,91 @@ def mux_audio(video: Path, audio: Path, out: Path) -> None:
         raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
 
 
+class _Aborted(Exception):
+    """Raised into the encoder's frames to stop a recording without a file."""
+
+
+class Mp4Recorder:
+    """An MP4 of what a live view showed: `add(frame, t)` as each frame appears (uint8 [H, W, 3], all of one size,
+    `t` in seconds, increasing), then `close()` (the file, complete) or `abort()` (no file). Output frame k shows the
+    frame on screen at the first frame's time + k / fps; the last one shown stays for one output frame."""
+
+    def __init__(self, path, fps: float):
+        self.path, self.fps = _check_path(path, ".mp4"), _check_fps(fps)
+        self._queue: queue.Queue = queue.Queue(maxsize=max(2, round(2 * self.fps)))   # ~2 s of frames waiting
+        self._last: np.ndarray | None = None
+        self._t0: float | None = None                   # the first frame's time
+        self._t: float | None = None                    # the last frame's time
+        self._written = 0                               # output frames handed to the encoder
+        self._error: BaseException | None = None
+        self._result: tuple[Path, int] | None = None
+        self._thread = threading.Thread(target=self._encode, daemon=True)
+        self._thread.start()
+
+    def _frames(self):
+        while (item := self._queue.get()) is not None:
+            if item is _Aborted:
+                raise _Aborted
+            yield item
+
+    def _encode(self) -> None:
+        try:
+            self._result = write_mp4_stream(self._frames(), self.path, self.fps)
+        except BaseException as e:                      # kept for the caller's thread (an abort included)
+            self._error = e
+
+    def _emit(self, until: float) -> None:
+        """Hand the encoder the last frame for every output frame whose time is before `until`."""
+        while self._t0 + self._written / self.fps < until:
+            self._put(self._last[None])
+            self._written += 1
+
+    def _put(self, item) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self._raise()
+
+    def _raise(self) -> None:
+        if isinstance(self._error, LganimError):
+            raise self._error
+        raise LganimError(f"Could not record '{self.path.name}': {self._error or 'the encoder stopped'}.")
+
+    def add(self, frame, t: float) -> None:
+        """The frame now on screen, shown at time `t` (seconds)."""
+        frame = _as_frames(np.asarray(frame)[None])[0]
+        t = checks.number("The frame time", t, -1e9, 1e9)
+        if self._t is not None and t < self._t:
+            raise LganimError(f"Recorded frames must come in time order: t = {t!r} s after {self._t!r} s.")
+        if self._t0 is None:
+            self._t0 = t
+        else:
+            self._emit(t)
+        self._last, self._t = frame, t
+
+    def close(self) -> tuple[Path, int]:
+        """Finish the file: (its path, its frame count). A recording of no frame is refused (and leaves no file)."""
+        if self._last is None:
+            self.abort()
+            raise LganimError("Nothing was recorded: no frame was shown while recording.")
+        self._put(self._last[None])
+        self._written += 1
+        self._put(None)
+        self._thread.join()
+        if self._result is None:
+            self._raise()
+        return self._result
+
+    def abort(self) -> None:
+        """Stop without a file."""
+        if self._thread.is_alive():
+            self._put(_Aborted)
+            self._thread.join()
+
+
 def write_gif(frames, path, fps) -> Path:
     """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to a looping GIF with exactly T frames.
 
@@ -210,4 +299,4 @@ def count_frames(path) -> int:
     raise LganimError(f"Can only count frames of .mp4 or .gif files, got '{path.name}'.")
 
 
-__all__ = ["write_mp4", "write_mp4_stream", "write_gif", "write_video", "mux_audio", "count_frames"]
+__all__ = ["write_mp4", "write_mp4_stream", "Mp4Recorder", "write_gif", "write_video", "mux_audio", "count_frames"]

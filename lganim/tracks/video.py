@@ -7,8 +7,8 @@ whole frame only to find the face and to find it again when it is lost; in betwe
 1. Acquire: before the face is first seen, take the highest-scoring detection with a score >= 0
    (dlib's own threshold; ties: the largest).
 2. Follow: the box where the face should be comes from the previous frame's landmarks (their centroid and RMS
-   radius, with dlib's own box proportions, BOX_WIDTH and BOX_OFFSET, moved on by the face's last step); the
-   landmark predictor fits the 68 points in it. The check that tells a found face from a lost one: dlib's detector
+   radius, with dlib's own box proportions, BOX_WIDTH and BOX_OFFSET); the landmark predictor fits the 68 points
+   in it. The check that tells a found face from a lost one: dlib's detector
    run on a small window around that box (CHECK_MARGIN), scaled so that the face is CHECK_FACE pixels across —
    a few milliseconds instead of a whole frame's search. It must find a face of a similar size (FOLLOW_SIZE)
    within FOLLOW_DISTANCE box widths, with a score down to FOLLOW_SCORE (a turning or blurred face scores low);
@@ -68,8 +68,10 @@ BOX_WIDTH = 2.6             # predicted box side, in RMS radii of the previous l
 BOX_OFFSET = (0.0, -0.07)   # its centre from their centroid, in RMS radii along the face's axes (x: eye to eye)
 CHECK_MARGIN = 0.25         # the check's window: the predicted box grown by this share of its side on each side
 CHECK_FACE = 90             # ... scaled so that the face is this many pixels across (dlib's window is 80)
-RESEED_DISTANCE = 0.25      # a check detection this far from the predicted box (in widths) replaces it ...
-RESEED_SIZE = 1.25          # ... as does one whose width differs by more than this ratio
+# A box off by a quarter of its width already turns the fitted landmarks by degrees (measured: a 10-degree jump of
+# the fixture face gave 18.8 degrees at 0.25), so the detection takes over early:
+RESEED_DISTANCE = 0.15      # a check detection this far from the predicted box (in widths) replaces it ...
+RESEED_SIZE = 1.15          # ... as does one whose width differs by more than this ratio
 
 
 @dataclass
@@ -123,17 +125,14 @@ def _choose(boxes: list[FaceBox], last: FaceBox | None, following: bool) -> Face
     return min(again, key=lambda b: _distance(b, last), default=None)
 
 
-def predicted_box(landmarks: np.ndarray, step: np.ndarray | None = None) -> FaceBox:
-    """Where dlib's detector would put the box of a face whose 68 landmarks [68, 2] were these, moved on by `step`
-    [2] pixels (the face's last move; None: none)."""
+def predicted_box(landmarks: np.ndarray) -> FaceBox:
+    """Where dlib's detector would put the box of a face whose 68 landmarks [68, 2] are these."""
     centroid = landmarks.mean(0)
     radius = float(np.sqrt(((landmarks - centroid) ** 2).sum(1).mean()))
     eyes = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)           # the face's x axis
     x_axis = eyes / max(float(np.hypot(*eyes)), 1e-9)
     y_axis = np.array([-x_axis[1], x_axis[0]])                           # x turned +90 degrees: down the face
     centre = centroid + radius * (BOX_OFFSET[0] * x_axis + BOX_OFFSET[1] * y_axis)
-    if step is not None:
-        centre = centre + step
     half = BOX_WIDTH * radius / 2
     left, top = round(centre[0] - half), round(centre[1] - half)
     side = max(round(2 * half), 1)
@@ -188,7 +187,6 @@ class FaceTracker:
         """Forget the face: the next frame is searched as the first one is."""
         self.last: FaceBox | None = None             # where the face was last seen
         self._landmarks: np.ndarray | None = None    # its raw landmarks in the previous frame, if found there
-        self._step: np.ndarray | None = None         # their centroid's move between the two frames before
         if self.smoothing is not None:
             self.smoothing.reset()
 
@@ -203,17 +201,16 @@ class FaceTracker:
         frame = check_photo(frame)
         box = None
         if self._landmarks is not None:
-            box = _check(frame, predicted_box(self._landmarks, self._step))
+            box = _check(frame, predicted_box(self._landmarks))
         if box is None:
             self.searches += 1
             box = _choose(_detect(frame), self.last, self._landmarks is not None)
         if box is None:
-            self._landmarks = self._step = None
+            self._landmarks = None
             if self.smoothing is not None:
                 self.smoothing.reset()
             return None
         landmarks = face_landmarks(frame, box)
-        self._step = None if self._landmarks is None else landmarks.mean(0) - self._landmarks.mean(0)
         self._landmarks, self.last = landmarks, box
         if self.smoothing is None:
             return landmarks
