@@ -43,6 +43,7 @@ from lganim.request import Request, parse_prompt_lines, parse_seed_list
 from lganim.weights.registry import DOMAINS
 from ui import drive as drive_tab
 from ui import files, jobs, settings, text, zerogpu
+from ui import live as live_tab
 from ui import talk as talk_tab
 from ui.common import (
     ANIMATORS,
@@ -181,6 +182,7 @@ with gr.Blocks(title="lganim: animate a face from a sentence", delete_cache=(900
                         go_predict = gr.Button("Predict futures", elem_id="predict", scale=1)
                 drive_tab.build(domain)
                 talk_tab.build(domain)
+                live_tab.build(domain)
             with gr.Accordion("Motion settings (strength, ψ and fps re-render the last clip when released)", open=True):
                 num_frames = gr.Slider(1, MAX_FRAMES, DEFAULT_FRAMES, step=1, label="Video length (frames)",
                                        elem_id="frames")

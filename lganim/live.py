@@ -247,11 +247,16 @@ class LiveSession:
         """Whether the face was found in the last frame."""
         return self.tracker.found
 
-    def track(self, since: float | None = None) -> Track:
-        """The session's motion (its last MAX_DRIVEN_FRAMES steps), from time `since` (seconds; default: all): one
+    @property
+    def last_time(self) -> float | None:
+        """The time of the last step (seconds from the first frame), None before the first."""
+        return self._last_t
+
+    def track(self, after: float | None = None) -> Track:
+        """The session's motion (its last MAX_DRIVEN_FRAMES steps) after time `after` (seconds; default: all): one
         sample per step, the channels relative to the neutral pose, valid where the face was found."""
         with self._lock:
-            samples = [s for s in self._samples if since is None or s.t >= since]
+            samples = [s for s in self._samples if after is None or s.t > after]
             if not samples:
                 raise LganimError("The live session has no frame to make a track of yet.")
             t = np.array([s.t for s in samples])
@@ -261,7 +266,7 @@ class LiveSession:
             meta = {"source": "live", "tracker": "dlib-hog-68", "domain": self.anim.domain.name,
                     "seed": None if self.request.image is not None else self.request.seed or 0,
                     "live_smoothing": self.request.smooth, "lost": int((~valid).sum()),
-                    "neutral_times": [x for x in self._neutral_times if since is None or x >= since]}
+                    "neutral_times": [x for x in self._neutral_times if after is None or x > after]}
             return Track(fps=min(fps, MAX_TRACK_FPS), t=t, channels=channels, valid=valid, meta=meta)
 
     def stats(self, window: float | None = LIVE_STATS_WINDOW) -> dict:

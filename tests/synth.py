@@ -78,12 +78,13 @@ def camera_frame(face: Image.Image, roll: float, shift=(0.0, 0.0), size=(640, 48
                                      fillcolor=fill))
 
 
-def camera_clip(n: int, fps: float = 25.0, size=(640, 480), altered: bool = False, max_roll: float = 15.0):
+def camera_clip(n: int, fps: float = 25.0, size=(640, 480), altered: bool = False, max_roll: float = 15.0,
+                period: float = 4.0):
     """(frames uint8 [n, H, W, 3] as a generator, true roll [n] in degrees) of a face tilting its head from side
-    to side while drifting slowly around the frame's centre, as in front of a webcam. 512² frames show the face
-    at its own size, other sizes at 0.8 of it."""
+    to side every `period` seconds while drifting slowly around the frame's centre, as in front of a webcam. 512²
+    frames show the face at its own size, other sizes at 0.8 of it."""
     face = altered_face() if altered else PHOTO
-    roll = camera_roll(n, fps, max_roll)
+    roll = camera_roll(n, fps, max_roll, period)
     t = np.arange(n) / fps
     drift = np.stack([12 * np.sin(2 * np.pi * t / 7), 8 * np.sin(2 * np.pi * t / 5)], axis=1)    # pixels
     scale = 1.0 if tuple(size) == (512, 512) else 0.8
