@@ -269,10 +269,15 @@ class LiveSession:
                     "neutral_times": [x for x in self._neutral_times if after is None or x > after]}
             return Track(fps=min(fps, MAX_TRACK_FPS), t=t, channels=channels, valid=valid, meta=meta)
 
+    def latencies_ms(self) -> list[float]:
+        """Each step's latency in milliseconds (tracking, rendering, compositing), oldest first."""
+        with self._lock:
+            return [1000 * (end - start) for start, end in self._timings]
+
     def stats(self, window: float | None = LIVE_STATS_WINDOW) -> dict:
-        """How fast the session runs: {"frames": steps so far, "latency_ms": {"p50", "p95", "mean", "max"} of one
-        step (tracking, rendering, compositing), "fps": steps a second} over the steps that ended in the last
-        `window` seconds (None: all of them)."""
+        """How fast the session runs: {"frames": steps so far, "latency_ms": `latency_summary` of one step
+        (tracking, rendering, compositing), "fps": steps a second} over the steps that ended in the last `window`
+        seconds (None: all of them)."""
         with self._lock:
             timings = list(self._timings)
         frames = len(timings)
@@ -280,12 +285,16 @@ class LiveSession:
             timings = [x for x in timings if x[1] >= timings[-1][1] - window]
         if not timings:
             return {"frames": frames, "latency_ms": None, "fps": None}
-        ms = sorted(1000 * (end - start) for start, end in timings)
         span = timings[-1][1] - timings[0][0]
-        return {"frames": frames,
-                "latency_ms": {"p50": statistics.median(ms), "p95": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))],
-                               "mean": statistics.fmean(ms), "max": ms[-1]},
+        return {"frames": frames, "latency_ms": latency_summary([1000 * (end - start) for start, end in timings]),
                 "fps": len(timings) / span if span > 0 else None}
 
 
-__all__ = ["LiveFace", "LiveSession", "live_face", "one_euro", "BETA", "D_CUTOFF"]
+def latency_summary(ms: list[float]) -> dict[str, float]:
+    """{"p50", "p95", "mean", "max"} of latencies in milliseconds (p95: the nearest rank)."""
+    ms = sorted(ms)
+    return {"p50": statistics.median(ms), "p95": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))],
+            "mean": statistics.fmean(ms), "max": ms[-1]}
+
+
+__all__ = ["LiveFace", "LiveSession", "live_face", "latency_summary", "one_euro", "BETA", "D_CUTOFF"]

@@ -16,8 +16,8 @@ from . import checks
 from .config import (
     DEFAULT_DRIVEN_FPS,
     DEFAULT_FPS,
-    DEFAULT_LIVE_SMOOTH,
     DEFAULT_FRAMES,
+    DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
     DRIVING_KINDS,

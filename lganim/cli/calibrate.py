@@ -1,5 +1,5 @@
-"""`calibrate`: compute and cache a domain's control directions (see lganim/motion/calibration.py), ahead of the tracks that
-use them."""
+"""`calibrate`: compute and cache a domain's control directions (see lganim/motion/calibration.py), ahead of the
+tracks that use them."""
 from __future__ import annotations
 
 from tqdm import tqdm

@@ -182,6 +182,13 @@ def add_bench(p) -> None:
                         "random: the --size generator, CLIP RN50 and the motion generator with random weights")
     p.add_argument("--motion", type=Path, default=None, metavar="DIR",
                    help="with --request: the motion checkpoint folder (real domains)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads on the CPU (default: torch's own)")
+    p.add_argument("--live", type=Path, default=None, metavar="VIDEO",
+                   help="time the live loop instead, this clip played as a camera: the tracker alone, then a live "
+                        "session with a seed's face (random weights at --size in --dtype, or --live-domain)")
+    p.add_argument("--live-domain", default=None, metavar="DOMAIN", help="with --live: a domain's StyleGAN2 (demo...)")
+    p.add_argument("--live-side", type=int, default=512, metavar="PIXELS",
+                   help="with --live: the camera frames' longest side (default 512)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 

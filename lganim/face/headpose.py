@@ -1,13 +1,13 @@
 """Head pose from dlib's 68 landmarks: a generic 3D face template and a closed-form affine-camera fit.
 
-Model: six points of a generic face (model units, x right, y up, z toward the viewer), a template
-widely used in tutorials (docs/facts.md, "Tracks and control directions"). Camera: affine (weak perspective) — good for faces that
-are small compared with their distance to the camera. Fit: the gold-standard algorithm for an
-affine camera (Hartley & Zisserman, Multiple View Geometry, 2nd ed., Alg. 7.2): normalise both
-point sets, solve the two rows of the 2x4 camera by linear least squares, undo the normalisation.
-The camera's 2x3 part is then a scaled rotation's first two rows; the nearest rotation (SVD) gives
-the pose. Landmark pose is rough in absolute terms (the template is not the person), so callers
-compare poses with `relative_rotation`, which cancels a constant template mismatch.
+Model: six points of a generic face (model units, x right, y up, z toward the viewer), a template widely used
+in tutorials (docs/facts.md, "Tracks and control directions"). Camera: affine (weak perspective) — good for
+faces that are small compared with their distance to the camera. Fit: the gold-standard algorithm for an
+affine camera (Hartley & Zisserman, Multiple View Geometry, 2nd ed., Alg. 7.2): normalise both point sets,
+solve the two rows of the 2x4 camera by linear least squares, undo the normalisation. The camera's 2x3 part is
+then a scaled rotation's first two rows; the nearest rotation (SVD) gives the pose. Landmark pose is rough in
+absolute terms (the template is not the person), so callers compare poses with `relative_rotation`, which
+cancels a constant template mismatch.
 
 Angles (degrees), as seen in the image: yaw > 0 when the face turns to its own left (the nose moves
 toward image right), pitch > 0 chin up, roll > 0 counter-clockwise. The rotation is

@@ -41,6 +41,7 @@ from ..motion.trained import TrainedMotion
 from ..pipeline import Animator
 from ..request import Request
 from ..weights.registry import CLIP_MOTION_MODEL, Domain
+from .bench_live import format_live, time_live
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
 
 PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
@@ -183,6 +184,10 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--repeats must be at least 1, got {args.repeats}")
     if args.warmup < 0:
         raise LganimError(f"--warmup must be 0 or more, got {args.warmup}")
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise LganimError(f"--threads must be from 1 to 256, got {args.threads}")
+    if args.live is not None and args.live_side < 16:
+        raise LganimError(f"--live-side must be at least 16 pixels, got {args.live_side}")
     if args.motion is not None and args.request in (None, RANDOM_REQUEST):
         raise LganimError("--motion needs --request with a real domain (random and no --request use no motion files)")
     device = resolve_device(args.device)
@@ -325,6 +330,10 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
 def run(args) -> int:
     """Run the benchmark described by parsed `args`; print a table, write `--json`. Returns the exit status."""
     device = _validate(args)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.live is not None:                             # the live loop instead of the renderers (bench_live.py)
+        return _write(args, {"live": time_live(args, device)}, format_live)
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
@@ -356,7 +365,12 @@ def run(args) -> int:
     if args.request is not None:
         result["request"] = time_request(args.request, args.motion, device, resolve_dtype(args.dtype), repeats,
                                          args.warmup, stylegan=g, compile=compile_mode)
-    print(format_table(result))
+    return _write(args, result, format_table)
+
+
+def _write(args, result: dict, table) -> int:
+    """Print `table(result)` (`result["live"]` for the live loop) and write `result` to `--json`."""
+    print(table(result.get("live", result)))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json, result)

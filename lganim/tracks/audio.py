@@ -7,7 +7,8 @@
   little just before each utterance that follows a pause (the mouth leads the sound by 100–300 ms at
   onsets) and staying shut in silence; the mouth widens for bright (front-vowel) spectra and narrows for
   dark (rounded) ones; the head nods at strong onsets and the brows rise at pitch peaks (head motion and
-  brow raises go with prosody); blinks and head sway come from `idle.py` (docs/facts.md, "Tracks and control directions").
+  brow raises go with prosody); blinks and head sway come from `idle.py` (docs/facts.md, "Tracks and control
+  directions").
 """
 from __future__ import annotations
 
