@@ -13,4 +13,4 @@ def test_move_images_is_move_crops_before_rounding():
     moved = move_images(levels, moves).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     np.testing.assert_array_equal(moved, move_crops(crops, moves))
     still = move_images(levels, np.stack([crop_transform(0, 0, 0, 0)] * 2))
-    torch.testing.assert_close(still, levels, atol=1e-3, rtol=0)           # no move: the crops themselves
+    assert float((still - levels).abs().max()) < 1e-3                       # no move: the crops themselves
