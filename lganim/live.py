@@ -174,7 +174,8 @@ class LiveSession:
             return shown
 
     def _time(self, t: float | None) -> float:
-        """The step's time in seconds from the session's first frame (checked to increase)."""
+        """The step's time in seconds: the caller's `t`, or the clock's from the session's first frame (checked to
+        increase)."""
         now = time.monotonic()
         if self._t0 is None:
             self._t0 = now if t is None else 0.0
