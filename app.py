@@ -24,7 +24,7 @@ import gradio as gr
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
-from ui import batch, drive, edit, files, jobs, one_clip, talk, text, zerogpu
+from ui import batch, drive, edit, files, jobs, live, one_clip, talk, text, zerogpu
 from ui.common import ANIMATORS, FILES, settings
 from ui.page import Page
 
@@ -60,6 +60,7 @@ with Page(title="lganim: animate a face from a sentence",
         drive.build(domain)
         talk.build(domain)
         edit.build(domain)
+        live.build(domain)
     gr.Markdown(text.footer(), elem_classes="lganim-footer")
     domain.change(text.domain_info, inputs=domain, outputs=[info, single["truncation"]], queue=False,
                   api_visibility="private")

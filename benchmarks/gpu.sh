@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The GPU measurements of benchmarks/README.md in one script, run from the repository root:
 #
-#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled (default: all three)
+#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live (default: all four)
 #
 # tests:    the CUDA checks of the fast path and the motion model (pytest -m gpu)    -> OUTDIR/gpu-tests.log
 # eager:    1024², bf16, batches 1/16/64, plus the whole 16-frame request            -> OUTDIR/eager.json
 # compiled: the same with torch.compile(mode="reduce-overhead") (CUDA graphs)        -> OUTDIR/compiled.json
+# live:     the live loop (lganim.live) at 1024², bf16: a 10 s clip of a face tilting its head (made by
+#           tests/synth.py) played as a 1024-pixel camera, one frame rendered per camera frame; goal 30 frames/s
+#           with a median latency under 50 ms                                         -> OUTDIR/live.json
 # After the benchmark stages, the faster of the JSON files present is copied to OUTDIR/<gpu>-<date>.json, e.g.
 # h200-2026-11-21.json (its "compile" field says which run it was): the file to commit under benchmarks/.
 #
 # The whole request uses `--request random` (generator, CLIP RN50 and motion model with random weights: their
 # real cost, no files needed); it is left out, with a note, where clip-anytorch is not installed.
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
+# BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
 # BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_ARGS (more
 # `lganim bench` arguments, e.g. "--repeats 5"). The device, size and frames can be changed so that the script
 # itself is checked on a CPU at a tiny size (tests/test_gpu_script.py).
@@ -20,11 +24,11 @@ set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests|eager|compiled ...]}
 shift
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled)
+[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live)
 for stage in "${stages[@]}"; do
     case $stage in
-        tests|eager|compiled) ;;
-        *) echo "unknown stage '$stage': use tests, eager or compiled" >&2; exit 2 ;;
+        tests|eager|compiled|live) ;;
+        *) echo "unknown stage '$stage': use tests, eager, compiled or live" >&2; exit 2 ;;
     esac
 done
 py=${PYTHON:-python3}
@@ -59,6 +63,12 @@ for stage in "${stages[@]}"; do
             "${bench[@]}" --json "$out/eager.json" 2>&1 | tee "$out/eager.log" || status=1 ;;
         compiled)
             "${bench[@]}" --compile reduce-overhead --json "$out/compiled.json" 2>&1 | tee "$out/compiled.log" \
+                || status=1 ;;
+        live)
+            "$py" -c "import sys; from pathlib import Path; from tests.synth import write_camera_clip; \
+write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.mp4" "${BENCH_LIVE_SECONDS:-10}" \
+                && "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --live "$out/camera.mp4" \
+                    --live-side "${BENCH_LIVE_SIDE:-$size}" --json "$out/live.json" "${extra[@]}" 2>&1 | tee "$out/live.log" \
                 || status=1 ;;
     esac
 done

@@ -9,6 +9,8 @@ import math
 import numbers
 from collections.abc import Collection
 
+import numpy as np
+
 from .errors import LganimError
 
 
@@ -69,4 +71,15 @@ def choice(name: str, value, options: Collection[str]) -> str:
     return value
 
 
-__all__ = ["shown", "is_real", "whole", "number", "positive", "text", "choice"]
+def rgb_frame(name: str, value, max_pixels: int) -> np.ndarray:
+    """A picture as uint8 [H, W, 3] RGB (e.g. a camera frame) of at most `max_pixels` pixels, C-contiguous."""
+    if not isinstance(value, np.ndarray) or value.dtype != np.uint8 or value.ndim != 3 or value.shape[2] != 3:
+        what = f"{value.dtype} {list(value.shape)}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise LganimError(f"{name} must be a uint8 [H, W, 3] RGB array, got {what}.")
+    h, w = value.shape[:2]
+    if not 0 < h * w <= max_pixels:
+        raise LganimError(f"{name} must have 1 to {max_pixels} pixels, got {w}x{h}.")
+    return np.ascontiguousarray(value)
+
+
+__all__ = ["shown", "is_real", "whole", "number", "positive", "text", "choice", "rgb_frame"]

@@ -87,6 +87,15 @@ EDIT_HASHED_PHOTO_BYTES = 256 * 2 ** 20   # a photo file up to this size is know
                                           # may come back under a new path); a larger one by its path and time
 DRIVING_KINDS = ("video", "audio", "text")          # a driving video (or track file), a sound, text to say
 
+# Puppeteering a face live from a camera (lganim.live, the CLI's `live`, the app's Live tab).
+LIVE_HOLD_SECONDS = 0.3         # the face is lost: its last pose is held this long ...
+LIVE_EASE_SECONDS = 0.7         # ... then eases back to the neutral pose over this long (back within a second)
+DEFAULT_LIVE_SMOOTH = 0.5       # causal smoothing of the tracked landmarks, 0 (none) to 1 (steadiest, most lag)
+LIVE_STATS_WINDOW = 2.0         # seconds of recent frames the live frames per second are measured over
+LIVE_STREAM_EVERY = 0.04        # the page sends a camera frame at most every 40 ms (25 a second), one at a time
+LIVE_TIME_LIMIT = 600           # seconds one browser stream runs before the camera must be started again
+LIVE_RECORD_FPS = 25            # frame rate of a recorded live MP4 (what was shown, sampled at its times)
+
 # The shapes of a progress callback.
 StepProgress = Callable[[int, int], None]           # (done, expected; 0 when unknown): frames tracked, renders
 LossProgress = Callable[[int, int, float], None]    # (step, steps, loss): an optimisation (fitting, refinement)
@@ -246,6 +255,8 @@ class FitSettings:
 
 __all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYLE_MODES", "DRIVING_KINDS",
            "EDIT_CROP_RANGES", "MAX_EDIT_PROMPTS", "MAX_EDIT_AMOUNT", "EDIT_CACHED_FACES",
-           "EDIT_HASHED_PHOTO_BYTES", "StepProgress",
-           "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
+           "EDIT_HASHED_PHOTO_BYTES",
+           "LIVE_HOLD_SECONDS", "LIVE_EASE_SECONDS", "DEFAULT_LIVE_SMOOTH", "LIVE_STATS_WINDOW", "LIVE_STREAM_EVERY",
+           "LIVE_TIME_LIMIT", "LIVE_RECORD_FPS",
+           "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
            "LossWeights", "FitSettings"]

@@ -2,9 +2,10 @@
 
 `Request` is clips of faces moved by a motion source (language-guided by its prompts, or driven by a track);
 `DriveRequest` is one face and what drives it (`Driving`: a video, a sound, or text to say); `EditRequest` is one
-still face edited by control channels and language sliders. A request's face is a seed's, a photo's, or an edit's
-(`start`: what `Animator.edit` returned, whose W+ code, photo and crop move the clip starts from). Each normalises
-and validates every user value (through `checks.py`) when it is built, so a bad value gets the same one-line
+still face edited by control channels and language sliders; `LiveRequest` is one face a camera drives live
+(lganim.live). A request's face is a seed's, a photo's, or an edit's (`start`: what `Animator.edit` returned, whose
+W+ code, photo and crop move the clip starts from). Each normalises and validates every user value (through
+`checks.py`) when it is built, so a bad value gets the same one-line
 `LganimError` wherever it comes from, before any work. No torch here.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .config import (
     DEFAULT_DRIVEN_FPS,
     DEFAULT_FPS,
     DEFAULT_FRAMES,
+    DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
     DRIVING_KINDS,
@@ -286,5 +288,40 @@ class EditRequest:
         set_(self, "paste_back", bool(self.paste_back))
 
 
-__all__ = ["Request", "Driving", "DriveRequest", "EditRequest", "check_start", "parse_seed_list",
+@dataclass(frozen=True)
+class LiveRequest:
+    """One face (a seed's or a photo's, as in `Request`) that a camera drives live, frame by frame.
+
+    region (config.REGIONS), pose_scale and expression_scale: as for a driving video (`Driving`); the session can
+    change them while it runs. smooth: 0..1, how much the tracked landmarks are steadied (causally: a One-Euro
+    filter; 0 none). The first good camera frame is the neutral pose.
+    """
+
+    seed: int | None = 0
+    image: object = None
+    truncation: float | None = None
+    face_index: int = 0
+    paste_back: bool = True
+    refine_steps: int = 0
+    region: str = "all"
+    pose_scale: float = 1.0
+    expression_scale: float = 1.0
+    smooth: float = DEFAULT_LIVE_SMOOTH
+
+    def __post_init__(self):
+        checks.choice("region", self.region, tuple(REGIONS))
+        set_ = object.__setattr__   # frozen: normalised once, here
+        set_(self, "pose_scale", checks.number("pose_scale", self.pose_scale, -MAX_STRENGTH, MAX_STRENGTH))
+        set_(self, "expression_scale", checks.number("expression_scale", self.expression_scale, -MAX_STRENGTH,
+                                                     MAX_STRENGTH))
+        set_(self, "smooth", checks.number("smoothing", self.smooth, 0.0, 1.0))
+        self.face()                                        # the face's values, checked now, before any work
+
+    def face(self) -> Request:
+        """The pipeline's request for this face (one frame: the neutral pose)."""
+        return Request((), (self.seed or 0,), self.image, 1, DEFAULT_DRIVEN_FPS, DEFAULT_STRENGTH, self.truncation,
+                       DEFAULT_SCHEDULE, self.face_index, self.paste_back, self.refine_steps)
+
+
+__all__ = ["Request", "Driving", "DriveRequest", "EditRequest", "LiveRequest", "check_start", "parse_seed_list",
            "parse_prompt_lines", "PROMPT_EXAMPLE", "START_FIELDS"]

@@ -1,14 +1,16 @@
-"""Test media made here: a face video from the fixture photo turned by known angles (with or without sound), and
-speech-like sound (voiced bursts at known times)."""
+"""Test media made here: a face video from the fixture photo turned by known angles (with or without sound), longer
+clips of a face rolling and drifting in a camera-sized frame (the fixture face, or a strongly altered copy of it
+that the tracker's tests never saw), a fake camera file for the browser (.y4m), and speech-like sound (voiced bursts
+at known times)."""
 import subprocess
 import wave
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
-from lganim.media.writers import write_mp4
+from lganim.media.writers import write_mp4, write_mp4_stream
 
 PHOTO = Image.open(Path(__file__).parent / "fixtures" / "faces" / "astronaut.png").convert("RGB")   # 512², one face
 
@@ -48,6 +50,74 @@ def rolling_face_video(path: Path, seconds: float = 2.0, fps: int = 24, max_roll
     if audio is not None:
         audio.unlink()
     return angles
+
+
+def altered_face() -> Image.Image:
+    """A face the tracker's tests never saw: the fixture photo mirrored, cropped closer (the face larger in the
+    frame), its colour channels swapped (green skin and suit: other grey levels for dlib) and its contrast
+    raised. 512², one face; the mission patch (a false face for dlib) stays in the picture."""
+    closer = ImageOps.mirror(PHOTO).crop((48, 16, 464, 432)).resize((512, 512), Image.BICUBIC)
+    swapped = np.asarray(closer)[..., [2, 0, 1]]
+    return ImageOps.autocontrast(Image.fromarray(np.ascontiguousarray(swapped)), cutoff=1)
+
+
+def camera_roll(n: int, fps: float, max_roll: float = 15.0, period: float = 4.0) -> np.ndarray:
+    """The roll of a face that tilts its head from side to side: max_roll · sin(2π t / period) degrees, [n]."""
+    return max_roll * np.sin(2 * np.pi * np.arange(n) / fps / period)
+
+
+def camera_frame(face: Image.Image, roll: float, shift=(0.0, 0.0), size=(640, 480), scale: float = 0.8,
+                 fill=(96, 110, 120)) -> np.ndarray:
+    """`face` (512²) turned `roll` degrees counter-clockwise and scaled by `scale` about its centre, which lands
+    `shift` pixels from the centre of a `size` (W, H) frame filled with `fill`: uint8 [H, W, 3]."""
+    a = np.radians(roll)
+    rot = scale * np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])     # counter-clockwise, y down
+    forward = np.hstack([rot, (np.array(size) / 2 + shift - rot @ [256.0, 256.0])[:, None]])
+    inverse = np.linalg.inv(np.vstack([forward, [0, 0, 1]]))[:2]
+    return np.asarray(face.transform(size, Image.AFFINE, inverse.ravel().tolist(), resample=Image.BILINEAR,
+                                     fillcolor=fill))
+
+
+def camera_clip(n: int, fps: float = 25.0, size=(640, 480), altered: bool = False, max_roll: float = 15.0,
+                period: float = 4.0):
+    """(frames uint8 [n, H, W, 3] as a generator, true roll [n] in degrees) of a face tilting its head from side
+    to side every `period` seconds while drifting slowly around the frame's centre, as in front of a webcam. 512²
+    frames show the face at its own size, other sizes at 0.8 of it."""
+    face = altered_face() if altered else PHOTO
+    roll = camera_roll(n, fps, max_roll, period)
+    t = np.arange(n) / fps
+    drift = np.stack([12 * np.sin(2 * np.pi * t / 7), 8 * np.sin(2 * np.pi * t / 5)], axis=1)    # pixels
+    scale = 1.0 if tuple(size) == (512, 512) else 0.8
+    frames = (camera_frame(face, r, d, size, scale) for r, d in zip(roll, drift))
+    return frames, roll
+
+
+def write_camera_clip(path: Path, seconds: float = 10.0, fps: int = 25, size=(640, 480), altered: bool = False,
+                      max_roll: float = 15.0) -> np.ndarray:
+    """`camera_clip` written as an MP4 (streamed, silent); returns the true roll of each frame (degrees)."""
+    frames, roll = camera_clip(round(seconds * fps), fps, size, altered, max_roll)
+    write_mp4_stream(([f] for f in frames), path, fps)
+    return roll
+
+
+def write_y4m(path: Path, frames, fps: int = 25) -> Path:
+    """Frames (uint8 [H, W, 3], even sizes) as a YUV4MPEG2 file (4:2:0, BT.601 full range): what Chromium's fake
+    camera (`--use-file-for-fake-video-capture`) plays, in a loop."""
+    with open(path, "wb") as out:
+        for i, frame in enumerate(frames):
+            rgb = np.asarray(frame, dtype=np.float64)
+            h, w = rgb.shape[:2]
+            if i == 0:
+                out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+            r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+            y = 0.299 * r + 0.587 * g + 0.114 * b
+            u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+            v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+            quarter = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))   # noqa: E731  4:2:0 chroma
+            out.write(b"FRAME\n")
+            for plane in (y, quarter(u), quarter(v)):
+                out.write(np.clip(np.round(plane), 0, 255).astype(np.uint8).tobytes())
+    return path
 
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

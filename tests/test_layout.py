@@ -20,7 +20,7 @@ LAYERS = [
     ("tracks", ["lganim.tracks"]),
     ("start codes", ["lganim.startcodes"]),
     ("motion", ["lganim.motion"]),
-    ("request path", ["lganim.edit", "lganim.pipeline", "lganim.driving"]),
+    ("request path", ["lganim.edit", "lganim.pipeline", "lganim.driving", "lganim.live"]),
     ("commands", ["lganim.cli", "lganim.tools", "lganim.training", "lganim.__main__"]),
 ]
 LAZY_PLACES = {"lganim", "lganim.cli"}          # `--help` and `import lganim` stay free of torch

@@ -36,6 +36,20 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+INTERNAL_ERROR = "Internal error: the server could not finish this request (its log has the details)."
+
+
+def _message(error: Exception, handler) -> str:
+    """The one line a user sees for `error`: a library error's own message; anything else is a bug, logged with its
+    traceback and answered without details."""
+    if isinstance(error, LganimError):
+        return str(error)
+    if isinstance(error, gr.Error):
+        return error.message
+    log.error("internal error in %s", handler.__name__, exc_info=error)
+    return INTERNAL_ERROR
+
+
 def answers(outputs: int, status: int):
     """A tab's handler (a generator of output tuples): the one place where errors become messages in the browser
     and for API clients. A library error (a bad value, a missing file) is shown as the status line, replacing the
@@ -46,11 +60,8 @@ def answers(outputs: int, status: int):
         def guarded(*args, **kwargs):
             try:
                 yield from handler(*args, **kwargs)
-            except LganimError as e:
-                message = str(e)
-            except Exception:
-                log.exception("internal error in %s", handler.__name__)
-                message = "Internal error: the server could not finish this request (its log has the details)."
+            except Exception as e:
+                message = _message(e, handler)
             else:
                 return
             shown = [gr.skip()] * outputs
@@ -59,6 +70,18 @@ def answers(outputs: int, status: int):
             raise gr.Error(message, print_exception=False)
         return guarded
     return wrap
+
+
+def answered(handler):
+    """`answers` for a handler that returns its outputs at once (a stream's frame, a button's toggle): an error is
+    raised as its one `gr.Error` line."""
+    @functools.wraps(handler)
+    def guarded(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except Exception as e:
+            raise gr.Error(_message(e, handler), print_exception=False) from None
+    return guarded
 
 
 def cancelled(status: str) -> str:

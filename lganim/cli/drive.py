@@ -1,5 +1,5 @@
-"""`track`, `retarget`, `talk`, `say`, `predict`: a face driven by a video (or its motion track), by speech or by
-text (through the one driven path, lganim.driving), and plausible futures of a face.
+"""`retarget`, `talk`, `say`, `predict`: a face driven by a video (or its motion track), by speech or by text
+(through the one driven path, lganim.driving), and plausible futures of a face (`track` is `track.py`: no torch).
 
 Mouth motion follows the speech envelope (`talk`) or the phonemes of the synthesis (`say`): it is not
 phoneme-exact lip sync of recorded speech.
@@ -13,25 +13,11 @@ from ..config import TRACK_SUFFIXES, VIDEO_SUFFIXES
 from ..driving import prepare_drive
 from ..errors import LganimError
 from ..files import atomic_dir, write_json
-from ..media.video_reader import probe_video
 from ..motion.calibration import load_controls
 from ..motion.futures import futures
 from ..motion.trained import TrainedMotion
 from ..request import DriveRequest, Driving
-from ..tracks.video import track_video
 from .common import check_out, face_request, load, render_to, stage_bars
-
-
-def track(args) -> int:
-    check_out(args.out, TRACK_SUFFIXES)
-    probe_video(args.video)                                 # limits and format from the header, before decoding
-    with stage_bars() as progress:
-        result = track_video(args.video, neutral=args.neutral, smooth=args.smooth,
-                             progress=lambda done, total: progress("tracking the face", done, total)).track
-    result.save(args.out)
-    print(f"wrote {args.out} ({len(result)} samples over {result.duration:.2f} s, {result.fps:.3f} fps average, "
-          f"{100 * result.valid.mean():.0f} % with the face found)")
-    return 0
 
 
 def drive_request(args, driving: Driving) -> DriveRequest:

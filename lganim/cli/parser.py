@@ -10,6 +10,7 @@ from ..config import (
     DEFAULT_DRIVEN_FPS,
     DEFAULT_FPS,
     DEFAULT_FRAMES,
+    DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
     MAX_REFINE_STEPS,
@@ -203,6 +204,13 @@ def add_bench(p) -> None:
     p.add_argument("--edit-image", type=Path, default=None, metavar="PHOTO",
                    help="with --edit: also time updates of this photo's face (aligned, inverted once, pasted back)")
     p.add_argument("--edit-updates", type=int, default=10, metavar="N", help="with --edit: updates timed (10)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads on the CPU (default: torch's own)")
+    p.add_argument("--live", type=Path, default=None, metavar="VIDEO",
+                   help="time the live loop instead, this clip played as a camera: the tracker alone, then a live "
+                        "session with a seed's face (random weights at --size in --dtype, or --live-domain)")
+    p.add_argument("--live-domain", default=None, metavar="DOMAIN", help="with --live: a domain's StyleGAN2 (demo...)")
+    p.add_argument("--live-side", type=int, default=512, metavar="PIXELS",
+                   help="with --live: the camera frames' longest side (default 512)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
@@ -273,6 +281,24 @@ def add_talking(p) -> None:
     add_driven(p, DEFAULT_DRIVEN_FPS)
 
 
+def add_live(p) -> None:
+    add_face(p, many=False)
+    p.add_argument("--video", type=Path, required=True,
+                   help="a video of a face, fed to the live session frame by frame as a camera would (no look-ahead)")
+    p.add_argument("--region", default="all", help=f"which motion drives the face: {', '.join(REGIONS)} (default all)")
+    p.add_argument("--pose-scale", type=float, default=1.0, help="multiplier of the head motion (default 1)")
+    p.add_argument("--expression-scale", type=float, default=1.0, help="multiplier of the expression (default 1)")
+    p.add_argument("--smooth", type=float, default=DEFAULT_LIVE_SMOOTH,
+                   help=f"causal smoothing of the tracked face, 0..1 (default {DEFAULT_LIVE_SMOOTH:g})")
+    p.add_argument("--out", type=Path, required=True, help="the puppet's frames: .mp4, one frame per input frame")
+    p.add_argument("--json", type=Path, help="write the speed: frames, latency_ms (p50, p95), fps")
+    p.add_argument("--track-out", type=Path, help="write the session's motion track (.json or .csv)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads on the CPU (default 1: a frame's work is small, more threads only wait on "
+                        "each other)")
+    add_device(p)
+
+
 def add_talk(p) -> None:
     p.add_argument("--audio", type=Path, required=True,
                    help="speech: wav, mp3, m4a/aac, ogg/opus, flac, or a video's sound (at most 5 minutes)")
@@ -299,13 +325,15 @@ COMMANDS = {
                  "download"),
     "domains": ("list the domains with their licence, size and whether they are cached", add_domains,
                 "lganim.cli.weights", "domains"),
-    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.drive", "track"),
+    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.track", "track"),
     "retarget": ("drive a face with a video (or a motion track), its sound kept", add_retarget, "lganim.cli.drive",
                  "retarget"),
     "predict": ("plausible futures of a face: several short videos", add_predict, "lganim.cli.drive", "predict"),
     "talk": ("make a face talk from audio (mouth from the speech envelope, not phoneme-exact)", add_talk,
              "lganim.cli.drive", "talk"),
     "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.drive", "say"),
+    "live": ("puppeteer a face with a video played as a live camera, frame by frame (MP4, speed as JSON)", add_live,
+             "lganim.cli.live", "run"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
             "run"),
     "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",

@@ -1,4 +1,4 @@
-"""The FFHQ-style crop of a face (the faces and landmarks come from `landmarks.py`).
+"""The FFHQ-style crop of a face (the faces and landmarks come from `landmarks.py`, the crop square from `quad.py`).
 
 The crop follows the public FFHQ alignment recipe: from the eye centres and the mouth corners it
 builds an oriented square (the "quad") around the face, and samples it into a size x size image.
@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from ..errors import LganimError
 from .landmarks import FaceBox, check_photo, detect_faces, face_landmarks
+from .quad import crop_to_photo, ffhq_quad
 
 MIN_FACE = 48          # smallest accepted detection box side, in photo pixels
 
@@ -49,7 +50,7 @@ class AlignedFace:
     @property
     def crop_to_photo(self) -> np.ndarray:
         """3x3 affine matrix: [x, y, 1] in photo = M @ [u, v, 1] in crop (crop pixels of this `size`)."""
-        return _crop_to_photo(self.quad, self.size)
+        return crop_to_photo(self.quad, self.size)
 
     @property
     def photo_to_crop(self) -> np.ndarray:
@@ -61,33 +62,6 @@ class AlignedFace:
 
 
 # ------------------------------------------------------------------------------------------ detection
-
-
-def ffhq_quad(landmarks: np.ndarray) -> np.ndarray:
-    """The FFHQ crop square from 68 landmarks [68, 2]: corners [4, 2] (top-left, bottom-left, bottom-right, top-right).
-
-    Centre: the eye midpoint moved 10% of the way to the mouth. Half-side: the larger of twice the
-    inter-ocular distance and 1.8x the eye-to-mouth distance. Orientation: the "x" axis is the
-    eye-to-eye direction corrected by the perpendicular of the eye-to-mouth direction.
-    """
-    lm = np.asarray(landmarks, dtype=np.float64)
-    eye_left, eye_right = lm[36:42].mean(0), lm[42:48].mean(0)          # subject's right / left eye
-    eye_avg = (eye_left + eye_right) / 2
-    eye_to_eye = eye_right - eye_left
-    mouth_avg = (lm[48] + lm[54]) / 2                                    # mouth corners
-    eye_to_mouth = mouth_avg - eye_avg
-    x = eye_to_eye - np.array([-eye_to_mouth[1], eye_to_mouth[0]])       # minus eye_to_mouth rotated by -90 deg
-    x /= np.hypot(*x)
-    x *= max(np.hypot(*eye_to_eye) * 2.0, np.hypot(*eye_to_mouth) * 1.8)
-    y = np.array([-x[1], x[0]])                                          # x rotated by +90 deg (image axes)
-    c = eye_avg + eye_to_mouth * 0.1
-    return np.stack([c - x - y, c - x + y, c + x + y, c + x - y])
-
-
-def _crop_to_photo(quad: np.ndarray, size: int) -> np.ndarray:
-    q = np.asarray(quad, dtype=np.float64)
-    ax, ay = (q[3] - q[0]) / size, (q[1] - q[0]) / size                  # photo step per crop pixel along u, v
-    return np.array([[ax[0], ay[0], q[0, 0]], [ax[1], ay[1], q[0, 1]], [0.0, 0.0, 1.0]])
 
 
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -117,7 +91,7 @@ def warp_quad(img: np.ndarray, quad: np.ndarray, size: int) -> np.ndarray:
     side = float(np.hypot(*(quad[3] - quad[0])))                         # quad side in photo pixels
     k = max(1, math.ceil(side / size - 1e-6))                            # supersampling factor
     n = size * k
-    m = _crop_to_photo(quad, size)
+    m = crop_to_photo(quad, size)
     uv = (torch.arange(n, dtype=torch.float64) + 0.5) / k                # crop coordinates of the samples
     v, u = torch.meshgrid(uv, uv, indexing="ij")                         # [n, n]
     m_t = torch.from_numpy(m)
@@ -175,4 +149,4 @@ def align_face(img: np.ndarray, size: int = 1024, face_index: int = 0, min_face:
 # ------------------------------------------------------------------------------------------ paste-back
 
 
-__all__ = ["AlignedFace", "ffhq_quad", "warp_quad", "align_face", "MIN_FACE"]
+__all__ = ["AlignedFace", "warp_quad", "align_face", "MIN_FACE"]

@@ -1,15 +1,18 @@
 """What a face's 68 landmarks measure: the expression channels of a motion track (mouth, smile, eyes, brows, as
-distances over the inter-ocular distance along the face's own axes), the geometry of its FFHQ crop square, and
-the driven channels of rendered faces measured as the video tracker measures them (the calibration's measurer).
+distances over the inter-ocular distance along the face's own axes), a tracked frame's channels relative to a
+neutral frame (the video tracker's and the live session's), and the driven channels of rendered faces measured as
+the video tracker measures them (the calibration's measurer). numpy only.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-import torch
 
 from ..errors import LganimError
-from .headpose import head_pose
+from .headpose import euler_angles, head_pose, relative_rotation
 from .landmarks import detect_faces, face_landmarks
+from .quad import ffhq_quad, quad_geometry
 
 # The channels a face's landmarks measure (the track channels of the face and head, bar roll and the crop's moves).
 MEASURED = ("yaw", "pitch", "mouth_open", "mouth_wide", "smile", "eye_l", "eye_r", "brow")
@@ -52,15 +55,39 @@ def face_channels(landmarks: np.ndarray) -> dict[str, float]:
     }
 
 
-def quad_geometry(quad: np.ndarray) -> tuple[float, np.ndarray, float]:
-    """(angle in degrees, counter-clockwise in the image; centre [2]; side length) of an FFHQ quad [4, 2]."""
-    q = np.asarray(quad, dtype=np.float64)
-    x_axis = q[3] - q[0]                                                 # top-left -> top-right
-    angle = float(np.degrees(np.arctan2(-x_axis[1], x_axis[0])))        # image y points down
-    return angle, q.mean(0), float(np.hypot(*x_axis))
+@dataclass(frozen=True)
+class FaceMeasures:
+    """What one frame's 68 landmarks measure, in absolute terms: the expression (`face_channels`), the head
+    rotation [3, 3] (`head_pose`) and the FFHQ crop square's angle (degrees, counter-clockwise), centre [2] and side
+    (pixels)."""
+
+    expression: dict[str, float]
+    rotation: np.ndarray
+    angle: float
+    centre: np.ndarray
+    side: float
 
 
-def landmark_measure(images: np.ndarray, codes: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+def measure_face(landmarks: np.ndarray) -> FaceMeasures:
+    """The `FaceMeasures` of one face's 68 landmarks [68, 2] (pixels, y down)."""
+    angle, centre, side = quad_geometry(ffhq_quad(landmarks))
+    return FaceMeasures(face_channels(landmarks), head_pose(landmarks).rotation, angle, centre, side)
+
+
+def relative_channels(face: FaceMeasures, neutral: FaceMeasures) -> dict[str, float]:
+    """The motion-track channels of a face relative to the neutral frame's (see lganim.tracks.track.CHANNELS):
+    expression measures minus the neutral's; yaw and pitch of the rotation that takes the neutral head to this one;
+    roll = the crop square's turn (counter-clockwise positive, in [-180, 180)); tx, ty = its centre's shift over the
+    neutral square's side (right, down); scale = ln(side / neutral side)."""
+    yaw, pitch, _ = euler_angles(relative_rotation(face.rotation, neutral.rotation))
+    shift = (face.centre - neutral.centre) / neutral.side
+    channels = {k: v - neutral.expression[k] for k, v in face.expression.items()}
+    channels.update(yaw=yaw, pitch=pitch, roll=(face.angle - neutral.angle + 180) % 360 - 180, tx=float(shift[0]),
+                    ty=float(shift[1]), scale=float(np.log(face.side / neutral.side)))
+    return channels
+
+
+def landmark_measure(images: np.ndarray, codes=None) -> dict[str, np.ndarray]:
     """The `MEASURED` channels of face renders uint8 [N, h, w, 3] (~256 px), measured as the video tracker does
     (dlib 68 landmarks of the largest face → `face_channels`, `head_pose` yaw and pitch): absolute values, float64
     [N] each, NaN where no face is found. `codes` is not used."""
@@ -82,4 +109,4 @@ def landmark_measure(images: np.ndarray, codes: torch.Tensor | None = None) -> d
 
 
 
-__all__ = ["MEASURED", "face_channels", "quad_geometry", "landmark_measure"]
+__all__ = ["MEASURED", "face_channels", "FaceMeasures", "measure_face", "relative_channels", "landmark_measure"]

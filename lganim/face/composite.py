@@ -111,17 +111,22 @@ def in_pixels(transforms: np.ndarray, size: int) -> np.ndarray:
 def move_crops(crops: np.ndarray, transforms: np.ndarray) -> np.ndarray:
     """Frames without a photo around them: each crop uint8 [T, S, S, 3] moved within its own frame by its transform
     [T, 3, 3] (crop units, `crop_transform`); the border repeats the edge."""
-    t, s = crops.shape[:2]
-    inv = torch.from_numpy(np.linalg.inv(in_pixels(transforms, s)) / s)                # output pixel -> crop / S
-    centres = torch.arange(s, dtype=torch.float64) + 0.5
+    src = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float()
+    warped = move_images(src, transforms)
+    return warped.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def move_images(images: torch.Tensor, transforms: np.ndarray) -> torch.Tensor:
+    """`move_crops` of float images [T, C, S, S] on any device (e.g. rendered frames before they leave the GPU): each
+    moved within its own frame by its transform [T, 3, 3] (crop units); the border repeats the edge."""
+    s, device = images.shape[-1], images.device
+    inv = torch.from_numpy(np.linalg.inv(in_pixels(transforms, s)) / s).to(device)      # output pixel -> crop / S
+    centres = torch.arange(s, dtype=torch.float64, device=device) + 0.5                # the grid where the images are
     py, px = torch.meshgrid(centres, centres, indexing="ij")
     u = inv[:, 0, 0, None, None] * px + inv[:, 0, 1, None, None] * py + inv[:, 0, 2, None, None]
     v = inv[:, 1, 0, None, None] * px + inv[:, 1, 1, None, None] * py + inv[:, 1, 2, None, None]
-    grid = torch.stack([2 * u - 1, 2 * v - 1], dim=-1).float()                       # [T, S, S, 2]
-    src = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float()
-    warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return warped.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
+    grid = torch.stack([2 * u - 1, 2 * v - 1], dim=-1).to(images.dtype)                # [T, S, S, 2]
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def place_crops(crops: np.ndarray, canvas: np.ndarray | None, aligned: AlignedFace | None,
@@ -150,4 +155,4 @@ def compose(*transforms: np.ndarray | None) -> np.ndarray | None:
     return out
 
 
-__all__ = ["paste_back", "crop_transform", "in_pixels", "move_crops", "place_crops", "compose"]
+__all__ = ["paste_back", "crop_transform", "in_pixels", "move_crops", "move_images", "place_crops", "compose"]

@@ -122,7 +122,10 @@ class Stream:
         self.proc.wait()
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if pipe is not None:
-                pipe.close()
+                try:
+                    pipe.close()
+                except BrokenPipeError:           # frames still buffered for a killed ffmpeg: dropped (closed anyway)
+                    pass
 
     def __enter__(self) -> "Stream":
         return self

@@ -10,6 +10,8 @@ is the frames given, whatever the fps):
 - GIF: one palette for the whole clip (palettegen/paletteuse), looping forever; from frames (`write_gif`) or from
   a finished MP4 (`gif_from_mp4`, no frames in memory). Pillow is not used to write GIFs because it merges identical
   consecutive frames (a still first frame, or strength 0), which would change the frame count.
+- A live view (`Mp4Recorder`): frames pushed as they are shown, with their times, encoded at a constant rate (each
+  output frame shows what was on screen at its time).
 - Two videos side by side (`side_by_side`: a driving video beside the face it drove).
 
 Every write goes to a hidden temporary file in the target folder and is moved into place with
@@ -219,6 +221,52 @@ def mux_audio(video: Path, audio: Path, out: Path) -> None:
         raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
 
 
+class Mp4Recorder:
+    """An MP4 of what a live view showed: `add(frame, t)` as each frame appears (uint8 [H, W, 3], all of one size,
+    `t` in seconds, increasing), then `close()` (the file, complete) or `abort()` (no file). Output frame k shows the
+    frame on screen at the first frame's time + k / fps; the last one shown stays for one output frame. Encoded as
+    it is recorded (an `Mp4Encoder`), so a long recording holds one frame in memory; max_bytes as there."""
+
+    def __init__(self, path, fps: float, max_bytes: int | None = None):
+        self._encoder = Mp4Encoder(path, fps, max_bytes=max_bytes)
+        self.path, self.fps = self._encoder.path, self._encoder.fps
+        self._last: np.ndarray | None = None            # the frame on screen now
+        self._t0: float | None = None                   # the first frame's time
+        self._t: float | None = None                    # the last frame's time
+
+    def add(self, frame, t: float) -> None:
+        """The frame now on screen, shown at time `t` (seconds)."""
+        frame = _as_frames(np.asarray(frame)[None])[0]
+        t = checks.number("The frame time", t, -1e9, 1e9)
+        if self._t is not None and t < self._t:
+            raise LganimError(f"Recorded frames must come in time order: t = {t!r} s after {self._t!r} s.")
+        if self._t0 is None:
+            self._t0 = t
+        else:                                           # the frame shown until now, for every output time before t
+            self._hold(until=t)
+        self._last, self._t = frame, t
+
+    def _hold(self, until: float) -> None:
+        try:
+            while self._t0 + self._encoder.frames / self.fps < until:
+                self._encoder.add(self._last[None])
+        except BaseException:
+            self.abort()
+            raise
+
+    def close(self) -> tuple[Path, int]:
+        """Finish the file: (its path, its frame count). A recording of no frame is refused (and leaves no file)."""
+        if self._last is None:
+            self.abort()
+            raise LganimError("Nothing was recorded: no frame was shown while recording.")
+        self._hold(until=self._t0 + (self._encoder.frames + 1) / self.fps)   # the last frame, once
+        return self._encoder.finish(), self._encoder.frames
+
+    def abort(self) -> None:
+        """Stop without a file."""
+        self._encoder.abort()
+
+
 def write_gif(frames, path, fps) -> Path:
     """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to a looping GIF with exactly T frames.
 
@@ -306,5 +354,5 @@ def count_frames(path) -> int:
     raise LganimError(f"Can only count frames of .mp4 or .gif files, got '{path.name}'.")
 
 
-__all__ = ["write_mp4", "write_mp4_stream", "Mp4Encoder", "write_gif", "gif_from_mp4", "side_by_side",
+__all__ = ["write_mp4", "write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "write_gif", "gif_from_mp4", "side_by_side",
            "write_video", "mux_audio", "count_frames"]

@@ -25,6 +25,24 @@ POSE_CHANNELS = ("yaw", "pitch", "roll", "tx", "ty", "scale")   # head motion: s
 CROP_CHANNELS = ("roll", "tx", "ty", "scale")                    # move the face in the frame, not W+
 
 
+def region_values(channels: dict[str, np.ndarray], region: str, pose_scale: float = 1.0,
+                  expression_scale: float = 1.0) -> dict[str, np.ndarray]:
+    """The channels that drive a face in `region` (config.REGIONS; "all" and "pose" also move its crop: roll, tx,
+    ty, scale), scaled: the head motion by `pose_scale`, the expression by `expression_scale`. Values float64 [T]."""
+    used = set(REGIONS[region]) | (set(CROP_CHANNELS) if region in ("all", "pose") else set())
+    return {name: (pose_scale if name in POSE_CHANNELS else expression_scale) * np.asarray(v, np.float64)
+            for name, v in channels.items() if name in used}
+
+
+def crop_moves(channels: dict[str, np.ndarray], num_frames: int) -> np.ndarray | None:
+    """The crop transforms [T, 3, 3] of driven channels (face/composite.crop_transform of roll, tx, ty, scale; a
+    channel left out stays 0), or None when none of them is there."""
+    if not any(name in channels for name in CROP_CHANNELS):
+        return None
+    values = [np.asarray(channels.get(c, np.zeros(num_frames)), np.float64) for c in CROP_CHANNELS]
+    return np.stack([crop_transform(*(float(v[k]) for v in values)) for k in range(num_frames)])
+
+
 class TrackMotion:
     """Motion from a motion track (see the module docstring).
 
@@ -52,12 +70,8 @@ class TrackMotion:
         if len(times) != num_frames:
             raise LganimError(f"The driving track gives {len(times)} frame times for {num_frames} frames.")
         t = self.track.t - self.track.t[0]
-        used = set(REGIONS[self.region]) | (set(CROP_CHANNELS) if self.region in ("all", "pose") else set())
-        channels = {}
-        for name in used & set(self.track.channels):
-            v = np.interp(times, t, self.track.channels[name])
-            scale = self.pose_scale if name in POSE_CHANNELS else self.expression_scale
-            channels[name] = scale * (v - v[0])
+        channels = region_values({name: np.interp(times, t, v) - v[0] for name, v in self.track.channels.items()},
+                                 self.region, self.pose_scale, self.expression_scale)
         meta = dict(self.track.meta, region=self.region, pose_scale=self.pose_scale,
                     expression_scale=self.expression_scale)
         return Track(fps=fps, t=times, channels=channels, valid=np.ones(num_frames, dtype=bool), meta=meta)
@@ -67,12 +81,9 @@ class TrackMotion:
         track = self.values(request.num_frames, request.fps)
         driven = {name: v for name, v in track.channels.items() if name in self.controls.directions}
         dw = self.controls.offsets(driven) if driven else torch.zeros(request.num_frames, *w0.shape[1:])  # [T, L, D]
-        moves = None
-        if any(name in track.channels for name in CROP_CHANNELS):
-            moves = np.stack([crop_transform(*(float(track.channel(c)[k]) for c in CROP_CHANNELS))
-                              for k in range(request.num_frames)])                                   # [T, 3, 3]
+        moves = crop_moves(track.channels, request.num_frames)                                     # [T, 3, 3]
         offsets = dw.to(w0)[None].expand(request.batch, -1, -1, -1).contiguous()                    # [B, T, L, D]
         return Motion(offsets, moves, self.audio, track)
 
 
-__all__ = ["TrackMotion", "POSE_CHANNELS", "CROP_CHANNELS"]
+__all__ = ["TrackMotion", "region_values", "crop_moves", "POSE_CHANNELS", "CROP_CHANNELS"]

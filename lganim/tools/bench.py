@@ -42,6 +42,7 @@ from ..pipeline import Animator
 from ..request import Request
 from ..weights.registry import CLIP_MOTION_MODEL, Domain
 from .bench_edit import format_edit, time_edit
+from .bench_live import format_live, time_live
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
 
 PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
@@ -188,6 +189,10 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--edit-updates must be at least 1, got {args.edit_updates}")
     if args.edit_image is not None and args.edit in (None, RANDOM_REQUEST):
         raise LganimError("--edit-image needs --edit with a domain that reads photos (demo, human)")
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise LganimError(f"--threads must be from 1 to 256, got {args.threads}")
+    if args.live is not None and args.live_side < 16:
+        raise LganimError(f"--live-side must be at least 16 pixels, got {args.live_side}")
     if args.motion is not None and args.request in (None, RANDOM_REQUEST):
         raise LganimError("--motion needs --request with a real domain (random and no --request use no motion files)")
     device = resolve_device(args.device)
@@ -330,6 +335,11 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
 def run(args) -> int:
     """Run the benchmark described by parsed `args`; print a table, write `--json`. Returns the exit status."""
     device = _validate(args)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.live is not None:                             # the live loop instead of the renderers (bench_live.py)
+        live = time_live(args, device)
+        return _write(args, {"live": live}, format_live(live))
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
@@ -361,12 +371,17 @@ def run(args) -> int:
     if args.request is not None:
         result["request"] = time_request(args.request, args.motion, device, resolve_dtype(args.dtype), repeats,
                                          args.warmup, stylegan=g, compile=compile_mode)
+    table = format_table(result)
     if args.edit is not None:
         fast = request_animators(args.edit, None, g, device, resolve_dtype(args.dtype), compile_mode)["fast"]
         result["edit"] = time_edit(fast, args.edit_image, args.edit_updates, max(args.warmup, 1))
-    print(format_table(result))
-    if args.edit is not None:
-        print(format_edit(result["edit"]))
+        table += "\n" + format_edit(result["edit"])
+    return _write(args, result, table)
+
+
+def _write(args, result: dict, table: str) -> int:
+    """Print `table` (the result as text) and write `result` to `--json`."""
+    print(table)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json, result)

@@ -1,30 +1,39 @@
 """Tracking a face through a video: dlib landmarks per frame -> a motion track (`track.py`).
 
-Detection (dlib's HOG detector, no upsampling) runs on every frame; the face is then chosen by
-where it was, not by size or score alone, so a false face elsewhere in the frame cannot take over:
+One tracker serves video files (`track_video`, the `track` command) and live cameras (lganim.live): `FaceTracker`
+takes the frames one at a time, in order, and never looks ahead. dlib's HOG detector (no upsampling) searches the
+whole frame only to find the face and to find it again when it is lost; in between, the face is followed:
 
 1. Acquire: before the face is first seen, take the highest-scoring detection with a score >= 0
    (dlib's own threshold; ties: the largest).
-2. Follow: take the detection nearest the previous face among those within FOLLOW_DISTANCE face
-   widths of it and of a similar size, accepting weak scores down to FOLLOW_SCORE (a turning or
-   blurred face scores low, but stays where it was).
-3. Re-acquire: when following finds nothing, the frame is lost (valid = False) and the next face is
-   the detection nearest the last known face among those within REACQUIRE_DISTANCE widths of it
-   (weak scores accepted) or, anywhere, with a confident score >= ACQUIRE_SCORE. (dlib's weak false
-   faces, e.g. ~0.3 on a plain canvas, docs/facts.md "Dependencies", are never taken far from the face.)
+2. Follow: the box where the face should be comes from the previous frame's landmarks (their centroid and RMS
+   radius, with dlib's own box proportions, BOX_WIDTH and BOX_OFFSET); the landmark predictor fits the 68 points
+   in it. The check that tells a found face from a lost one: dlib's detector
+   run on a small window around that box (CHECK_MARGIN), scaled so that the face is CHECK_FACE pixels across —
+   a few milliseconds instead of a whole frame's search. It must find a face of a similar size (FOLLOW_SIZE)
+   within FOLLOW_DISTANCE box widths, with a score down to FOLLOW_SCORE (a turning or blurred face scores low);
+   when that detection lies more than RESEED_DISTANCE widths from the box, or its size differs by more than
+   RESEED_SIZE, its box is used instead (the followed box can never drift off the face).
+3. When the check fails, the whole frame is searched as in 2 of the earlier, detect-every-frame tracker: the
+   detection nearest the previous face among those within FOLLOW_DISTANCE widths of it and of a similar size.
+4. Re-acquire: when that finds nothing, the frame is lost (valid = False) and the next face is the detection
+   nearest the last known face among those within REACQUIRE_DISTANCE widths of it (weak scores accepted) or,
+   anywhere, with a confident score >= ACQUIRE_SCORE. (dlib's weak false faces, e.g. ~0.3 on a plain canvas,
+   docs/facts.md "Dependencies", are never taken far from the face.) Lost frames of a file are interpolated.
 
-The box of the previous landmarks is not used when detection misses: the landmark predictor returns
-68 points for any box, so it cannot tell a hidden face from a visible one; lost frames are
-interpolated instead.
+The landmarks can be smoothed causally (`OneEuroFilter`, for the live path; the file path smooths afterwards, with
+`Track.smooth`, if asked).
 
-Channels (see `track.CHANNELS`), relative to a neutral frame:
+Channels (see `track.CHANNELS`), relative to a neutral frame (lganim.face.channels.relative_channels):
 - mouth_open, mouth_wide, smile, eye_l, eye_r, brow: `face_channels` of the landmarks minus the
   neutral frame's (distances over the inter-ocular distance, measured along the face's own axes);
 - yaw, pitch: angles of the head rotation (lganim.face.headpose) relative to the neutral frame's;
-- roll, tx, ty, scale: from the FFHQ crop square of each frame (lganim.ffhq_quad), which is
+- roll, tx, ty, scale: from the FFHQ crop square of each frame (lganim.face.quad), which is
   also what pastes an animated crop back: roll = the rotation of the square's x axis (counter-
   clockwise positive), tx/ty = the centre's displacement over the neutral square's side (positive
   right/down), scale = ln(side / neutral side).
+
+numpy, dlib and Pillow only: tracking a file imports no torch.
 """
 from __future__ import annotations
 
@@ -34,15 +43,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..config import TRACK_SUFFIXES, StepProgress
 from ..errors import LganimError
-from ..face.align import ffhq_quad
-from ..face.channels import face_channels, quad_geometry
-from ..face.headpose import euler_angles, head_pose, relative_rotation
-from ..face.landmarks import FaceBox, detections, face_landmarks
+from ..face.channels import measure_face, relative_channels
+from ..face.landmarks import FaceBox, check_photo, detections, face_landmarks
+from ..face.quad import ffhq_quad
 from ..media.audio import SOUND_RATE, Audio, decode_audio, has_audio
 from ..media.video_reader import VideoFrames, iter_video, probe_video
+from .one_euro import OneEuroFilter
 from .track import Track
 
 FOLLOW_SCORE = -0.5         # weakest detection score accepted near the face
@@ -51,6 +61,17 @@ FOLLOW_SIZE = 1.5           # frame to frame: largest width ratio
 REACQUIRE_DISTANCE = 1.0    # after a loss: weak detections accepted this close to the last known face
 ACQUIRE_SCORE = 0.5         # after a loss: a detection anywhere else needs this score
 DETECT_SIDE = 640           # default longest frame side for tracking a video file, pixels
+# dlib's detection box relative to the 68 landmarks it yields, measured on the test clips (the fixture face and an
+# altered copy, rolled up to 15 degrees, 60-130 px boxes): side 2.5-2.7 RMS radii of the landmarks about their
+# centroid (std 0.1-0.2), centre 0.04-0.08 radii above the centroid (std 0.08).
+BOX_WIDTH = 2.6             # predicted box side, in RMS radii of the previous landmarks
+BOX_OFFSET = (0.0, -0.07)   # its centre from their centroid, in RMS radii along the face's axes (x: eye to eye)
+CHECK_MARGIN = 0.25         # the check's window: the predicted box grown by this share of its side on each side
+CHECK_FACE = 90             # ... scaled so that the face is this many pixels across (dlib's window is 80)
+# A box off by a quarter of its width already turns the fitted landmarks by degrees (measured: a 10-degree jump of
+# the fixture face gave 18.8 degrees at 0.25), so the detection takes over early:
+RESEED_DISTANCE = 0.15      # a check detection this far from the predicted box (in widths) replaces it ...
+RESEED_SIZE = 1.15          # ... as does one whose width differs by more than this ratio
 
 
 @dataclass
@@ -70,9 +91,6 @@ class FaceTrack:
     size: tuple[int, int]
 
 
-# ------------------------------------------------------------------------------------------ measures
-
-
 # ------------------------------------------------------------------------------------------ tracking
 
 def _detect(img: np.ndarray) -> list[FaceBox]:
@@ -89,19 +107,117 @@ def _distance(box: FaceBox, ref: FaceBox) -> float:
     return float(np.hypot(*(_centre(box) - _centre(ref)))) / max(ref.width, 1)
 
 
+def _similar(box: FaceBox, ref: FaceBox, distance: float, size: float) -> bool:
+    """`box` lies within `distance` widths of `ref` and their widths differ by at most the ratio `size`."""
+    return _distance(box, ref) <= distance and 1 / size <= box.width / max(ref.width, 1) <= size
+
+
 def _choose(boxes: list[FaceBox], last: FaceBox | None, following: bool) -> FaceBox | None:
-    """The tracked face among this frame's detections (see the module doc), or None if it is lost."""
+    """The tracked face among a whole frame's detections (rules 1, 3, 4 of the module doc), or None if it is lost."""
     if last is None:
         acquired = [b for b in boxes if b.score >= 0]
         return max(acquired, key=lambda b: (b.score, b.area), default=None)
     if following:
-        near = [b for b in boxes if _distance(b, last) <= FOLLOW_DISTANCE
-                and 1 / FOLLOW_SIZE <= b.width / max(last.width, 1) <= FOLLOW_SIZE]
+        near = [b for b in boxes if _similar(b, last, FOLLOW_DISTANCE, FOLLOW_SIZE)]
         if near:
             return min(near, key=lambda b: _distance(b, last))
     again = [b for b in boxes if _distance(b, last) <= REACQUIRE_DISTANCE or b.score >= ACQUIRE_SCORE]
     return min(again, key=lambda b: _distance(b, last), default=None)
 
+
+def predicted_box(landmarks: np.ndarray) -> FaceBox:
+    """Where dlib's detector would put the box of a face whose 68 landmarks [68, 2] are these."""
+    centroid = landmarks.mean(0)
+    radius = float(np.sqrt(((landmarks - centroid) ** 2).sum(1).mean()))
+    eyes = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)           # the face's x axis
+    x_axis = eyes / max(float(np.hypot(*eyes)), 1e-9)
+    y_axis = np.array([-x_axis[1], x_axis[0]])                           # x turned +90 degrees: down the face
+    centre = centroid + radius * (BOX_OFFSET[0] * x_axis + BOX_OFFSET[1] * y_axis)
+    half = BOX_WIDTH * radius / 2
+    left, top = round(centre[0] - half), round(centre[1] - half)
+    side = max(round(2 * half), 1)
+    return FaceBox(left, top, left + side, top + side, 0.0)
+
+
+def _window(frame: np.ndarray, box: FaceBox) -> tuple[np.ndarray, float, int, int] | None:
+    """The check's window around `box`: (pixels scaled so that the box is CHECK_FACE px wide, the scale, left, top),
+    or None when too little of it lies in the frame."""
+    h, w = frame.shape[:2]
+    grow = CHECK_MARGIN * box.width
+    left, top = max(int(box.left - grow), 0), max(int(box.top - grow), 0)
+    right, bottom = min(int(box.right + grow), w), min(int(box.bottom + grow), h)
+    if right - left < box.width / 2 or bottom - top < box.height / 2:
+        return None
+    k = CHECK_FACE / max(box.width, 1)
+    size = (max(round((right - left) * k), 1), max(round((bottom - top) * k), 1))
+    pixels = np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR, box=(left, top, right, bottom)))
+    return pixels, k, left, top
+
+
+def _check(frame: np.ndarray, box: FaceBox) -> FaceBox | None:
+    """The box the landmarks are fitted in when a face is found near the predicted `box` (rule 2), else None."""
+    window = _window(frame, box)
+    if window is None:
+        return None
+    pixels, k, left, top = window
+    found = [FaceBox(round(left + b.left / k), round(top + b.top / k), round(left + b.right / k),
+                     round(top + b.bottom / k), b.score) for b in _detect(pixels)]
+    near = [b for b in found if _similar(b, box, FOLLOW_DISTANCE, FOLLOW_SIZE)]
+    if not near:
+        return None
+    best = min(near, key=lambda b: _distance(b, box))
+    if not _similar(best, box, RESEED_DISTANCE, RESEED_SIZE):
+        return best
+    return FaceBox(box.left, box.top, box.right, box.bottom, best.score)
+
+
+class FaceTracker:
+    """One face followed through frames given one at a time, in time order (the module doc's rules).
+
+    smoothing: a `OneEuroFilter` for the landmarks (the live path), or None. `searches` counts the frames whose
+    whole area was searched (the first, and those where the check failed).
+    """
+
+    def __init__(self, smoothing: OneEuroFilter | None = None):
+        self.smoothing = smoothing
+        self.searches = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the face: the next frame is searched as the first one is."""
+        self.last: FaceBox | None = None             # where the face was last seen
+        self._landmarks: np.ndarray | None = None    # its raw landmarks in the previous frame, if found there
+        if self.smoothing is not None:
+            self.smoothing.reset()
+
+    @property
+    def found(self) -> bool:
+        """Whether the face was found in the last frame."""
+        return self._landmarks is not None
+
+    def update(self, frame: np.ndarray, t: float = 0.0) -> np.ndarray | None:
+        """The face's 68 landmarks float64 [68, 2] in `frame` (uint8 [H, W, 3]) pixels — smoothed when the tracker
+        smooths — or None when it is not found there. t: the frame's time in seconds (for the smoothing)."""
+        frame = check_photo(frame)
+        box = None
+        if self._landmarks is not None:
+            box = _check(frame, predicted_box(self._landmarks))
+        if box is None:
+            self.searches += 1
+            box = _choose(_detect(frame), self.last, self._landmarks is not None)
+        if box is None:
+            self._landmarks = None
+            if self.smoothing is not None:
+                self.smoothing.reset()
+            return None
+        landmarks = face_landmarks(frame, box)
+        self._landmarks, self.last = landmarks, box
+        if self.smoothing is None:
+            return landmarks
+        return self.smoothing(landmarks, t, scale=max(box.width, 1))
+
+
+# ------------------------------------------------------------------------------------------ video files
 
 def _frames(video, max_side: int | None) -> tuple[Generator[tuple[float, np.ndarray], None, None], str, int, float,
                                                   float, tuple[int, int]]:
@@ -155,17 +271,12 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
         raise LganimError(f"The smoothing amount must be between 0 and 1, got {smooth!r}.")
     frames, name, expected, fps, factor, size = _frames(video, max_side)
     times, found = [], []                                                # per frame: t; landmarks [68, 2] or None
-    last, following = None, False
+    tracker = FaceTracker()
     try:
         for i, (t, img) in enumerate(frames):
-            box = _choose(_detect(img), last, following)
-            following = box is not None
-            lm = None
-            if box is not None:
-                lm = face_landmarks(img, box) * factor             # full-size pixels
-                last = box
+            lm = tracker.update(img, t)
             times.append(t)
-            found.append(lm)
+            found.append(None if lm is None else lm * factor)           # full-size pixels
             if progress is not None:
                 progress(i + 1, max(expected, i + 1))
     finally:
@@ -187,26 +298,18 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
     landmarks = _fill(t, np.stack([np.zeros((68, 2)) if lm is None else lm for lm in found]), valid)  # [N, 68, 2]
     quads = _fill(t, np.stack([ffhq_quad(lm) for lm in landmarks]), valid)                     # [N, 4, 2]
 
-    # Per frame with the face: absolute measures, head rotation, crop square; then relative to the reference.
-    expr = [face_channels(lm) for lm in landmarks[good]]
-    rotations = [head_pose(lm).rotation for lm in landmarks[good]]
-    geometry = [quad_geometry(q) for q in quads[good]]
-    k = int(np.flatnonzero(good == ref)[0])                              # the reference among the good frames
-    angles = np.array([euler_angles(relative_rotation(r, rotations[k])) for r in rotations])      # [G, 3]
-    angle0, centre0, side0 = geometry[k]
-    shift = (np.stack([g[1] for g in geometry]) - centre0) / side0                                # [G, 2]
-    measured = {key: np.array([e[key] for e in expr]) - expr[k][key] for key in expr[k]}
-    measured.update(yaw=angles[:, 0], pitch=angles[:, 1],
-                    roll=(np.array([g[0] for g in geometry]) - angle0 + 180) % 360 - 180,
-                    tx=shift[:, 0], ty=shift[:, 1], scale=np.log(np.array([g[2] for g in geometry]) / side0))
+    # Per frame with the face: its measures, then the channels relative to the reference frame's.
+    measures = [measure_face(lm) for lm in landmarks[good]]
+    reference = measures[int(np.flatnonzero(good == ref)[0])]
+    relative = [relative_channels(m, reference) for m in measures]
     channels = {}
-    for key, values in measured.items():
+    for key in relative[0]:
         channels[key] = np.zeros(n)                                      # lost frames: filled below
-        channels[key][good] = values
+        channels[key][good] = [r[key] for r in relative]
     if n > 1:
         fps = (n - 1) / (t[-1] - t[0])
     meta = {"source": name, "tracker": "dlib-hog-68", "neutral": ref, "frames": n, "lost": int(n - len(good)),
-            "size": list(size)}
+            "searches": tracker.searches, "size": list(size)}
     track = Track(fps=fps or 25.0, t=t, channels=channels, valid=valid, meta=meta).interpolate_invalid()
     track = track.smooth(smooth)
     return FaceTrack(track=track, quads=quads, landmarks=landmarks, size=size)
@@ -225,5 +328,6 @@ def driving_track(path: Path, smooth: float = 0.0, progress: StepProgress | None
     return (track.smooth(smooth) if smooth else track), sound
 
 
-__all__ = ["FaceTrack", "track_video", "FOLLOW_SCORE", "FOLLOW_DISTANCE", "REACQUIRE_DISTANCE", "ACQUIRE_SCORE",
-           "DETECT_SIDE", "driving_track"]
+__all__ = ["FaceTrack", "FaceTracker", "predicted_box", "track_video", "driving_track", "FOLLOW_SCORE",
+           "FOLLOW_DISTANCE", "FOLLOW_SIZE", "REACQUIRE_DISTANCE", "ACQUIRE_SCORE", "DETECT_SIDE", "BOX_WIDTH",
+           "BOX_OFFSET", "CHECK_MARGIN", "CHECK_FACE", "RESEED_DISTANCE", "RESEED_SIZE"]

@@ -4,10 +4,11 @@ import pytest
 from PIL import Image
 
 from lganim.errors import LganimError
-from lganim.face.align import AlignedFace, align_face, ffhq_quad, warp_quad
+from lganim.face.align import AlignedFace, align_face, warp_quad
 from lganim.face.composite import paste_back
 from lganim.face.landmarks import detect_faces
 from lganim.face.photo import load_photo
+from lganim.face.quad import ffhq_quad
 from tests import FACE_PHOTO
 
 FACE = FACE_PHOTO

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from lganim.errors import LganimError
-from lganim.media.writers import count_frames, write_gif, write_mp4, write_video
+from lganim.media.video_reader import read_video
+from lganim.media.writers import Mp4Encoder, Mp4Recorder, count_frames, write_gif, write_mp4, write_video
 
 
 def ramp(num_frames, height=32, width=32):
@@ -194,3 +195,32 @@ def test_missing_audio_file_is_a_one_line_error(tmp_path):
     with pytest.raises(LganimError, match="No audio file"):
         write_mp4(ramp(2), tmp_path / "a.mp4", 12, audio=tmp_path / "nope.wav")
     assert not (tmp_path / "a.mp4").exists()
+
+
+@pytest.mark.slow                            # ffmpeg encodes, then decodes to check
+def test_a_recording_shows_each_frame_for_as_long_as_it_was_on_screen(tmp_path):
+    frames = ramp(4)                                                     # levels 0, 16, 32, 48
+    recorder = Mp4Recorder(tmp_path / "live.mp4", 10)
+    for frame, t in zip(frames, [5.0, 5.25, 5.3, 5.6]):                  # on screen 0.25, 0.05, 0.3 s, then the last
+        recorder.add(frame, t)
+    path, n = recorder.close()
+    levels = read_video(path).frames[:, 16, 16, 0].astype(int)
+    # output frame k shows what was on screen at 5.0 + k / 10 s: 0 at 5.0, 5.1, 5.2; 32 at 5.3, 5.4, 5.5; 48 once
+    assert n == count_frames(path) == 7 and leftovers(tmp_path) == []
+    assert np.abs(levels - [0, 0, 0, 32, 32, 32, 48]).max() <= 2
+    aborted = Mp4Recorder(tmp_path / "gone.mp4", 10)
+    aborted.add(frames[0], 0.0)
+    aborted.add(frames[1], 0.5)
+    aborted.abort()
+    assert not (tmp_path / "gone.mp4").exists() and leftovers(tmp_path) == []
+    with pytest.raises(LganimError, match="Nothing was recorded"):
+        Mp4Recorder(tmp_path / "empty.mp4", 10).close()
+    with pytest.raises(LganimError, match="must end in .mp4"):
+        Mp4Recorder(tmp_path / "live.gif", 10)
+
+
+def test_an_encoder_stopped_with_frames_still_buffered_leaves_nothing_and_raises_nothing(tmp_path):
+    encoder = Mp4Encoder(tmp_path / "cut.mp4", 10)
+    encoder.add(ramp(1, 8, 8))               # 192 bytes: still in the pipe's buffer when ffmpeg is killed
+    encoder.abort()
+    assert list(tmp_path.iterdir()) == []

@@ -14,9 +14,9 @@ SCRIPT = ROOT / "benchmarks" / "gpu.sh"
 pytestmark = [pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash"), pytest.mark.slow]
 
 
-def run_script(out: Path, *stages: str) -> subprocess.CompletedProcess:
+def run_script(out: Path, *stages: str, **more: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON": sys.executable, "BENCH_DEVICE": "cpu", "BENCH_SIZE": "16", "BENCH_FRAMES": "3",
-           "BENCH_ARGS": "--repeats 1 --warmup 0"}
+           "BENCH_ARGS": "--repeats 1 --warmup 0", "BENCH_LIVE_SECONDS": "1", "PYTHONPATH": str(ROOT), **more}
     return subprocess.run(["bash", str(SCRIPT), str(out), *stages], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
 
@@ -32,6 +32,16 @@ def test_eager_stage_writes_the_benchmark_and_picks_it(tmp_path):
     picked = [p for p in tmp_path.glob("*.json") if p.name != "eager.json"]
     assert len(picked) == 1 and picked[0].read_bytes() == (tmp_path / "eager.json").read_bytes()
     assert "is the faster run" in done.stdout
+
+
+def test_live_stage_times_the_live_loop_on_a_clip_it_makes(tmp_path):
+    done = run_script(tmp_path, "live", BENCH_SIZE="64", BENCH_LIVE_SIDE="512", BENCH_LIVE_SECONDS="0.4",
+                      BENCH_ARGS="--threads 1")                              # 64²: the 9 W+ layers controls need
+    assert done.returncode == 0, done.stdout + done.stderr
+    live = json.loads((tmp_path / "live.json").read_text())["live"]
+    assert live["frames"] == 10 and live["camera_size"] == [512, 384] and live["dtype"] == "bfloat16"
+    assert live["size"] == 64 and live["found"] == 1.0 and live["threads"] == 1
+    assert set(live["latency_ms"]) >= {"p50", "p95"} and live["tracker"]["frames"] == 9
 
 
 def test_unknown_stage_is_refused(tmp_path):

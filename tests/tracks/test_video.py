@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from lganim.errors import LganimError
-from lganim.face.channels import face_channels, quad_geometry
+from lganim.face.channels import face_channels
 from lganim.face.landmarks import detect_faces, face_landmarks
+from lganim.face.quad import quad_geometry
 from lganim.media.ffmpeg import MediaInfo
 from lganim.media.video_reader import VideoFrames
 from lganim.tracks.video import _detect, track_video
@@ -82,6 +83,7 @@ def test_roll_shift_and_scale_are_recovered():
     result = track_video(_video(frames))
     err = _errors(result, forwards)
     assert result.track.valid.all() and result.track.meta["lost"] == 0
+    assert result.track.meta["searches"] < 10            # followed between jumps, not searched for in every frame
     assert err[:, 0].max() < 2.0                                         # roll, degrees (measured max ~0.6)
     assert err[:, 1:3].max() < 0.01                                      # tx, ty in face widths (~0.002)
     assert err[:, 3].max() < 0.03                                        # ln scale (~0.02)
@@ -116,6 +118,7 @@ def test_false_face_on_a_canvas_is_ignored_and_lost_frames_are_interpolated():
     track = result.track
     assert track.valid.tolist() == [True, True, True, False, False, True, True, True]
     assert track.meta["lost"] == 2
+    assert track.meta["searches"] == 4           # the first frame, the two hidden ones, the one where it came back
     err = _errors(result, forwards)[track.valid]
     assert err[:, 0].max() < 2.0 and err[:, 1:3].max() < 0.01 and err[:, 3].max() < 0.03
     # Lost frames: interpolated in time between frames 2 and 5.
@@ -167,6 +170,7 @@ def test_video_file_with_variable_frame_rate(tmp_path):
     np.testing.assert_allclose(result.track.t, times, atol=1e-9)
     assert [c[0] for c in calls] == list(range(1, 7)) and all(total >= done for done, total in calls)
     assert result.track.meta["source"] == "drive.mp4" and result.track.valid.all()
+    assert result.track.meta["searches"] == 1                            # found in the first frame, then followed
     np.testing.assert_allclose(result.track.channels["roll"], [0, 2, 4, 6, 8, 10], atol=1.5)
     saved = result.track.save(tmp_path / "drive.json")
     assert saved.exists()

@@ -1,5 +1,8 @@
 """app.py as a real server (`python app.py --port P` in a subprocess) on the demo domain: the /animate API through
-gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium)."""
+gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium), also
+with a fake camera playing the rolling face into the Live tab."""
+import io
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +17,7 @@ from lganim.media.audio import has_audio
 from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from tests import ROOT
-from tests.synth import rolling_face_video, write_speech
+from tests.synth import camera_clip, rolling_face_video, write_speech, write_y4m
 from tests.ui.servers import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -264,3 +267,46 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             assert int(stopped.group(1)) < 256
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_browser_live_tab_follows_a_fake_camera(server, tmp_path):
+    """Chromium's fake camera plays a 2 s loop of the face tilting by ±15 degrees (a .y4m written here) into the Live
+    tab: puppet frames come back while it streams, they change as the face rolls, and a recording holds the roll."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    frames, _ = camera_clip(50, 25, (640, 480), period=2.0)
+    camera = write_y4m(tmp_path / "camera.y4m", frames, 25)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1600}, permissions=["camera"]).new_page()
+            page.goto(server.url)
+            page.get_by_role("tab", name="Live").click()
+            page.click("#live-camera div[title='grant webcam access'] button")
+            page.click("#live-camera button.capture-button")                 # start streaming
+            page.wait_for_selector("#live-puppet img[src]", timeout=90_000)  # the first frame loads the models
+            page.click("#live-record")
+            sources, deadline = [], time.monotonic() + 60
+            while len(sources) < 30 and time.monotonic() < deadline:       # distinct frames, as they come back
+                src = page.get_attribute("#live-puppet img", "src")
+                if src and (not sources or src != sources[-1]):
+                    sources.append(src)
+                page.wait_for_timeout(20)
+            speed = page.inner_text("#live-speed")
+            page.click("#live-record")                                       # stop and save
+            page.wait_for_selector("#live-files a", timeout=30_000)
+            page.screenshot(path=str(tmp_path / "live.png"))
+        finally:
+            browser.close()
+    assert len(sources) >= 30, f"only {len(sources)} puppet frames came back in 60 s"
+    shown = np.stack([np.asarray(Image.open(io.BytesIO(httpx.get(httpx.URL(server.url).join(s), timeout=30).content))
+                                 .convert("RGB"), dtype=float) for s in sources[-25:]])
+    change = np.abs(shown - shown.mean(0)).mean(axis=(1, 2, 3))
+    assert change.max() > 5, change                                          # the puppet moves
+    assert "frames/s" in speed and "face found" in speed, speed
+    track = json.loads(next(server.cache.rglob("live.json")).read_text())
+    roll = np.array(track["channels"]["roll"])[np.array(track["valid"])]
+    print(f"\nlive tab: {len(sources)} frames back; {speed}; recorded roll {roll.min():.1f} to {roll.max():.1f} deg")
+    assert len(roll) >= 10 and roll.max() - roll.min() > 10                 # it followed the face's ±15° roll

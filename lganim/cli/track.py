@@ -1,0 +1,23 @@
+"""`track`: the face of a video as a motion track file. Imports no torch (numpy, dlib, Pillow and ffmpeg only), so
+the command starts at once."""
+from __future__ import annotations
+
+from ..config import TRACK_SUFFIXES
+from ..media.video_reader import probe_video
+from ..tracks.video import track_video
+from .outputs import check_out, stage_bars
+
+
+def track(args) -> int:
+    check_out(args.out, TRACK_SUFFIXES)
+    probe_video(args.video)                                 # limits and format from the header, before decoding
+    with stage_bars() as progress:
+        result = track_video(args.video, neutral=args.neutral, smooth=args.smooth,
+                             progress=lambda done, total: progress("tracking the face", done, total)).track
+    result.save(args.out)
+    print(f"wrote {args.out} ({len(result)} samples over {result.duration:.2f} s, {result.fps:.3f} fps average, "
+          f"{100 * result.valid.mean():.0f} % with the face found)")
+    return 0
+
+
+__all__ = ["track"]
