@@ -32,7 +32,7 @@ CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
 #live-frame img, #drive-live img, #talk-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
-@media (max-width: 480px) {.tab-container button {padding-left: 10px; padding-right: 10px}}
+@media (max-width: 480px) {.tab-container button {padding-left: 6px; padding-right: 6px}}
 """
 THEME = gr.themes.Soft()
 START_DOMAIN, START_NOTICE = text.start_domain()
@@ -53,7 +53,8 @@ with Page(title="lganim: animate a face from a sentence",
     with gr.Row(equal_height=True):
         domain = gr.Dropdown([(text.domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
                              elem_id="domain", scale=2, min_width=320)
-        info = gr.Markdown(text.domain_info(START_DOMAIN)[0], elem_id="domain-info", min_width=320)
+        with gr.Column(scale=3, min_width=320):         # a column: on a phone it wraps under the dropdown
+            info = gr.Markdown(text.domain_info(START_DOMAIN)[0], elem_id="domain-info")
     with gr.Tabs():
         single = one_clip.build(domain)
         batch.build(domain, single["truncation"])
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: LGANIM_DEVICE: {e}")
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
     jobs.log.setLevel(logging.INFO)
-    demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS, show_error=False,
+    demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS + edit.CSS, show_error=False,
                 max_file_size=SETTINGS.upload_bytes)
 
 

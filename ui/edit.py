@@ -138,6 +138,24 @@ def animate_from(start: Edit | None, prompt: str = DEFAULT_PROMPT, progress=gr.P
             yield (str(u.videos[0]) if u.videos else gr.skip()), u.status
 
 
+# The edited face stays in view while the sliders scroll: on a desktop its column sticks to the top; on a phone
+# (one column) the two columns dissolve into one list, the status and the face first, the face sticking to the top
+# above the sliders, the clip from the edited face last.
+# (gradio's container hides its overflow, which stops anything sticking: `clip` clips the same without scrolling.)
+CSS = """
+.gradio-container {overflow: clip}
+#edit-result {position: sticky; top: 0; align-self: flex-start}
+@media (max-width: 640px) {
+  #edit-row {flex-direction: column}
+  #edit-inputs, #edit-result {display: contents}
+  #edit-inputs > * {order: 3}
+  #edit-result > * {order: 4}
+  #edit-status {order: 1}
+  #edit-image {order: 2; position: sticky; top: 0; z-index: 100; background: var(--body-background-fill)}
+}
+"""
+
+
 def slider_step(r: ControlRange) -> float:
     """A round step of about 1/SLIDER_STEPS of the range."""
     return float(f"{(r.hi - r.lo) / SLIDER_STEPS:.1g}") or 1e-3
@@ -177,8 +195,8 @@ def build(domain: gr.Dropdown) -> dict:
     ranges = control_ranges(None)                       # until the tab opens: the typical ranges, nothing loaded
     with gr.Tab("Edit", id="edit") as tab:
         start = gr.State(None)                          # the last edit of this session: what a clip starts from
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=6, min_width=320):
+        with gr.Row(equal_height=False, elem_id="edit-row"):
+            with gr.Column(scale=6, min_width=320, elem_id="edit-inputs"):
                 with gr.Row(equal_height=True):
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                      elem_id="edit-seed", scale=3, min_width=120)
@@ -204,10 +222,10 @@ def build(domain: gr.Dropdown) -> dict:
                             words.append(gr.Slider(-MAX_EDIT_AMOUNT, MAX_EDIT_AMOUNT, 0.0, step=0.05, scale=2,
                                                    min_width=160, label="Amount", elem_id=f"edit-amount-{i}",
                                                    info="1: its full expression, −1: the opposite"))
-            with gr.Column(scale=5, min_width=320):
+            with gr.Column(scale=5, min_width=320, elem_id="edit-result"):
                 status = gr.Markdown("Move a slider, or give a seed or a photo.", label="Status",
                                      elem_id="edit-status")
-                image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=360,
+                image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=260,
                                  buttons=["download", "fullscreen"], elem_id="edit-image")
                 with gr.Row(equal_height=True):
                     motion = gr.Textbox(DEFAULT_PROMPT, label="Animate from here: the motion", scale=3,
@@ -215,7 +233,7 @@ def build(domain: gr.Dropdown) -> dict:
                     go = gr.Button("Animate from here", scale=1, min_width=120, elem_id="edit-animate")
                 clip_status = gr.Markdown("", label="Clip status", elem_id="edit-clip-status")
                 clip = gr.Video(label="Clip from the edited face", interactive=False, autoplay=True, loop=True,
-                                height=240, elem_id="edit-clip")
+                                height=200, elem_id="edit-clip")
         live = dict(fn=edit_face, inputs=[domain, seed, photo, *sliders, *words], outputs=[image, status, start],
                     preprocess=False, trigger_mode="always_last", show_progress="hidden", concurrency_id="edit")
         amounts = words[1::2]
@@ -233,5 +251,5 @@ def build(domain: gr.Dropdown) -> dict:
     return {"start": start, "image": image, "seed": seed, "photo": photo}
 
 
-__all__ = ["LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",
+__all__ = ["CSS", "LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",
            "edit_face", "animate_from", "domain_ranges", "new_domain", "random_seed", "zeros", "build"]

@@ -232,6 +232,7 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             frames = page.locator("#frames input[type=number]")
             frames.fill("48")
             frames.press("Enter")
+            page.wait_for_function("document.querySelector('#frames input[type=range]').value == '48'")
             # Note when the first streamed frame and the video first appear in the page.
             page.evaluate("""() => {
                 window.seen = {};
@@ -249,7 +250,7 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             src = page.get_attribute("#video video", "src")
             mp4 = tmp_path / "browser.mp4"
             mp4.write_bytes(httpx.get(httpx.URL(server.url).join(src), timeout=30).content)
-            assert count_frames(mp4) == 48
+            assert count_frames(mp4) == 48, (page.input_value("#frames input[type=number]"), page.inner_text("#status"))
             assert "48 frames" in page.inner_text("#status")
             page.wait_for_timeout(500)
             page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
@@ -258,6 +259,7 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
 
             frames.fill("256")
             frames.press("Enter")
+            page.wait_for_function("document.querySelector('#frames input[type=range]').value == '256'")
             since = server.log_size()
             page.click("#animate")
             page.wait_for_function("document.querySelector('#status').innerText.includes('Rendering')",

@@ -1,17 +1,19 @@
 """The page in a real browser (Playwright + Debian chromium), tab by tab, as a first-time user meets it: press the
-tab's main button with what the tab starts with (its example) and the result plays in view without scrolling, with
-no panel of another tab on screen; at a desktop's 1400×1000 and a phone's 412 px. Screenshots are kept as test
-artefacts (LGANIM_SCREENSHOTS: a folder to write them to; the README's picture is made this way)."""
+tab's main button with what the tab starts with (its example; the Edit tab's edited face; the Live tab's camera,
+Chromium's fake one playing a face) and the result shows in view without scrolling, with no panel of another tab
+on screen; at a desktop's 1400×1000 and a phone's 412 px. Screenshots are kept as test artefacts
+(LGANIM_SCREENSHOTS: a folder to write them to; the README's picture is made this way)."""
 import os
 from pathlib import Path
 
 import pytest
 
+from tests.synth import camera_clip, write_y4m
 from tests.ui.servers import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-# tab label → (main button, the tab's result video, every output panel of the tab)
+# tab label → (main button, the tab's result, every output panel of the tab: its status last)
 TABS = {
     "One clip": ("#animate", "#video", ["#video", "#live-frame", "#aligned", "#gif", "#strip", "#plot", "#status"]),
     "Batch": ("#animate-batch", "#gallery", ["#gallery", "#batch-live", "#batch-strip", "#batch-plot",
@@ -19,9 +21,16 @@ TABS = {
     "Drive": ("#drive-go", "#drive-result", ["#drive-result", "#drive-live", "#drive-side-by-side", "#drive-plot",
                                              "#drive-status"]),
     "Talk": ("#talk-go", "#talk-result", ["#talk-result", "#talk-live", "#talk-plot", "#talk-status"]),
+    "Edit": ("#edit-animate", "#edit-clip", ["#edit-clip", "#edit-image", "#edit-status", "#edit-clip-status"]),
+    "Live": ("#live-camera button.capture-button", "#live-puppet", ["#live-puppet", "#live-speed", "#live-files",
+                                                                     "#live-status"]),
 }
+# what a user does or waits for before the main button: the Edit tab shows its face first, the camera is allowed
+BEFORE = {"Edit": lambda page: page.wait_for_selector("#edit-image img[src]", timeout=60_000),
+          "Live": lambda page: page.click("#live-camera div[title='grant webcam access'] button")}
 PLAYING = """sel => [...document.querySelectorAll(sel + ' video')].some(v => v.currentSrc && !v.paused
                     && v.readyState >= 2)"""
+SHOWN = """sel => !!document.querySelector(sel + ' img[src]')"""
 LOADED = """sel => [...document.querySelectorAll(sel + ' video')].some(v => v.currentSrc && v.readyState >= 2)"""
 IN_VIEW = """sel => { const r = document.querySelector(sel).getBoundingClientRect();
                       return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }"""
@@ -34,11 +43,13 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", camera_clip(50, 25, (640, 480))[0], 25)
     with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM),
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
         yield launched
         launched.close()
 
@@ -51,21 +62,25 @@ def shots(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("width, height", [(1400, 1000), (412, 915)])
 def test_every_tab_shows_its_result_in_view_and_nothing_of_another_tab(server, browser, tmp_path, width, height):
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = browser.new_context(viewport={"width": width, "height": height}, permissions=["camera"]).new_page()
     try:
         page.goto(server.url)
         page.wait_for_selector("#animate")
         print(f"\npage height at {width} px: {page.evaluate('document.documentElement.scrollHeight')} px")
         for tab, (button, result, panels) in TABS.items():
             page.get_by_role("tab", name=tab, exact=True).click()
+            if tab in BEFORE:
+                BEFORE[tab](page)
             page.locator(button).scroll_into_view_if_needed()      # where a user's eyes are when they press it
             page.click(button)
-            # a gallery's videos wait for a click; the others play by themselves
-            page.wait_for_function(LOADED if tab == "Batch" else PLAYING, arg=result, timeout=120_000)
+            # a gallery's videos wait for a click; the others play by themselves; the live puppet is an image
+            ready = {"Batch": LOADED, "Live": SHOWN}.get(tab, PLAYING)
+            page.wait_for_function(ready, arg=result, timeout=120_000)
             at = page.evaluate("window.scrollY")
             if width >= 1000:                       # a desktop: the result is on screen without scrolling at all
                 assert at == 0, f"{tab}: the page scrolled to {at}"
-                assert page.evaluate(IN_VIEW, result), f"{tab}: the result is not in view"
+                assert page.evaluate(IN_VIEW, result), \
+                    f"{tab}: the result is not in view: {page.locator(result).bounding_box()}"
             else:                                   # a phone: right under the button (inside one screen of it)
                 below = page.evaluate("([a, b]) => document.querySelector(b).getBoundingClientRect().top - "
                                       "document.querySelector(a).getBoundingClientRect().bottom", [button, result])
@@ -77,7 +92,7 @@ def test_every_tab_shows_its_result_in_view_and_nothing_of_another_tab(server, b
             name = tab.lower().replace(" ", "-")
             page.screenshot(path=str(shots(tmp_path) / f"{name}-{width}.png"), full_page=width < 1000)
     finally:
-        page.close()
+        page.context.close()
 
 
 def test_cancel_and_errors_are_shown_in_the_tab_status(server, browser):
@@ -88,6 +103,7 @@ def test_cancel_and_errors_are_shown_in_the_tab_status(server, browser):
         frames = page.locator("#frames input[type=number]")
         frames.fill("256")
         frames.press("Enter")
+        page.wait_for_function("document.querySelector('#frames input[type=range]').value == '256'")
         page.click("#animate")
         page.wait_for_function("document.querySelector('#status').innerText.includes('Rendering')",
                                timeout=60_000)
