@@ -64,6 +64,7 @@ def test_the_cpu_line_of_a_cpu_build_names_no_problem(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore:CUDA initialization")
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_the_cli_and_the_app_print_the_fallback_at_startup(old_driver, tmp_path, capsys, monkeypatch):
     assert main(["animate", "--domain", "demo", "--seed", "1", "--prompt", "The person is smiling.", "--frames", "2",
                  "--out", str(tmp_path / "a.mp4")]) == 0

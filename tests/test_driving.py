@@ -27,6 +27,7 @@ def driven_by_video(anim, tmp_path_factory):
     return driven, track
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_video_drives_at_its_own_frame_times_unless_an_fps_is_asked(anim, driven_by_video, tmp_path):
     own, track = driven_by_video
     assert own.plan.request.num_frames == 10 and own.video_fps == pytest.approx(10.0)
@@ -48,6 +49,7 @@ def test_a_prompt_adds_its_motion_on_top_of_the_track(anim, driven_by_video, tmp
     assert not np.allclose(both.motion.offsets.numpy(), alone.motion.offsets.numpy())
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_speech_drives_a_talking_face_with_its_sound(anim, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.2, bursts=((0.2, 0.8),))
     driven = prepare_drive(anim, DriveRequest(Driving("audio", speech), seed=1, fps=10), tmp_path)

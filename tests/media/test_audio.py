@@ -10,6 +10,8 @@ from lganim.media.audio import Audio, decode_audio, has_audio, write_wav
 from lganim.media.ffmpeg import probe
 from tests.synth import ffmpeg, speechlike
 
+pytestmark = pytest.mark.slow                # every test here runs ffmpeg (a subprocess)
+
 
 @pytest.fixture(scope="module")
 def speech_audio():

@@ -12,6 +12,8 @@ from lganim.errors import LganimError
 from lganim.media import ffmpeg
 from tests import ROOT
 
+pytestmark = pytest.mark.slow                # every test here runs ffmpeg (a subprocess)
+
 HEADER = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:/tmp/clip.mp4':
   Duration: 00:01:02.50, start: 0.000000, bitrate: 1205 kb/s
   Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, progressive), 1920x1080 \
@@ -57,7 +59,6 @@ def test_inputs_are_local_files_of_known_formats(tmp_path):
             ffmpeg.probe(missing)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_an_ffmpeg_child_dies_with_a_killed_parent():
     code = ("import sys, time\nfrom lganim.media import ffmpeg\n"

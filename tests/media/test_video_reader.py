@@ -10,6 +10,8 @@ from lganim.errors import LganimError
 from lganim.media import video_reader
 from lganim.media.video_reader import iter_video, probe_video, read_video
 
+pytestmark = pytest.mark.slow                # every test here runs ffmpeg (a subprocess)
+
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 

@@ -13,6 +13,8 @@ from lganim.errors import LganimError
 from lganim.media.video_reader import read_video
 from lganim.media.writers import Mp4Encoder, Mp4Recorder, count_frames, write_gif, write_mp4, write_video
 
+pytestmark = pytest.mark.slow                # every test here runs ffmpeg (a subprocess)
+
 
 def ramp(num_frames, height=32, width=32):
     """uint8 [T, H, W, 3]: frame t is a flat grey of level 16 * t (distinct, easy to identify)."""
@@ -197,7 +199,6 @@ def test_missing_audio_file_is_a_one_line_error(tmp_path):
     assert not (tmp_path / "a.mp4").exists()
 
 
-@pytest.mark.slow                            # ffmpeg encodes, then decodes to check
 def test_a_recording_shows_each_frame_for_as_long_as_it_was_on_screen(tmp_path):
     frames = ramp(4)                                                     # levels 0, 16, 32, 48
     recorder = Mp4Recorder(tmp_path / "live.mp4", 10)

@@ -68,6 +68,7 @@ def test_summary_arithmetic_and_fps_1024():
     assert summarize(setup_dict(peak=None), ref, fast)["fast"][0]["pct_bf16_peak"] is None
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_cli_writes_json_with_speedup_and_error(tmp_path, capsys):
     out = tmp_path / "sub" / "bench.json"
     args = ["bench", "--device", "cpu", "--size", "16", "--channel-multiplier", "1", "--frames", "3",
@@ -147,6 +148,7 @@ def test_whole_request_on_the_demo_domain():
     assert r["speedup"] > 0
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_whole_request_times_the_reference_per_frame_against_the_fast_renderer():
     g = random_stylegan(GeneratorConfig(16, channel_multiplier=1), torch.device("cpu"), 0)
     paths = request_animators("random", None, g, torch.device("cpu"), torch.float32, False)

@@ -161,6 +161,7 @@ def _encode(path, frames, times):
     return path
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_video_file_with_variable_frame_rate(tmp_path):
     times = [0.0, 0.04, 0.08, 0.2, 0.24, 0.5]
     frames = np.stack([_warp(a)[0] for a in (0, 2, 4, 6, 8, 10)])

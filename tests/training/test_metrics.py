@@ -115,6 +115,7 @@ def test_evaluate_clip_reports_every_metric():
     assert mean_metrics([out])["acd_face"] is None
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_eval_cli_on_a_video_and_on_a_pipeline_run(tmp_path):
     import json
 

@@ -30,6 +30,7 @@ def single(**overrides):
     return list(one_clip.animate(**kwargs, progress=NoProgress()))
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_batch_renders_one_video_per_clip():
     outputs = list(batch.animate_batch("demo", "5, 6", f"{SMILE}\nThe person is angry.", 5, 5, 1.0, 1.0, "sqrt",
                                        progress=NoProgress()))

@@ -30,6 +30,7 @@ def animators():
     return Animators()
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_request_streams_into_its_mp4_then_a_rerender_reuses_its_motion(animators, tmp_path):
     updates = list(jobs.run(animators, "demo", Request(SMILE, 2, num_frames=6, fps=6), tmp_path, quiet, SETTINGS))
     final = updates[-1]
@@ -54,6 +55,7 @@ def test_a_stopped_request_leaves_no_folder(animators, tmp_path):
     assert not list(tmp_path.glob(REQUEST_DIR_PREFIX + "*")) and not list(tmp_path.rglob("*.mp4"))
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_request_past_its_time_or_disk_budget_stops_between_chunks(animators, tmp_path, monkeypatch):
     clock = iter(range(0, 10 ** 6, 100))                                   # 100 s a call: past 150 s at once
     monkeypatch.setattr(jobs, "clock", lambda: next(clock))
@@ -67,6 +69,7 @@ def test_a_request_past_its_time_or_disk_budget_stops_between_chunks(animators, 
     assert not list(tmp_path.glob(REQUEST_DIR_PREFIX + "*"))
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_driven_face_reports_tracking_and_ends_with_the_videos(animators, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.6),))
     updates = list(jobs.drive(animators, "demo", DriveRequest(Driving("audio", speech), 1, fps=10), tmp_path, quiet,
@@ -92,6 +95,7 @@ def test_background_work_reports_its_stages_and_stops_when_closed():
     assert len(seen) < 1000
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_every_update_pickles(animators, tmp_path):
     """On ZeroGPU the GPU work runs in a forked worker: every update it yields crosses back pickled."""
     for request in (Request(SMILE, 1, num_frames=3), Request("x", image=FACE_PHOTO, num_frames=2)):

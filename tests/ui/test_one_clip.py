@@ -87,6 +87,7 @@ def test_photos_only_where_the_domain_has_a_face_encoder_and_only_uploads():
         single(image={"path": str(result)})                          # results are not uploads
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_frames_stream_before_the_mp4_and_the_gif_comes_after_it(monkeypatch):
     anim = ANIMATORS.get("demo")
     monkeypatch.setattr(anim, "chunk_size", 4)             # frame 0 (rendered for CLIP), then 9 frames: 4, 4, 1
@@ -109,6 +110,7 @@ def test_frames_stream_before_the_mp4_and_the_gif_comes_after_it(monkeypatch):
     assert clip.domain == "demo" and clip.plan.request.num_frames == 10 and clip.first.shape == (1, 128, 128, 3)
 
 
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_releasing_a_slider_rerenders_the_last_clip(monkeypatch):
     clip = single(num_frames=5, fps=5)[-1][-1]
     anim = ANIMATORS.get("demo")
