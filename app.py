@@ -55,13 +55,16 @@ with Page(title="lganim: animate a face from a sentence",
                              elem_id="domain", scale=2, min_width=320)
         with gr.Column(scale=3, min_width=320):         # a column: on a phone it wraps under the dropdown
             info = gr.Markdown(text.domain_info(START_DOMAIN)[0], elem_id="domain-info")
-    with gr.Tabs():
+    with gr.Tabs() as tabs:
         single = one_clip.build(domain)
         batch.build(domain, single["truncation"])
-        drive.build(domain)
-        talk.build(domain)
-        edit.build(domain)
+        driving = drive.build(domain)
+        talking = talk.build(domain)
+        editing = edit.build(domain)
         live.build(domain)
+    for button, tab, target in ((editing["to_drive"], "drive", driving), (editing["to_talk"], "talk", talking)):
+        button.click(edit.hand_off(tab), inputs=editing["start"], outputs=[target["start"], target["note"], tabs],
+                     queue=False, api_visibility="private")
     gr.Markdown(text.footer(), elem_classes="lganim-footer")
     domain.change(text.domain_info, inputs=domain, outputs=[info, single["truncation"]], queue=False,
                   api_visibility="private")

@@ -17,6 +17,7 @@ from lganim.request import DriveRequest, Driving
 
 from . import jobs
 from .common import answers, cancelled, drive, lines, reporter, upload
+from .edit import from_edit_note
 from .models import checked_domain
 
 EXAMPLE_VIDEO = str(Path(__file__).resolve().parents[1] / "examples" / "driving.mp4")
@@ -51,18 +52,21 @@ def driven(domain, request: DriveRequest, progress):
 @answers(OUTPUTS, STATUS)
 def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=None, region: str = "all",
                pose_scale: float = 1.0, expression_scale: float = 1.0, smooth: float = 0.0, fps: int = 0,
-               prompt: str = "", progress=gr.Progress()):
+               prompt: str = "", start=None, progress=gr.Progress()):
     """The face follows the driving video's head pose and expression, relative to its first frame; the video's
-    sound is kept. fps 0: one output frame per driving frame, at its times."""
+    sound is kept. fps 0: one output frame per driving frame, at its times. start: an edit to start from (the
+    session's, from the Edit tab's "Drive from here"; never an API input) instead of the seed or photo."""
     driving = Driving("video", upload(driving_video, "driving_video", "video"), region=region,
                       pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
-    request = DriveRequest(driving, seed, upload(image), fps or None, optional_prompt(prompt))
+    request = DriveRequest(driving, seed, upload(image), fps or None, optional_prompt(prompt), start=start)
     yield from driven(domain, request, progress)
 
 
-def build(domain: gr.Dropdown) -> None:
-    """The tab's widgets and its event (inside the page's Tabs)."""
+def build(domain: gr.Dropdown) -> dict:
+    """The tab's widgets and its event (inside the page's Tabs). Returns what the Edit tab hands a face to: "start"
+    (the edit this tab starts from, a gr.State; None: the seed or photo) and "note" (says so)."""
     with gr.Tab("Drive", id="drive"):
+        start = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
                 with gr.Row():
@@ -75,6 +79,7 @@ def build(domain: gr.Dropdown) -> None:
                                      elem_id="drive-seed")
                     fps = gr.Slider(0, MAX_FPS, 0, step=1, precision=0, label="Frames per second",
                                     info="0: the driving video's own", elem_id="drive-fps")
+                note = from_edit_note(seed, image, start, "drive-from-edit")
                 with gr.Row():
                     go = gr.Button("Drive", variant="primary", elem_id="drive-go")
                     stop = gr.Button("Cancel", variant="stop", elem_id="drive-cancel")
@@ -101,11 +106,13 @@ def build(domain: gr.Dropdown) -> None:
                                    color_title="channel", elem_id="drive-plot")
         gr.Examples([[EXAMPLE_VIDEO, None], [EXAMPLE_VIDEO, EXAMPLE_PHOTO]], inputs=[video, image],
                     label="Try these")
-        event = go.click(drive_face, inputs=[image, domain, seed, video, region, pose, expression, smooth, fps, prompt],
+        event = go.click(drive_face, inputs=[image, domain, seed, video, region, pose, expression, smooth, fps, prompt,
+                                             start],
                          outputs=[result, beside, live, tracks, plot, status], api_name="drive", preprocess=False,
                          show_progress="minimal", show_progress_on=[status])
         stop.click(cancelled, inputs=[status], outputs=[status], cancels=[event], queue=False,
                    api_visibility="private")
+    return {"start": start, "note": note}
 
 
 __all__ = ["drive_face", "build"]

@@ -1,6 +1,7 @@
 """The Edit tab: a still face (a seed, "Random face", or a photo) edited live — one slider per control channel in
 its own unit and range, language sliders (a sentence and how much of its fitted expression) — with Reset, the
-image as PNG, and "Animate from here" (a clip that starts from the edited face).
+image as PNG, and "Animate from here" (a clip that starts from the edited face), "Drive from here" and "Talk from
+here" (the Drive or Talk tab starts from it).
 
 Live: every slider's `.input` (it fires while the slider is dragged) runs one event with
 `trigger_mode="always_last"`: while an edit renders, only the newest value waits, never a queue of stale ones. The
@@ -31,7 +32,7 @@ from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
 
 from . import zerogpu
-from .common import ANIMATORS, answers, generate, on_gpu, reporter, upload
+from .common import ANIMATORS, answered, answers, generate, on_gpu, reporter, upload
 from .models import checked_domain
 
 LANGUAGE_SLIDERS = 3                 # sentence boxes on the page (the API's prompt, amount, prompt_2, amount_2, ...)
@@ -138,6 +139,29 @@ def animate_from(start: Edit | None, prompt: str = DEFAULT_PROMPT, progress=gr.P
             yield (str(u.videos[0]) if u.videos else gr.skip()), u.status
 
 
+FROM_EDIT = ("Starts from **the edited face** of the Edit tab (its code, photo and crop move); give a seed or a "
+             "photo here to start from that instead.")
+
+
+def from_edit_note(seed: gr.Number, image: gr.Image, start: gr.State, elem_id: str) -> gr.Markdown:
+    """In a tab a face can be handed to ("Drive from here"): the note that its face is the edit; giving a seed or a
+    photo there forgets the edit (and hides the note)."""
+    note = gr.Markdown(FROM_EDIT, visible=False, elem_id=elem_id)
+    gr.on([seed.input, image.upload, image.clear], lambda: (None, gr.update(visible=False)), outputs=[start, note],
+          queue=False, api_visibility="private")
+    return note
+
+
+def hand_off(tab: str):
+    """The handler of "<Drive|Talk> from here": the session's last edit becomes the `tab`'s start, which it opens."""
+    @answered
+    def to_tab(start: Edit | None):
+        if start is None:
+            raise LganimError("Edit a face first: the clip starts from the edited face.")
+        return start, gr.update(visible=True), gr.Tabs(selected=tab)
+    return to_tab
+
+
 # The edited face stays in view while the sliders scroll: on a desktop its column sticks to the top; on a phone
 # (one column) the two columns dissolve into one list, the status and the face first, the face sticking to the top
 # above the sliders, the clip from the edited face last.
@@ -230,7 +254,11 @@ def build(domain: gr.Dropdown) -> dict:
                 with gr.Row(equal_height=True):
                     motion = gr.Textbox(DEFAULT_PROMPT, label="Animate from here: the motion", scale=3,
                                         min_width=160, elem_id="edit-motion")
-                    go = gr.Button("Animate from here", scale=1, min_width=120, elem_id="edit-animate")
+                    with gr.Column(scale=2, min_width=160):
+                        go = gr.Button("Animate from here", elem_id="edit-animate")
+                        with gr.Row():
+                            to_drive = gr.Button("Drive from here", size="sm", min_width=80, elem_id="edit-to-drive")
+                            to_talk = gr.Button("Talk from here", size="sm", min_width=80, elem_id="edit-to-talk")
                 clip_status = gr.Markdown("", label="Clip status", elem_id="edit-clip-status")
                 clip = gr.Video(label="Clip from the edited face", interactive=False, autoplay=True, loop=True,
                                 height=200, elem_id="edit-clip")
@@ -248,8 +276,9 @@ def build(domain: gr.Dropdown) -> dict:
         domain.change(new_domain, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
         go.click(animate_from, inputs=[start, motion], outputs=[clip, clip_status], api_visibility="private",
                  show_progress="minimal", show_progress_on=[clip_status])
-    return {"start": start, "image": image, "seed": seed, "photo": photo}
+    return {"start": start, "image": image, "seed": seed, "photo": photo, "to_drive": to_drive, "to_talk": to_talk}
 
 
 __all__ = ["CSS", "LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",
-           "edit_face", "animate_from", "domain_ranges", "new_domain", "random_seed", "zeros", "build"]
+           "edit_face", "animate_from", "FROM_EDIT",
+           "from_edit_note", "hand_off", "domain_ranges", "new_domain", "random_seed", "zeros", "build"]

@@ -18,6 +18,7 @@ from lganim.request import DriveRequest, Driving
 
 from .common import answers, cancelled, drive, lines, reporter, upload
 from .drive import optional_prompt
+from .edit import from_edit_note
 from .models import checked_domain
 
 EXAMPLE_SPEECH = str(Path(__file__).resolve().parents[1] / "examples" / "speech.wav")
@@ -36,23 +37,26 @@ def outputs(updates):
 @answers(OUTPUTS, STATUS)
 def talk(image=None, domain: str = "demo", seed: int = 0, audio=None, text: str = "", voice: str = "en",
          style_video=None, style_mode: str = "stats", pose_scale: float = 1.0, expression_scale: float = 1.0,
-         still: bool = False, fps: int = DEFAULT_DRIVEN_FPS, prompt: str = "", progress=gr.Progress()):
-    """The face talks along with the audio, or says `text` when it is given."""
+         still: bool = False, fps: int = DEFAULT_DRIVEN_FPS, prompt: str = "", start=None, progress=gr.Progress()):
+    """The face talks along with the audio, or says `text` when it is given. start: an edit to start from (the
+    session's, from the Edit tab's "Talk from here"; never an API input) instead of the seed or photo."""
     text = text.strip() if isinstance(text, str) else ""
     sound = None if text else upload(audio, "audio", "audio")
     driving = Driving("text" if text else "audio", sound, text=text, voice=voice, pose_scale=pose_scale,
                       expression_scale=expression_scale, style=upload(style_video, "style_video", "video"),
                       style_mode=style_mode, still=bool(still))
-    request = DriveRequest(driving, seed, upload(image), fps, optional_prompt(prompt))
+    request = DriveRequest(driving, seed, upload(image), fps, optional_prompt(prompt), start=start)
     spec = checked_domain(domain, request.face(1, 1))
     yield (None, None, None, gr.skip(), "Starting…")
     with closing(drive(spec.name, request, reporter(progress))) as updates:
         yield from outputs(updates)
 
 
-def build(domain: gr.Dropdown) -> None:
-    """The tab's widgets and its event (inside the page's Tabs)."""
+def build(domain: gr.Dropdown) -> dict:
+    """The tab's widgets and its event (inside the page's Tabs). Returns what the Edit tab hands a face to, as
+    ui.drive.build does."""
     with gr.Tab("Talk", id="talk"):
+        start = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
                 audio = gr.Audio(EXAMPLE_SPEECH, sources=["upload", "microphone"], type="filepath",
@@ -64,6 +68,7 @@ def build(domain: gr.Dropdown) -> None:
                                      label="Photo (optional)", elem_id="talk-photo")
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                      elem_id="talk-seed")
+                note = from_edit_note(seed, image, start, "talk-from-edit")
                 with gr.Row():
                     go = gr.Button("Talk", variant="primary", elem_id="talk-go")
                     stop = gr.Button("Cancel", variant="stop", elem_id="talk-cancel")
@@ -94,11 +99,12 @@ def build(domain: gr.Dropdown) -> None:
         gr.Examples([[EXAMPLE_SPEECH, ""], [None, "Hello there, how are you? I am a face that talks."]],
                     inputs=[audio, text], label="Try these")
         event = go.click(talk, inputs=[image, domain, seed, audio, text, voice, style, style_mode, pose, expression,
-                                       still, fps, prompt],
+                                       still, fps, prompt, start],
                          outputs=[result, live, tracks, plot, status], api_name="talk", preprocess=False,
                          show_progress="minimal", show_progress_on=[status])
         stop.click(cancelled, inputs=[status], outputs=[status], cancels=[event], queue=False,
                    api_visibility="private")
+    return {"start": start, "note": note}
 
 
 __all__ = ["talk", "build"]

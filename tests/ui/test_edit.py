@@ -130,3 +130,11 @@ def test_animate_from_here_starts_the_clip_from_the_edit(monkeypatch):
     assert torch.equal(plans[0].w0.cpu(), start.w) and np.allclose(plans[0].motion.transforms[0], start.move)
     with pytest.raises(gr.Error, match="Edit a face first"):
         list(ui_edit.animate_from(None, "The person is smiling."))
+
+
+def test_drive_and_talk_from_here_need_an_edit_and_open_their_tab():
+    with pytest.raises(gr.Error, match="Edit a face first"):
+        ui_edit.hand_off("drive")(None)
+    _, _, start = edit(yaw=12.0)
+    handed, note, tabs = ui_edit.hand_off("talk")(start)
+    assert handed is start and note["visible"] and tabs.selected == "talk"

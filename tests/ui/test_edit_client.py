@@ -101,3 +101,31 @@ def test_browser_edit_follows_a_dragged_slider_and_resets(server):
             assert float(page.input_value("#edit-yaw input[type=number]")) == 0
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_browser_drive_from_here_opens_drive_on_the_edited_face(server):
+    """"Drive from here" opens the Drive tab saying its face is the edit; Drive then animates it; a seed typed
+    there forgets the edit."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url)
+            page.get_by_role("tab", name="Edit", exact=True).click()
+            page.wait_for_function("document.querySelector('#edit-status').innerText.includes('seed 0')",
+                                   timeout=60_000)                   # the tab shows its face
+            page.click("#edit-to-drive")
+            page.wait_for_selector("#drive-from-edit", state="visible", timeout=10_000)
+            assert page.get_by_role("tab", name="Drive", exact=True).get_attribute("aria-selected") == "true"
+            page.click("#drive-go")
+            page.wait_for_function("document.querySelector('#drive-status').innerText.includes('Done')",
+                                   timeout=120_000)
+            assert "rror" not in page.inner_text("#drive-status")
+            page.fill("#drive-seed input", "7")
+            page.press("#drive-seed input", "Tab")
+            page.wait_for_selector("#drive-from-edit", state="hidden", timeout=10_000)
+        finally:
+            browser.close()

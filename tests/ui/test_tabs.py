@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from lganim.media.audio import audio_duration, has_audio
+from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from tests.synth import rolling_face_video, write_speech
 from ui import batch
 from ui import common as ui_common
 from ui import drive as ui_drive
+from ui import edit as ui_edit
 from ui import talk as ui_talk
 
 pytestmark = pytest.mark.slow                # tracking and rendering whole clips: a few seconds each
@@ -67,6 +69,24 @@ def test_talk_tab_from_audio_and_from_text(tmp_path):
         mp4 = list(ui_talk.talk(None, "demo", 1, None, "Hello there.", "en", None, "stats", 1.0, 1.0, True, 25, "",
                                 progress=NoProgress()))[-1][0]
         assert has_audio(mp4) and count_frames(mp4) > 10
+
+
+def test_drive_and_talk_from_here_start_from_the_edited_face(driving, tmp_path):
+    """The Edit tab hands its face over ("Drive from here", "Talk from here"): the clip's first frame is the edited
+    face, not the tab's own seed's."""
+    faces = {seed: list(ui_edit.edit_face("demo", seed, None, yaw=12.0 if seed == 1 else 0.0))[-1][2]
+             for seed in (1, 5)}
+    start, note, tabs = ui_edit.hand_off("drive")(faces[1])
+    assert start is faces[1] and note["visible"] and tabs.selected == "drive"
+    speech = uploaded(write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.3, 0.7),)))
+    clips = {"drive": list(ui_drive.drive_face(None, "demo", 5, driving, "all", 1.0, 1.0, 0.2, 0, "", start,
+                                               progress=NoProgress()))[-1][0],
+             "talk": list(ui_talk.talk(None, "demo", 5, speech, "", "en", None, "stats", 1.0, 1.0, True, 12, "",
+                                       start, progress=NoProgress()))[-1][0]}
+    for tab, mp4 in clips.items():
+        first = read_video(mp4).frames[0].astype(float)
+        to_edit, to_seed = (np.abs(first - faces[s].image).mean() for s in (1, 5))
+        assert to_edit < 6 and to_seed > 2 * to_edit, (tab, to_edit, to_seed)
 
 
 @pytest.mark.parametrize("handler, args, message", [
