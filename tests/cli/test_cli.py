@@ -54,6 +54,15 @@ def test_help_lists_the_commands():
         assert command in proc.stdout
 
 
+def test_help_imports_no_torch():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "lganim", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "lganim.cli.parser" in imported
+    assert not {m for m in imported if m.split(".")[0] == "torch"}
+
+
 def test_animate_demo_writes_exactly_the_frames(tmp_path):
     out = tmp_path / "x.mp4"
     proc = lganim("animate", "--domain", "demo", "--seed", 1, "--prompt", "The person is smiling.",

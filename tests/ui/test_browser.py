@@ -107,7 +107,9 @@ def test_cancel_and_errors_are_shown_in_the_tab_status(server, browser):
         page.click("#animate")
         page.wait_for_function("document.querySelector('#status').innerText.includes('Rendering')",
                                timeout=60_000)
-        page.click("#cancel")
+        # the page ignores Animate until gradio's /cancel has answered (the render stops at its next chunk)
+        with page.expect_response(lambda r: r.url.endswith("/cancel"), timeout=60_000):
+            page.click("#cancel")
         page.wait_for_function("document.querySelector('#status').innerText.includes('Cancelled after')",
                                timeout=30_000)
         assert "of 256 frames" in page.inner_text("#status")
