@@ -229,6 +229,8 @@ def test_browser_sees_frames_before_the_video(server, tmp_path):
             page.goto(server.url)
             page.fill("#prompt textarea", "The person is winking.")
             page.get_by_text("Settings (strength").click()          # the accordion with the video length
+            # the page is ready once its load event has filled ψ in (a value typed earlier is reset)
+            page.wait_for_function("document.querySelector('#truncation input')?.value")
             frames = page.locator("#frames input[type=number]")
             frames.fill("48")
             frames.press("Enter")

@@ -100,6 +100,8 @@ def test_cancel_and_errors_are_shown_in_the_tab_status(server, browser):
     try:
         page.goto(server.url)
         page.get_by_text("Settings (strength").click()              # the accordion with the video length
+        # the page is ready once its load event has filled ψ in (a value typed earlier is reset)
+        page.wait_for_function("document.querySelector('#truncation input')?.value")
         frames = page.locator("#frames input[type=number]")
         frames.fill("256")
         frames.press("Enter")
