@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The GPU measurements of benchmarks/README.md in one script, run from the repository root:
 #
-#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live (default: all four)
+#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit (default: all five)
 #
-# tests:    the CUDA checks of the fast path and the motion model (pytest -m gpu)    -> OUTDIR/gpu-tests.log
+# tests:    the CUDA checks (pytest -m gpu: the fast path, the motion model)        -> OUTDIR/gpu-tests.log
 # eager:    1024², bf16, batches 1/16/64, plus the whole 16-frame request            -> OUTDIR/eager.json
 # compiled: the same with torch.compile(mode="reduce-overhead") (CUDA graphs)        -> OUTDIR/compiled.json
 # live:     the live loop (lganim.live) at 1024², bf16: a 10 s clip of a face tilting its head (made by
 #           tests/synth.py) played as a 1024-pixel camera, one frame rendered per camera frame; goal 30 frames/s
 #           with a median latency under 50 ms                                         -> OUTDIR/live.json
+# edit:     one Edit-tab slider update (one 1024² frame, random weights, bf16) against a 16-frame clip of the
+#           same face                                                                 -> OUTDIR/edit.json
 # After the benchmark stages, the faster of the JSON files present is copied to OUTDIR/<gpu>-<date>.json, e.g.
 # h200-2026-11-21.json (its "compile" field says which run it was): the file to commit under benchmarks/.
 #
@@ -24,11 +26,11 @@ set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests|eager|compiled ...]}
 shift
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live)
+[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit)
 for stage in "${stages[@]}"; do
     case $stage in
-        tests|eager|compiled|live) ;;
-        *) echo "unknown stage '$stage': use tests, eager, compiled or live" >&2; exit 2 ;;
+        tests|eager|compiled|live|edit) ;;
+        *) echo "unknown stage '$stage': use tests, eager, compiled, live or edit" >&2; exit 2 ;;
     esac
 done
 py=${PYTHON:-python3}
@@ -57,7 +59,7 @@ bench=("$py" -m lganim bench --device "$device" --size "$size" --frames "$frames
 for stage in "${stages[@]}"; do
     case $stage in
         tests)
-            "$py" -m pytest -m gpu tests/test_render.py tests/test_motion.py -p no:cacheprovider -q -rs 2>&1 \
+            "$py" -m pytest -m gpu tests -p no:cacheprovider -q -rs 2>&1 \
                 | tee "$out/gpu-tests.log" || status=1 ;;
         eager)
             "${bench[@]}" --json "$out/eager.json" 2>&1 | tee "$out/eager.log" || status=1 ;;
@@ -70,6 +72,9 @@ write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.m
                 && "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --live "$out/camera.mp4" \
                     --live-side "${BENCH_LIVE_SIDE:-$size}" --json "$out/live.json" "${extra[@]}" 2>&1 | tee "$out/live.log" \
                 || status=1 ;;
+        edit)
+            "$py" -m lganim bench --device "$device" --size "$size" --frames 16 --batch 16 --dtype bf16 --edit random \
+                --json "$out/edit.json" "${extra[@]}" 2>&1 | tee "$out/edit.log" || status=1 ;;
     esac
 done
 

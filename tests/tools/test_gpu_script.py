@@ -44,6 +44,20 @@ def test_live_stage_times_the_live_loop_on_a_clip_it_makes(tmp_path):
     assert set(live["latency_ms"]) >= {"p50", "p95"} and live["tracker"]["frames"] == 9
 
 
+def test_tests_stage_runs_the_gpu_marked_tests(tmp_path):
+    done = run_script(tmp_path, "tests")
+    log = (tmp_path / "gpu-tests.log").read_text()
+    assert done.returncode == 0, log
+    assert "needs a CUDA device" in log and "not found" not in log and "ERROR" not in log      # skipped on a CPU
+
+
+def test_edit_stage_times_a_slider_update_against_a_clip(tmp_path):
+    done = run_script(tmp_path, "edit", BENCH_SIZE="64")                   # 64²: the 9 W+ layers controls need
+    assert done.returncode == 0, done.stdout + done.stderr
+    edit = json.loads((tmp_path / "edit.json").read_text())["edit"]
+    assert edit["size"] == 64 and edit["dtype"] == "bfloat16", edit
+
+
 def test_unknown_stage_is_refused(tmp_path):
     done = run_script(tmp_path, "everything")
     assert done.returncode == 2 and "unknown stage 'everything'" in done.stderr
