@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from tests import FIXTURES, ROOT
+from tests.ui.browser import CHROMIUM
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lganim-tests-"))
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -23,7 +24,6 @@ os.environ["LGANIM_WEIGHTS"] = str(_SESSION_DIR / "weights")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 REAL_WEIGHTS = ROOT / "weights"                       # where the real-weight tests look for the public files
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def missing(item) -> str | None:
@@ -105,10 +105,22 @@ def fake_hub(monkeypatch):
 @pytest.fixture(scope="session")
 def g64():
     """rosinality's Generator(64, 512, 8, channel_multiplier=1) with the reference weights (frozen)."""
-    from lganim.models.stylegan2 import Generator
+    from lganim.models.stylegan2 import Generator  # lganim only once the environment above is set
     g = Generator(64, 512, 8, channel_multiplier=1)
     g.load_state_dict(torch.load(FIXTURES / "ref_g64.pt", weights_only=True), strict=True)
     return g.eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_files(tmp_path_factory):
+    """Two tiny random CLIP checkpoints in OpenAI's layout, {"RN": path, "ViT": path}."""
+    from lganim.models.clip import build_tiny_clip  # lganim only once the environment above is set
+    folder = tmp_path_factory.mktemp("clip")
+    files = {}
+    for kind in ("RN", "ViT"):
+        files[kind] = folder / f"tiny_{kind}.pt"
+        torch.save(build_tiny_clip(kind, embed_dim=48, seed=0), files[kind])
+    return files
 
 
 @pytest.fixture(scope="session")

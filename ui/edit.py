@@ -39,6 +39,7 @@ LANGUAGE_SLIDERS = 3                 # sentence boxes on the page (the API's pro
 SLIDER_STEPS = 100                   # steps across a channel's range
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
 OUTPUTS, STATUS = 3, 1               # (image, status, the edit) and where the status is
+NO_EDIT = "Edit a face first: the clip starts from the edited face."
 CLIP_OUTPUTS, CLIP_STATUS = 2, 1     # (video, status) of "Animate from here"
 
 
@@ -130,7 +131,7 @@ def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0,
 def animate_from(start: Edit | None, prompt: str = DEFAULT_PROMPT, progress=gr.Progress()):
     """A clip of the prompt's motion that starts from the last edit (its code, photo and crop move): (MP4, status)."""
     if start is None:
-        raise LganimError("Edit a face first: the clip starts from the edited face.")
+        raise LganimError(NO_EDIT)
     request = Request([prompt], start=start)
     spec = checked_domain(start.domain, request)
     yield None, "Starting…"
@@ -157,7 +158,7 @@ def hand_off(tab: str):
     @answered
     def to_tab(start: Edit | None):
         if start is None:
-            raise LganimError("Edit a face first: the clip starts from the edited face.")
+            raise LganimError(NO_EDIT)
         return start, gr.update(visible=True), gr.Tabs(selected=tab)
     return to_tab
 

@@ -22,18 +22,8 @@ PROMPTS = ["The person is smiling.", "The person looks surprised.", "A face."]
 
 
 @pytest.fixture(scope="module")
-def tiny_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clip")
-    files = {}
-    for kind in ("RN", "ViT"):
-        files[kind] = folder / f"tiny_{kind}.pt"
-        torch.save(build_tiny_clip(kind, embed_dim=48, seed=0), files[kind])
-    return files
-
-
-@pytest.fixture(scope="module")
-def encoders(tiny_files):
-    return {kind: load_clip(path) for kind, path in tiny_files.items()}
+def encoders(tiny_clip_files):
+    return {kind: load_clip(path) for kind, path in tiny_clip_files.items()}
 
 
 @pytest.mark.slow
@@ -58,13 +48,13 @@ def test_clip_imports_without_touching_torchvision_for_anyone_else():
 
 
 @pytest.mark.parametrize("kind, resolution", [("RN", 64), ("ViT", 32)])
-def test_tiny_model_loads_with_inferred_architecture(tiny_files, encoders, kind, resolution):
+def test_tiny_model_loads_with_inferred_architecture(tiny_clip_files, encoders, kind, resolution):
     enc = encoders[kind]
     assert isinstance(enc, ClipEncoder)
     assert enc.embed_dim == 48 and enc.input_resolution == resolution and enc.context_length == 77
     assert enc.dtype == torch.float32 and not enc.training
     assert all(not p.requires_grad for p in enc.parameters())
-    saved = torch.load(tiny_files[kind], map_location="cpu", weights_only=True)
+    saved = torch.load(tiny_clip_files[kind], map_location="cpu", weights_only=True)
     loaded = enc.model.state_dict()
     assert set(saved) == set(loaded)
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
@@ -157,8 +147,8 @@ def test_train_keeps_eval_mode(encoders):
 
 
 @pytest.mark.parametrize("kind", ["RN", "ViT"])
-def test_dtype_cast(tiny_files, kind):
-    enc = load_clip(tiny_files[kind], dtype=torch.bfloat16)
+def test_dtype_cast(tiny_clip_files, kind):
+    enc = load_clip(tiny_clip_files[kind], dtype=torch.bfloat16)
     assert enc.dtype == torch.bfloat16
     assert enc.model.visual.conv1.weight.dtype == enc.model.transformer.resblocks[0].attn.in_proj_weight.dtype \
         == enc.model.text_projection.dtype == torch.bfloat16
@@ -169,7 +159,7 @@ def test_dtype_cast(tiny_files, kind):
     assert image.dtype == text.dtype == torch.float32
     assert torch.isfinite(image).all() and torch.isfinite(text).all()
     with pytest.raises(LganimError, match="dtype"):
-        load_clip(tiny_files[kind], dtype=torch.int8)
+        load_clip(tiny_clip_files[kind], dtype=torch.int8)
 
 
 def test_import_clip_returns_the_clip_module():

@@ -5,7 +5,6 @@ import io
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -18,9 +17,9 @@ from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.synth import camera_clip, rolling_face_video, write_speech, write_y4m
+from tests.ui.browser import chromium
 from tests.ui.servers import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
 QUEUE_SIZE = 6
 pytestmark = pytest.mark.slow                # a server in a subprocess
 GOOD = dict(image=None, domain="demo", seed=3, prompt="The person is smiling.", num_frames=10, fps=10, strength=1.0)
@@ -220,90 +219,77 @@ def test_batch_endpoint_returns_one_video_per_clip(client):
 
 @pytest.mark.browser
 def test_browser_sees_frames_before_the_video(server, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(server.url)
-            page.fill("#prompt textarea", "The person is winking.")
-            page.get_by_text("Settings (strength").click()          # the accordion with the video length
-            # the page is ready once its load event has filled ψ in (a value typed earlier is reset)
-            page.wait_for_function("document.querySelector('#truncation input')?.value")
-            frames = page.locator("#frames input[type=number]")
-            frames.fill("48")
-            frames.press("Enter")
-            page.wait_for_function("document.querySelector('#frames input[type=range]').value == '48'")
-            # Note when the first streamed frame and the video first appear in the page.
-            page.evaluate("""() => {
-                window.seen = {};
-                const mark = () => {
-                    const t = performance.now();
-                    if (!window.seen.frame && document.querySelector('#live-frame img[src]')) window.seen.frame = t;
-                    if (!window.seen.video && document.querySelector('#video video[src]')) window.seen.video = t;
-                };
-                new MutationObserver(mark).observe(document.body, {subtree: true, childList: true, attributes: true});
-            }""")
-            page.click("#animate")
-            page.wait_for_selector("#video video[src]", timeout=90_000)
-            seen = page.evaluate("window.seen")
-            assert "frame" in seen and seen["frame"] < seen["video"], seen
-            src = page.get_attribute("#video video", "src")
-            mp4 = tmp_path / "browser.mp4"
-            mp4.write_bytes(httpx.get(httpx.URL(server.url).join(src), timeout=30).content)
-            assert count_frames(mp4) == 48, (page.input_value("#frames input[type=number]"), page.inner_text("#status"))
-            assert "48 frames" in page.inner_text("#status")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
-            print(f"\nbrowser: first frame at {seen['frame']:.0f} ms, video at {seen['video']:.0f} ms; "
-                  f"screenshot {tmp_path / 'app.png'}")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(server.url)
+        page.fill("#prompt textarea", "The person is winking.")
+        page.get_by_text("Settings (strength").click()          # the accordion with the video length
+        # the page is ready once its load event has filled ψ in (a value typed earlier is reset)
+        page.wait_for_function("document.querySelector('#truncation input')?.value")
+        frames = page.locator("#frames input[type=number]")
+        frames.fill("48")
+        frames.press("Enter")
+        page.wait_for_function("document.querySelector('#frames input[type=range]').value == '48'")
+        # Note when the first streamed frame and the video first appear in the page.
+        page.evaluate("""() => {
+            window.seen = {};
+            const mark = () => {
+                const t = performance.now();
+                if (!window.seen.frame && document.querySelector('#live-frame img[src]')) window.seen.frame = t;
+                if (!window.seen.video && document.querySelector('#video video[src]')) window.seen.video = t;
+            };
+            new MutationObserver(mark).observe(document.body, {subtree: true, childList: true, attributes: true});
+        }""")
+        page.click("#animate")
+        page.wait_for_selector("#video video[src]", timeout=90_000)
+        seen = page.evaluate("window.seen")
+        assert "frame" in seen and seen["frame"] < seen["video"], seen
+        src = page.get_attribute("#video video", "src")
+        mp4 = tmp_path / "browser.mp4"
+        mp4.write_bytes(httpx.get(httpx.URL(server.url).join(src), timeout=30).content)
+        assert count_frames(mp4) == 48, (page.input_value("#frames input[type=number]"), page.inner_text("#status"))
+        assert "48 frames" in page.inner_text("#status")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        print(f"\nbrowser: first frame at {seen['frame']:.0f} ms, video at {seen['video']:.0f} ms; "
+              f"screenshot {tmp_path / 'app.png'}")
 
-            frames.fill("256")
-            frames.press("Enter")
-            page.wait_for_function("document.querySelector('#frames input[type=range]').value == '256'")
-            since = server.log_size()
-            page.click("#animate")
-            page.wait_for_function("document.querySelector('#status').innerText.includes('Rendering')",
-                                   timeout=60_000)
-            page.click("#cancel")
-            stopped = server.wait_for_log(r"demo: stopped after (\d+)/256 frames", since)
-            assert int(stopped.group(1)) < 256
-        finally:
-            browser.close()
+        frames.fill("256")
+        frames.press("Enter")
+        page.wait_for_function("document.querySelector('#frames input[type=range]').value == '256'")
+        since = server.log_size()
+        page.click("#animate")
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Rendering')",
+                               timeout=60_000)
+        page.click("#cancel")
+        stopped = server.wait_for_log(r"demo: stopped after (\d+)/256 frames", since)
+        assert int(stopped.group(1)) < 256
 
 
 @pytest.mark.browser
 def test_browser_live_tab_follows_a_fake_camera(server, tmp_path):
     """Chromium's fake camera plays a 2 s loop of the face tilting by ±15 degrees (a .y4m written here) into the Live
     tab: puppet frames come back while it streams, they change as the face rolls, and a recording holds the roll."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     frames, _ = camera_clip(50, 25, (640, 480), period=2.0)
     camera = write_y4m(tmp_path / "camera.y4m", frames, 25)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 1600}, permissions=["camera"]).new_page()
-            page.goto(server.url)
-            page.get_by_role("tab", name="Live").click()
-            page.click("#live-camera div[title='grant webcam access'] button")
-            page.click("#live-camera button.capture-button")                 # start streaming
-            page.wait_for_selector("#live-puppet img[src]", timeout=90_000)  # the first frame loads the models
-            page.click("#live-record")
-            sources, deadline = [], time.monotonic() + 60
-            while len(sources) < 30 and time.monotonic() < deadline:       # distinct frames, as they come back
-                src = page.get_attribute("#live-puppet img", "src")
-                if src and (not sources or src != sources[-1]):
-                    sources.append(src)
-                page.wait_for_timeout(20)
-            speed = page.inner_text("#live-speed")
-            page.click("#live-record")                                       # stop and save
-            page.wait_for_selector("#live-files a", timeout=30_000)
-            page.screenshot(path=str(tmp_path / "live.png"))
-        finally:
-            browser.close()
+    with chromium(camera) as browser:
+        page = browser.new_context(viewport={"width": 1400, "height": 1600}, permissions=["camera"]).new_page()
+        page.goto(server.url)
+        page.get_by_role("tab", name="Live").click()
+        page.click("#live-camera div[title='grant webcam access'] button")
+        page.click("#live-camera button.capture-button")                 # start streaming
+        page.wait_for_selector("#live-puppet img[src]", timeout=90_000)  # the first frame loads the models
+        page.click("#live-record")
+        sources, deadline = [], time.monotonic() + 60
+        while len(sources) < 30 and time.monotonic() < deadline:       # distinct frames, as they come back
+            src = page.get_attribute("#live-puppet img", "src")
+            if src and (not sources or src != sources[-1]):
+                sources.append(src)
+            page.wait_for_timeout(20)
+        speed = page.inner_text("#live-speed")
+        page.click("#live-record")                                       # stop and save
+        page.wait_for_selector("#live-files a", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "live.png"))
     assert len(sources) >= 30, f"only {len(sources)} puppet frames came back in 60 s"
     shown = np.stack([np.asarray(Image.open(io.BytesIO(httpx.get(httpx.URL(server.url).join(s), timeout=30).content))
                                  .convert("RGB"), dtype=float) for s in sources[-25:]])

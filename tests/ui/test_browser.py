@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.synth import camera_clip, write_y4m
+from tests.ui.browser import chromium
 from tests.ui.servers import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 # tab label → (main button, the tab's result, every output panel of the tab: its status last)
 TABS = {
@@ -44,14 +44,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     camera = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", camera_clip(50, 25, (640, 480))[0], 25)
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
+    with chromium(camera) as launched:
         yield launched
-        launched.close()
 
 
 def shots(tmp_path: Path) -> Path:

@@ -14,17 +14,11 @@ import torch
 from lganim.edit import cached_ranges
 from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
+from tests.ui.handlers import NoProgress
 from ui import common as ui_common
 from ui import edit as ui_edit
 
 SESSION = SimpleNamespace(session_hash="test-session")
-
-
-class NoProgress:
-    """Stands in for gr.Progress outside a running server."""
-
-    def __call__(self, *args, **kwargs):
-        pass
 
 
 def edit(**values):

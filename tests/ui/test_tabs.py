@@ -11,6 +11,7 @@ from lganim.media.audio import audio_duration, has_audio
 from lganim.media.video_reader import read_video
 from lganim.media.writers import count_frames
 from tests.synth import rolling_face_video, write_speech
+from tests.ui.handlers import NoProgress
 from ui import batch
 from ui import common as ui_common
 from ui import drive as ui_drive
@@ -18,11 +19,6 @@ from ui import edit as ui_edit
 from ui import talk as ui_talk
 
 pytestmark = pytest.mark.slow                # tracking and rendering whole clips: a few seconds each
-
-
-class NoProgress:
-    def __call__(self, *args, **kwargs):
-        pass
 
 
 def uploaded(path: Path) -> dict:

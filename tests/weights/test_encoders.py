@@ -10,30 +10,11 @@ from safetensors.torch import save_file
 
 from lganim.errors import LganimError
 from lganim.models.clip import (
-    build_tiny_clip,
     import_clip,
 )
 from lganim.weights.encoders import clip_file, load_clip
 from lganim.weights.registry import CLIP_FILES
 from tests import ROOT
-
-EOT = 49407  # CLIP's <|endoftext|> token id
-PROMPTS = ["The person is smiling.", "The person looks surprised.", "A face."]
-
-
-@pytest.fixture(scope="module")
-def tiny_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clip")
-    files = {}
-    for kind in ("RN", "ViT"):
-        files[kind] = folder / f"tiny_{kind}.pt"
-        torch.save(build_tiny_clip(kind, embed_dim=48, seed=0), files[kind])
-    return files
-
-
-@pytest.fixture(scope="module")
-def encoders(tiny_files):
-    return {kind: load_clip(path) for kind, path in tiny_files.items()}
 
 
 def test_missing_file(tmp_path):
@@ -72,11 +53,11 @@ def test_offline_without_the_file_explains_manual_placement(weights_dir):
         clip_file("RN9000")
 
 
-def test_a_model_placed_by_hand_in_the_weights_folder_is_used(weights_dir, tiny_files):
+def test_a_model_placed_by_hand_in_the_weights_folder_is_used(weights_dir, tiny_clip_files):
     # a (tiny) state dict under the registry's local name stands in for ViT-B/32: no download is attempted
-    save_file(torch.load(tiny_files["ViT"], weights_only=True), weights_dir / "clip-vit-b-32-openai.safetensors")
+    save_file(torch.load(tiny_clip_files["ViT"], weights_only=True), weights_dir / "clip-vit-b-32-openai.safetensors")
     enc = load_clip("ViT-B/32")
-    assert enc.input_resolution == load_clip(tiny_files["ViT"]).input_resolution
+    assert enc.input_resolution == load_clip(tiny_clip_files["ViT"]).input_resolution
 
 
 def test_no_code_path_reaches_openais_download_urls():
@@ -142,10 +123,10 @@ def test_open_clip_hub_files_give_open_clips_embeddings(hub_cache, open_clip, na
 
 
 @pytest.mark.slow
-def test_the_pickle_serves_when_the_safetensors_file_is_absent(hub_cache, tiny_files):
-    state = torch.load(tiny_files["RN"], weights_only=True)
+def test_the_pickle_serves_when_the_safetensors_file_is_absent(hub_cache, tiny_clip_files):
+    state = torch.load(tiny_clip_files["RN"], weights_only=True)
     path = serve_from_hub_cache(CLIP_FILES["RN50"][1], state, as_pickle=True)
     assert clip_file("RN50") == path
     enc = load_clip("RN50")
-    reference = load_clip(tiny_files["RN"])
+    reference = load_clip(tiny_clip_files["RN"])
     torch.testing.assert_close(enc.encode_text(["hello"]), reference.encode_text(["hello"]))

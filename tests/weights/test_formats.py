@@ -6,18 +6,10 @@ import pytest
 import torch
 
 import lganim.weights.formats
-from lganim.config import GeneratorConfig
 from lganim.errors import LganimError
 from lganim.weights.formats import read_safetensors, save_safetensors
 from tests import FIXTURES
-
-REF_CONFIG = GeneratorConfig(64, 512, 8, channel_multiplier=1)
-
-
-def ref_state() -> dict[str, torch.Tensor]:
-    # The fixture's big tensors are views into two shared pools (STYLEGAN2_README "size trick"): clone.
-    return {k: v.clone() for k, v in torch.load(FIXTURES / "ref_g64.pt", weights_only=True).items()}
-
+from tests.weights.reference import REF_CONFIG
 
 # --------------------------------------------------------------------------- safetensors
 

@@ -21,14 +21,6 @@ from lganim.weights.stylegan_files import (
 )
 from tests import FIXTURES
 
-REF_CONFIG = GeneratorConfig(64, 512, 8, channel_multiplier=1)
-
-
-def ref_state() -> dict[str, torch.Tensor]:
-    # The fixture's big tensors are views into two shared pools (STYLEGAN2_README "size trick"): clone.
-    return {k: v.clone() for k, v in torch.load(FIXTURES / "ref_g64.pt", weights_only=True).items()}
-
-
 # --------------------------------------------------------------------------- NVIDIA pickles
 #
 # The fakes below stand in for NVIDIA's `torch_utils.persistence` and `dnnlib.util` modules while a

@@ -12,14 +12,7 @@ from lganim.weights.stylegan_files import (
     save_generator,
 )
 from tests import FIXTURES
-
-REF_CONFIG = GeneratorConfig(64, 512, 8, channel_multiplier=1)
-
-
-def ref_state() -> dict[str, torch.Tensor]:
-    # The fixture's big tensors are views into two shared pools (STYLEGAN2_README "size trick"): clone.
-    return {k: v.clone() for k, v in torch.load(FIXTURES / "ref_g64.pt", weights_only=True).items()}
-
+from tests.weights.reference import REF_CONFIG, ref_state
 
 # --------------------------------------------------------------------------- rosinality
 
