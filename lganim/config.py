@@ -54,6 +54,9 @@ DEFAULT_DRIVEN_FPS = 25         # frame rate of a face driven by sound or text (
 DEFAULT_STRENGTH = 1.0
 DEFAULT_SCHEDULE = "linear"
 DEFAULT_PROMPT = "The person is smiling."
+DEFAULT_FUTURE_FRAMES = 24      # frames of a predicted future
+DEFAULT_FUTURE_FPS = 12
+MAX_FUTURES = 16                # futures of one prediction
 DEFAULT_CHUNK = 16              # frames per synthesis call: the granularity of streaming
 
 # File kinds, by suffix.

@@ -15,8 +15,8 @@ from lganim.errors import LganimError
 from lganim.face.channels import landmark_measure
 from lganim.models.renderer import FastRenderer
 from lganim.models.stylegan2 import to_uint8
-from lganim.motion.calibration import MEASURE_SIDE, calibrate, load_controls
-from lganim.motion.controls import TYPICAL, Controls
+from lganim.motion.calibration import MEASURE_SIDE, calibrate, load_directions
+from lganim.motion.directions import TYPICAL, ControlDirections
 from lganim.motion.fitted import build_fitter
 from lganim.motion.source import Motion
 from lganim.pipeline import Animator
@@ -136,7 +136,7 @@ def test_a_bad_value_is_one_line_naming_the_range_before_any_work(editor, contro
 
 def test_ranges_are_the_calibrations():
     shape = (2, 3)
-    measured = Controls("x", dict.fromkeys(DRIVEN_CHANNELS, torch.zeros(shape)),
+    measured = ControlDirections("x", dict.fromkeys(DRIVEN_CHANNELS, torch.zeros(shape)),
                         {**dict.fromkeys(DRIVEN_CHANNELS, "sefa-fallback"), "yaw": "measured", "pitch": "measured"},
                         dict.fromkeys(DRIVEN_CHANNELS), 0.0,
                         {"channels": {"yaw": {"observed": [-17.4567, 22.9876], "slope": 0.9},
@@ -269,7 +269,7 @@ def test_on_real_weights_each_slider_moves_its_channel_as_the_tracker_measures_i
     held-out error (plus the measurer's jitter: 0.5° of pose, 0.005 inter-ocular distances)."""
     monkeypatch.setenv("LGANIM_WEIGHTS", str(REAL_WEIGHTS))
     human = Animator.from_pretrained("human")
-    controls = load_controls(human.domain, human.files, human.stylegan, calibrate_if_missing=True)
+    controls = load_directions(human.domain, human.files, human.stylegan, calibrate_if_missing=True)
     editor = Editor(human.domain, human.stylegan, human.renderer, human.photos, human.files, controls=controls)
     figures = slider_check(editor, landmark_measure, range(7000, 7008), side=MEASURE_SIDE)
     print(figures)

@@ -135,6 +135,11 @@ class Mp4Encoder:
         self.silent = temp_beside(self.path, ".mp4") if audio is not None else self.tmp   # the frames alone
         self.stream: ffmpeg.Stream | None = None
 
+    @property
+    def bytes_written(self) -> int:
+        """What the encoder has written so far."""
+        return self.silent.stat().st_size if self.stream is not None else 0
+
     def add(self, chunk) -> None:
         """Encode frames uint8 [n, H, W, 3] (every chunk of one size)."""
         chunk = _pad_even(_as_frames(chunk))

@@ -7,7 +7,7 @@ import torch
 
 from lganim.errors import LganimError
 from lganim.face.composite import move_crops
-from lganim.motion.calibration import load_controls
+from lganim.motion.calibration import load_directions
 from lganim.motion.futures import future_prompt, futures
 from lganim.pipeline import Animator
 from lganim.request import Request
@@ -27,7 +27,7 @@ def test_future_prompts_are_seeded_sequences_of_the_papers_expressions():
 def test_futures_keep_the_head_roll_of_their_idle_motion(anim):
     """The idle head roll moves the face in the rendered frames of every future (a language motion first in the sum
     once dropped it)."""
-    controls = load_controls(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=False)
+    controls = load_directions(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=False)
     drawn = futures(anim.motion, controls, "person", samples=2, seed=5, num_frames=48, fps=12)
     assert len({f.prompt for f in drawn}) == 2
     for future in drawn:
@@ -47,7 +47,7 @@ def test_futures_keep_the_head_roll_of_their_idle_motion(anim):
 
 
 def test_futures_repeat_for_a_seed_and_check_their_values(anim):
-    controls = load_controls(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=False)
+    controls = load_directions(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=False)
     a = futures(anim.motion, controls, "person", 2, 3, 8, 12)
     b = futures(anim.motion, controls, "person", 2, 3, 8, 12)
     assert [f.prompt for f in a] == [f.prompt for f in b] and [f.info for f in a] == [f.info for f in b]
