@@ -14,7 +14,7 @@ The edited code is w = w0 + Σ_c value_c · direction_c + Σ_p amount_p · A_p, 
 roll, tx, ty and scale move the crop instead (face/composite.crop_transform): in the photo it is pasted back into,
 or within its own frame.
 
-Ranges, in the channels' track units (lganim.tracks.track.CHANNELS): a driven channel's is what the domain's
+Ranges, in the channels' track units (lganim.config.CHANNELS): a driven channel's is what the domain's
 calibration observed its direction do (`observed_ranges`; the demo's fallback directions: ±the channel's typical
 full movement); the crop channels' are config.EDIT_CROP_RANGES. An unknown channel or a value outside its range is
 a one-line error naming the range, before any work.
@@ -36,7 +36,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import DRIVEN_CHANNELS, EDIT_CACHED_FACES, EDIT_CROP_RANGES, EDIT_HASHED_PHOTO_BYTES, LossProgress
+from .config import (
+    CHANNELS,
+    DRIVEN_CHANNELS,
+    EDIT_CACHED_FACES,
+    EDIT_CROP_RANGES,
+    EDIT_HASHED_PHOTO_BYTES,
+    LossProgress,
+)
 from .errors import LganimError
 from .face.composite import crop_transform, place_crops
 from .files import atomic_path
@@ -49,7 +56,6 @@ from .motion.fitted import PromptFitter, build_fitter
 from .motion.sequences import split_prompt
 from .request import EditRequest
 from .startcodes import PhotoEncoder, PhotoFace, seed_codes
-from .tracks.track import CHANNELS
 from .weights.domain_files import DomainFiles, domain_files
 from .weights.registry import Domain
 

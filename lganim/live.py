@@ -33,7 +33,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,6 +40,7 @@ from PIL import Image
 
 from . import checks
 from .config import (
+    CHANNELS,
     DEFAULT_DRIVEN_FPS,
     LIVE_EASE_SECONDS,
     LIVE_HOLD_SECONDS,
@@ -57,11 +57,8 @@ from .motion.driven import crop_moves, region_values
 from .request import LiveRequest
 from .startcodes import PhotoFace, seed_codes
 from .tracks.one_euro import OneEuroFilter
-from .tracks.track import CHANNELS, Track
+from .tracks.track import Track
 from .tracks.video import DETECT_SIDE, FaceTracker
-
-if TYPE_CHECKING:                   # the Animator's door makes sessions: the pipeline imports this module
-    from .pipeline import Animator
 
 # One-Euro settings of the landmarks (speeds in face widths a second), at LiveRequest.smooth = s > 0: the cut-off of
 # a still face falls from 10 Hz (s → 0) through 1 Hz (s = 0.5) to 0.1 Hz (s = 1); BETA raises it with the speed, so
@@ -86,7 +83,7 @@ class LiveFace:
     photo: PhotoFace | None = None
 
 
-def live_face(anim: Animator, request: LiveRequest) -> LiveFace:
+def live_face(anim, request: LiveRequest) -> LiveFace:
     """The face of a request: a seed's start code (ψ: the request's or the domain's), or a photo aligned and
     inverted as the pipeline does it."""
     face = request.as_request()
@@ -114,7 +111,7 @@ class LiveSession:
     directions (default: the Animator's, `Animator.directions`).
     """
 
-    def __init__(self, anim: Animator, request: LiveRequest | None = None, *, face: LiveFace | None = None,
+    def __init__(self, anim, request: LiveRequest | None = None, *, face: LiveFace | None = None,
                  directions: ControlDirections | None = None):
         self.anim = anim
         self.request = request or LiveRequest()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import checks
 from .config import (
+    CHANNELS,
     DEFAULT_DRIVEN_FPS,
     DEFAULT_FPS,
     DEFAULT_FRAMES,
@@ -47,7 +48,6 @@ from .config import (
     STYLE_MODES,
 )
 from .errors import LganimError
-from .tracks.track import CHANNELS
 
 PROMPT_EXAMPLE = 'describe the motion, e.g. "The person is smiling."'
 START_FIELDS = ("w", "domain", "seed", "truncation", "photo", "move")   # what a clip takes from an edit
@@ -290,10 +290,10 @@ class EditRequest:
     """One still face (a seed's, or a photo's as in `Request`), edited.
 
     controls: channel -> value in the channel's track unit (degrees, inter-ocular distances, face widths...; names
-    and units: lganim.tracks.track.CHANNELS); a channel left out is 0. Whether a name is a channel and a value lies
-    in the domain's range is checked by the editor (lganim/edit.py), which knows the domain's calibration, before it
-    does any work. prompts: sentence -> amount from -MAX_EDIT_AMOUNT to MAX_EDIT_AMOUNT of its fitted expression
-    (1 the full expression, negative the opposite), at most MAX_EDIT_PROMPTS of them.
+    and units: lganim.config.CHANNELS); a channel left out is 0. An unknown name is refused here; whether a value
+    lies in the domain's range is checked by the editor (lganim/edit.py), which knows the domain's calibration,
+    before it does any work. prompts: sentence -> amount from -MAX_EDIT_AMOUNT to MAX_EDIT_AMOUNT of its fitted
+    expression (1 the full expression, negative the opposite), at most MAX_EDIT_PROMPTS of them.
     """
 
     seed: int | None = 0

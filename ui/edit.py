@@ -24,11 +24,10 @@ from contextlib import closing
 
 import gradio as gr
 
-from lganim.config import DEFAULT_PROMPT, MAX_EDIT_AMOUNT, MAX_SEED
+from lganim.config import CHANNELS, DEFAULT_PROMPT, MAX_EDIT_AMOUNT, MAX_SEED
 from lganim.edit import ControlRange, Edit, cached_ranges, control_ranges
 from lganim.errors import LganimError
 from lganim.request import EditRequest, Request
-from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
 
 from . import zerogpu

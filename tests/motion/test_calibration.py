@@ -66,9 +66,9 @@ class LinearMeasure:
 @pytest.fixture
 def clean_cache():
     """No cached control directions before or after the test."""
-    shutil.rmtree(cache_dir() / "controls", ignore_errors=True)
-    yield cache_dir() / "controls"
-    shutil.rmtree(cache_dir() / "controls", ignore_errors=True)
+    shutil.rmtree(cache_dir() / "directions", ignore_errors=True)
+    yield cache_dir() / "directions"
+    shutil.rmtree(cache_dir() / "directions", ignore_errors=True)
 
 
 def test_calibration_recovers_a_known_linear_measure():

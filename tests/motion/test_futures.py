@@ -10,7 +10,7 @@ from lganim.face.composite import move_crops
 from lganim.motion.calibration import load_directions
 from lganim.motion.futures import future_prompt, futures
 from lganim.pipeline import Animator
-from lganim.request import Request
+from lganim.request import PredictRequest, Request
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_futures_keep_the_head_roll_of_their_idle_motion(anim):
     drawn = futures(anim.motion, controls, "person", samples=2, seed=5, num_frames=48, fps=12)
     assert len({f.prompt for f in drawn}) == 2
     for future in drawn:
-        plan = anim.prepare(Request(future.prompt, 1, num_frames=48, fps=12), source=future.source,
+        plan = anim.prepare(Request(prompts=future.prompt, seeds=1, num_frames=48, fps=12), source=future.source,
                             generator=future.generator)
         moves = plan.motion.transforms                                             # [T, 3, 3]
         assert moves is not None and moves.shape == (48, 3, 3)
@@ -54,4 +54,4 @@ def test_futures_repeat_for_a_seed_and_check_their_values(anim):
     assert torch.equal(a[0].generator.get_state(), b[0].generator.get_state())
     for bad, message in [(dict(samples=0), "samples"), (dict(diversity=-1.0), "diversity")]:
         with pytest.raises(LganimError, match=message):
-            futures(anim.motion, controls, "person", **{"samples": 2, "seed": 1, "num_frames": 8, "fps": 12, **bad})
+            PredictRequest(**bad)
