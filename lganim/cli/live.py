@@ -8,21 +8,17 @@ import time
 import torch
 from tqdm import tqdm
 
-from ..config import MAX_FPS
-from ..errors import LganimError
 from ..files import write_json
-from ..media.video_reader import iter_video, probe_video
+from ..media.ffmpeg import MediaInfo
+from ..media.video_reader import iter_video
 from ..media.writers import write_mp4_stream
 from ..request import LiveRequest
 from .common import load
 
 
-def run(args, request: LiveRequest) -> int:
-    info = probe_video(args.video)                      # limits and format from the header, before any work
+def run(args, built: tuple[LiveRequest, MediaInfo]) -> int:
+    request, info = built                               # the video's header, read before any work
     fps = info.fps
-    if not fps or not 1 <= fps <= MAX_FPS:
-        raise LganimError(f"{args.video.name} runs at {fps or 'an unknown rate of'} frames a second; the live loop "
-                          f"takes videos of 1 to {MAX_FPS} frames a second (re-encode it, e.g. with -r 25).")
     anim = load(args)
     if anim.device.type == "cpu":
         torch.set_num_threads(args.threads)

@@ -1,6 +1,7 @@
 """What each command asks for, built and checked before any model loads (and before torch is imported): the
-request of the library's door, its input files (they must exist) and where its outputs go (suffix and folder).
-A mistake here ends the command at once with its one `error:` line, having written nothing.
+request of the library's door, its input files (they must exist, and their headers must be what the command reads:
+a photo, a video, a sound, a track) and where its outputs go (suffix and folder). A mistake here ends the command at
+once with its one `error:` line, having written nothing.
 
 Each function takes the parsed arguments and returns what the command's runner gets besides them.
 """
@@ -10,9 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks
-from ..config import IMAGE_SUFFIXES, TRACK_SUFFIXES, VIDEO_SUFFIXES
+from ..config import IMAGE_SUFFIXES, MAX_FPS, TRACK_SUFFIXES, VIDEO_SUFFIXES
 from ..errors import LganimError
+from ..face.photo import check_photo
+from ..media.audio import probe_audio
+from ..media.ffmpeg import MediaInfo
+from ..media.video_reader import probe_video
 from ..request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from ..tracks.track import Track
 from ..weights.registry import get_domain
 
 
@@ -52,7 +58,9 @@ def motion_path(args) -> None:
 
 def face(args) -> dict:
     """The face options every request of a face shares (--seed or --image, --face, --no-paste-back, --refine,
-    --truncation)."""
+    --truncation); a photo's header is read."""
+    if args.image is not None:
+        check_photo(checks.input_file("--image", args.image))
     return dict(image=args.image, truncation=args.truncation, face_index=args.face,
                 paste_back=not args.no_paste_back, refine_steps=args.refine)
 
@@ -68,7 +76,8 @@ def animate(args) -> tuple[Request, ClipFiles]:
 def align(args) -> Path:
     checks.output_file("--out", args.out, IMAGE_SUFFIXES)
     checks.whole("--size", args.size, 16, 4096)
-    return checks.input_file("--image", args.image)
+    check_photo(checks.input_file("--image", args.image))
+    return args.image
 
 
 def edit(args) -> EditRequest | None:
@@ -118,18 +127,30 @@ def driven(args, driving: Driving) -> tuple[DriveRequest, ClipFiles]:
     return request, clip_files(args, 1, suffixes)
 
 
+def driving_file(path: Path) -> None:
+    """A driving video's header, or a whole motion track file (small)."""
+    if Path(path).suffix.lower() in TRACK_SUFFIXES:
+        Track.load(checks.input_file("--driving", path))
+    else:
+        probe_video(checks.input_file("--driving", path))
+
+
 def retarget(args) -> tuple[DriveRequest, ClipFiles]:
+    driving_file(args.driving)
     return driven(args, Driving(kind="video", source=args.driving, region=args.region, pose_scale=args.pose_scale,
                                 expression_scale=args.expression_scale, smooth=args.smooth))
 
 
 def talking(args, kind: str, **what) -> Driving:
-    """The Driving of `talk` and `say` from the command's options."""
+    """The Driving of `talk` and `say` from the command's options (a style video's header read)."""
+    if args.style is not None:
+        probe_video(checks.input_file("--style", args.style))
     return Driving(kind=kind, pose_scale=args.pose_scale, expression_scale=args.expression_scale, style=args.style,
                    style_mode=args.style_mode, still=args.still, blinks_per_minute=args.blink_rate, **what)
 
 
 def talk(args) -> tuple[DriveRequest, ClipFiles]:
+    probe_audio(checks.input_file("--audio", args.audio))
     return driven(args, talking(args, "audio", source=args.audio))
 
 
@@ -148,21 +169,26 @@ def predict(args) -> PredictRequest:
                           fps=args.fps, diversity=args.diversity, **face(args))
 
 
-def live(args) -> LiveRequest:
+def live(args) -> tuple[LiveRequest, MediaInfo]:
+    """The live session's request and the header of the video played as its camera."""
     get_domain(args.domain)
     checks.output_file("--out", args.out, (".mp4",))
     for path, flag, suffixes in ((args.json, "--json", (".json",)), (args.track_out, "--track-out", TRACK_SUFFIXES)):
         if path is not None:
             checks.output_file(flag, path, suffixes)
     checks.whole("--threads", args.threads, 1, 256)
-    checks.input_file("--video", args.video)
+    info = probe_video(checks.input_file("--video", args.video))
+    if not info.fps or not 1 <= info.fps <= MAX_FPS:
+        raise LganimError(f"{args.video.name} runs at {info.fps or 'an unknown rate of'} frames a second; the live "
+                          f"loop takes videos of 1 to {MAX_FPS} frames a second (re-encode it, e.g. with -r 25).")
     return LiveRequest(seed=args.seed, region=args.region, pose_scale=args.pose_scale,
-                       expression_scale=args.expression_scale, smooth=args.smooth, **face(args))
+                       expression_scale=args.expression_scale, smooth=args.smooth, **face(args)), info
 
 
 def track(args) -> Path:
     checks.output_file("--out", args.out, TRACK_SUFFIXES)
-    return checks.input_file("--video", args.video)
+    probe_video(checks.input_file("--video", args.video))
+    return args.video
 
 
 __all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "controls_of", "prompts_of", "driven",

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..media.video_reader import probe_video
 from ..tracks.video import track_video
 from .progress import stage_bars
 
 
 def track(args, video: Path) -> int:
-    probe_video(video)                                      # limits and format from the header, before decoding
     with stage_bars() as progress:
         result = track_video(video, neutral=args.neutral, smooth=args.smooth,
                              progress=lambda done, total: progress("tracking the face", done, total)).track
