@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from lganim.face.landmarks import detect_faces
-from lganim.media.writers import count_frames
 from lganim.weights.registry import DOMAINS
 from tests import ROOT
 from tests.cli.commands import assert_one_line_error, lganim
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"

@@ -8,10 +8,10 @@ import pytest
 
 from lganim.media.audio import audio_duration, has_audio
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames, write_mp4
 from tests import ROOT
 from tests.cli.commands import assert_one_line_error, lganim
 from tests.synth import rolling_face_video, write_speech
+from tests.videos import count_frames, write_clip
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 
@@ -52,7 +52,7 @@ def test_retarget_keeps_every_driving_frame_and_the_sound(rolling, tmp_path):
 
 def test_a_driving_video_without_a_face_is_refused(tmp_path):
     blank = tmp_path / "blank.mp4"
-    write_mp4(np.full((10, 128, 128, 3), 90, np.uint8), blank, 10)
+    write_clip(np.full((10, 128, 128, 3), 90, np.uint8), blank, 10)
     out = tmp_path / "r.mp4"
     proc = lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", blank, "--out", out)
     assert_one_line_error(proc, "No face")

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.cli.commands import assert_one_line_error, lganim
 from tests.synth import write_camera_clip
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 

@@ -8,10 +8,10 @@ import pytest
 
 from lganim.errors import LganimError
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames
 from lganim.request import DriveRequest, Driving, PredictRequest, Request
 from tests import FACE_PHOTO
 from tests.synth import write_speech
+from tests.videos import count_frames
 from ui import jobs
 from ui.files import REQUEST_DIR_PREFIX
 from ui.models import Animators

@@ -9,9 +9,9 @@ import pytest
 
 from lganim.media.audio import audio_duration, has_audio
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames
 from tests.synth import rolling_face_video, write_speech
 from tests.ui.handlers import NoProgress
+from tests.videos import count_frames
 from ui import batch, handoff
 from ui import common as ui_common
 from ui import drive as ui_drive
