@@ -17,10 +17,11 @@ def lganim(*args, cwd=ROOT, env=None, timeout=300):
                           text=True, env=env, timeout=timeout)
 
 
-def assert_one_line_error(proc, *words):
-    """A user mistake: exit status 2, one `error:` line naming `words`, nothing else but status lines."""
+def assert_one_line_error(proc, *words, report: bool = False):
+    """A user mistake: exit status 2, one `error:` line naming `words`, nothing else on stderr but status lines,
+    nothing on stdout (`report`: a command whose output is a report, e.g. `doctor`, prints it before the error)."""
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr and proc.stdout == "", proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and (report or proc.stdout == ""), proc.stdout + proc.stderr
     lines = [line for line in proc.stderr.strip().splitlines() if not line.startswith(STATUS_PREFIXES)]
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert all(word in lines[0] for word in words), lines[0]

@@ -95,7 +95,7 @@ def test_doctor_with_the_hub_down_says_which_and_never_retries(tmp_path, weights
     env = {k: v and v.format(port=closed_port()) for k, v in env.items()}
     proc = lganim("doctor", "--domain", "human", "--json", tmp_path / "h.json", env=env)
     assert proc.returncode == 2 and "Retrying in" not in proc.stderr                    # today: 30 such lines
-    assert_one_line_error(proc, "error: not ready", reason)
+    assert_one_line_error(proc, "error: not ready", reason, report=True)
     report = json.loads((tmp_path / "h.json").read_text())
     assert report["ok"] is False and report["hub"]["state"] == hub and reason in report["hub"]["reason"]
     assert f"hub: {hub}: {reason}" in proc.stdout
