@@ -4,7 +4,6 @@ examples; its Python example runs; its API examples answer through gradio_client
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 
 from lganim.cli import main
 from tests import ROOT
-from tests.ui.servers import serve
 from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                 # runs the commands, and an app, as subprocesses
@@ -92,17 +90,11 @@ def test_the_python_example_runs(workdir, monkeypatch):
     assert (workdir / "talk.mp4").is_file() and (workdir / "strip.png").is_file()
 
 
-def test_the_api_examples_answer(tmp_path):
+def test_the_api_examples_answer(app_server, monkeypatch):
     code = next(b for b in blocks("python", "## App, Space and Docker") if "gradio_client" in b)
-    with serve(tmp_path, LGANIM_DOMAIN="demo") as server:
-        code = code.replace('Client("http://127.0.0.1:7860/")', f'Client("{server.url}", verbose=False)')
-        cwd = os.getcwd()
-        os.chdir(ROOT)                                 # the examples' files are named from the repository root
-        try:
-            namespace: dict = {}
-            exec(compile(code, "README.md (API)", "exec"), namespace)
-        finally:
-            os.chdir(cwd)
+    code = code.replace('Client("http://127.0.0.1:7860/")', f'Client("{app_server.url}", verbose=False)')
+    monkeypatch.chdir(ROOT)                            # the examples' files are named from the repository root
+    namespace: dict = {}
+    exec(compile(code, "README.md (API)", "exec"), namespace)
     assert count_frames(namespace["mp4"]) > 0 and namespace["png"] is not None
     assert len(namespace["futures"]) == 4 and namespace["status"].startswith("Done")
-    shutil.rmtree(tmp_path, ignore_errors=True)
