@@ -2,9 +2,9 @@
 out to processes, balanced by cost and the same on every process (no communication needed to agree on it).
 
 - Batches: rows of seeds that share a domain, a prompt and every setting are one `Request` with several seeds (the
-  batched renderer draws their frames together); a photo's row and a track's row are a batch alone. A group larger
-  than a fair share (or than MAX_BATCH) is cut into even pieces, so that a set of one prompt still spreads over
-  every process.
+  batched renderer draws their frames together); a photo's row and a track's row are a batch alone. A group is cut
+  into even pieces of at most MAX_BATCH rows, and into about as many pieces as its share of the rows times the
+  processes, so that a set of one prompt still spreads over every process.
 - Cost of a row: its frames × the GFLOP of one frame of its domain's StyleGAN2 (`tools.costs.synthesis_flops`).
 - Dealing: longest processing time first (the most costly batch to the least loaded process; ties by the first
   line, then the lowest rank), which is within 4/3 of the best possible finish time.
@@ -59,15 +59,15 @@ class Batch:
 
 
 def make_batches(rows: list[Row] | tuple[Row, ...], parts: int = 1, max_batch: int = MAX_BATCH) -> list[Batch]:
-    """Rows grouped by batch key (first appearance order), each group cut into even pieces of at most `max_batch`
-    rows and at most a fair share of all rows among `parts` processes."""
+    """Rows grouped by batch key (first appearance order), each group cut into even pieces: of at most `max_batch`
+    rows, and about as many as the group's share of all rows times `parts` (so that no process need wait)."""
     groups: dict[object, list[Row]] = {}
     for row in rows:
         groups.setdefault(row.batch_key or ("alone", row.line), []).append(row)
-    cap = max(1, min(max_batch, math.ceil(len(rows) / max(parts, 1))))
     batches = []
     for group in groups.values():
-        pieces = math.ceil(len(group) / cap)
+        fair = min(len(group), round(len(group) * parts / len(rows)))
+        pieces = max(1, math.ceil(len(group) / max_batch), fair)
         bounds = [round(k * len(group) / pieces) for k in range(pieces + 1)]
         batches += [Batch(tuple(group[a:b])) for a, b in zip(bounds, bounds[1:])]
     return batches
