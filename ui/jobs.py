@@ -39,6 +39,8 @@ log = logging.getLogger("lganim.app")
 StatusProgress = Callable[[float, str], None]        # (fraction done, what is happening): gradio's progress bar
 BYTES_PER_PIXEL = 0.5                                 # a generous bound of what H.264 writes per pixel of a frame
 STATUS_EVERY = 0.2                                    # seconds between two status lines of background work
+STREAM_STEPS = 4                                      # time steps a streamed chunk holds at most: the live frame
+                                                      # changes every few frames, whatever the renderer's batch
 clock = time.monotonic                                # what the time budget is measured with
 GROUPS = {**LAYER_GROUPS, "fine": tuple(range(9, 18))}   # the motion plot's layer groups (fine: colour, identity)
 
@@ -118,7 +120,7 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
     plan = result.plan
     if plan.photo is not None:
         yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
-    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, budget, write_gif=write_gif)
+    yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, budget, write_gif=write_gif)
 
 
 def stages(progress: StatusProgress):
@@ -128,9 +130,10 @@ def stages(progress: StatusProgress):
 
 
 def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: StatusProgress | None,
-             settings: Settings, *, strength: float, truncation: float | None, fps: int) -> Iterator[Update]:
+             settings: Settings, *, strength: float, truncation: float | None, fps: int,
+             write_gif: bool = True) -> Iterator[Update]:
     """A finished clip with another strength, truncation ψ or fps, from its motion (no CLIP, fitting or motion
-    model); frame 0 is reused where its code did not change."""
+    model), with its GIF as the first render had; frame 0 is reused where its code did not change."""
     progress = progress or quiet
     anim = animators.get(clip.domain)
     result = AnimationResult(clip.plan.to(anim.device), anim, first=clip.first).rerender(
@@ -138,7 +141,8 @@ def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress:
     plan = result.plan
     if plan.photo is not None:                               # the crop again, for a caller that reads the last answer
         yield Update("Re-rendering…", aligned=plan.photo.aligned.image)
-    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, Budget(settings))
+    yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, Budget(settings),
+                           write_gif=write_gif)
 
 
 def background(work: Callable, progress: StatusProgress) -> Iterator:
@@ -212,7 +216,7 @@ def drive(animators: Animators, domain: str, request: DriveRequest, files_root: 
     beside = request.driving.source if request.driving.kind == "video" else None
     if beside is not None and Path(beside).suffix.lower() in (".json", ".csv"):
         beside = None                                         # a track file: nothing to show beside the face
-    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, budget, beside=beside)
+    yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, budget, beside=beside)
 
 
 def predict(animators: Animators, domain: str, request: PredictRequest, files_root: str | Path,

@@ -1,6 +1,8 @@
 """The page's Blocks: gradio's own refusals of a file value (a path it was never sent, a string or number where a
 file goes) become the app's one-line message naming the input, instead of gradio's anonymous "the upstream app
-raised an exception" and a traceback in the server log."""
+raised an exception" and a traceback in the server log; and the API's description (the API page, gradio_client,
+the MCP tools) says of each file input what it is in one line, with no default: a tab's example file lies at a path
+of the server."""
 from __future__ import annotations
 
 import inspect
@@ -10,6 +12,7 @@ import pydantic
 from gradio.exceptions import InvalidPathError
 
 FILE_INPUTS = {gr.Image: "image", gr.Video: "video", gr.Audio: "audio", gr.File: ""}
+FILE_PARAMETERS = {"Image": "an image file", "Video": "a video file", "Audio": "a sound file", "File": "a file"}
 
 
 def file_kind(component) -> str | None:
@@ -34,8 +37,25 @@ def refusal(fn, components: list, values: list) -> str:
     return f"{listed}: each must be an uploaded file (gradio_client.handle_file(path)), or empty."
 
 
+def one_line_files(info: dict) -> dict:
+    """gradio's API description with every file input described in one line (not gradio's FileData docstring) and
+    without a default (a component's value is a file of the server: its path is nobody's business)."""
+    for endpoint in info["named_endpoints"].values():
+        for parameter in endpoint["parameters"]:
+            what = FILE_PARAMETERS.get(parameter["component"])
+            if what is None:
+                continue
+            parameter["python_type"]["description"] = f"{what}: gradio_client.handle_file(path or URL), or None"
+            parameter["parameter_has_default"], parameter["parameter_default"] = True, None
+    return info
+
+
 class Page(gr.Blocks):
-    """gr.Blocks whose requests with a file value gradio cannot take get the app's message (see the module)."""
+    """gr.Blocks whose requests with a file value gradio cannot take get the app's message, and whose API says what
+    a file input is in one line (see the module)."""
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        return one_line_files(super().get_api_info(all_endpoints, page))
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
         try:
@@ -44,4 +64,4 @@ class Page(gr.Blocks):
             raise gr.Error(refusal(block_fn.fn, block_fn.inputs, inputs), print_exception=False) from None
 
 
-__all__ = ["Page", "refusal"]
+__all__ = ["Page", "refusal", "one_line_files"]
