@@ -41,7 +41,7 @@ def outputs(updates: Iterator[jobs.Update]):
     for u in updates:
         if u.videos:
             yield (list(zip(map(str, u.videos), u.captions)), u.live, u.strip,
-                   lines(u.plot, "frame", "distance", "curve"), u.status)
+                   lines(u.plot), u.status)
         else:
             yield gr.skip(), u.live if u.live is not None else gr.skip(), gr.skip(), gr.skip(), u.status
 

@@ -224,11 +224,10 @@ def optional_prompt(prompt):
     return None if prompt is None or (isinstance(prompt, str) and not prompt.strip()) else prompt
 
 
-def lines(columns: dict | None, x: str, y: str, color: str):
-    """A line plot of `columns` (None: an empty plot)."""
-    if columns is None:
-        return None
-    return gr.LinePlot(value=pd.DataFrame(columns), x=x, y=y, color=color)
+def lines(columns: dict | None) -> pd.DataFrame | None:
+    """A line plot's value: `columns` as a table (the plot names its axes and colour), None for an empty plot. A value,
+    not a component update: an API caller gets the table."""
+    return None if columns is None else pd.DataFrame(columns)
 
 
 @on_gpu(duration=lambda domain, request, write_gif, progress: zerogpu.gpu_seconds(ANIMATORS, domain, request))

@@ -35,7 +35,7 @@ def outputs(updates: Iterator[jobs.Update]):
     for u in updates:
         if u.videos:
             yield (str(u.videos[0]), str(u.side_by_side) if u.side_by_side else None, u.live,
-                   [str(p) for p in u.tracks] if u.tracks else None, lines(u.curves, "t", "value", "channel"),
+                   [str(p) for p in u.tracks] if u.tracks else None, lines(u.curves),
                    u.status)
         else:
             yield gr.skip(), gr.skip(), u.live if u.live is not None else gr.skip(), gr.skip(), gr.skip(), u.status
@@ -65,7 +65,7 @@ def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=No
         region: what drives the face: all, pose (yaw, pitch), expression, lips, or eyes (eyes and brows)
         pose_scale: how much of the head's turns the face copies, a number from -10 to 10 (1: as they are)
         expression_scale: how much of the expression the face copies, a number from -10 to 10 (1: as it is)
-        smooth: smoothing against jitter, a number from 0 (none) to 1 (steadiest, but later)
+        smooth: smoothing against jitter, a number from 0 to 1 (0: none, 1: the steadiest, but later)
         fps: frames per second of the result, a whole number from 1 to 60; 0: the driving video's own frame times
         prompt: optional English sentence whose motion is added on top ("The person is smiling.")
 

@@ -133,7 +133,7 @@ def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0,
         eye_r: right eye opening, in inter-ocular distances from the neutral face; the domain's range, about ±0.25
         brow: brows raised, in inter-ocular distances from the neutral face; the domain's range, about ±0.1
         prompt: an English sentence whose fitted expression the face takes ("The person is surprised."), or empty
-        amount: how much of the first sentence, a number from -1 (its opposite) to 1 (its full expression)
+        amount: how much of the first sentence, a number from -1 to 1 (1: its full expression, -1: its opposite)
         prompt_2: a second sentence, or empty
         amount_2: how much of the second sentence, a number from -1 to 1
         prompt_3: a third sentence, or empty

@@ -63,7 +63,7 @@ def outputs(updates: Iterator[jobs.Update], last: Kept | None):
             last.value = u.clip
         if u.videos:
             yield (str(u.videos[0]), str(u.gif) if u.gif else None, u.live, u.strip,
-                   lines(u.plot, "frame", "distance", "curve"), u.status, aligned)
+                   lines(u.plot), u.status, aligned)
             continue
         yield (gr.skip(), gr.skip(), u.live if u.live is not None else gr.skip(), gr.skip(), gr.skip(), u.status,
                u.aligned if u.aligned is not None else gr.skip())

@@ -35,7 +35,7 @@ def outputs(updates):
     for u in updates:
         if u.videos:
             yield (str(u.videos[0]), u.live, [str(p) for p in u.tracks] if u.tracks else None,
-                   lines(u.curves, "t", "value", "channel"), u.status)
+                   lines(u.curves), u.status)
         else:
             yield gr.skip(), u.live if u.live is not None else gr.skip(), gr.skip(), gr.skip(), u.status
 

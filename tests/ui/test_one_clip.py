@@ -87,7 +87,7 @@ def test_frames_stream_before_the_mp4_and_the_gif_comes_after_it(monkeypatch):
     strip = outputs[with_mp4][3]
     assert strip.shape[0] == 96 and strip.shape[1] == 8 * 96
     plot = outputs[with_mp4][4]
-    assert len(plot.value["data"]) == 10 * 4               # one point per frame for each of the 4 layer groups
+    assert len(plot) == 10 * 4                             # one point per frame for each of the 4 layer groups
     assert "10 frames" in status and "untrained" in status
     clip = last.value                                      # kept for re-rendering
     assert clip.domain == "demo" and clip.plan.request.num_frames == 10 and clip.first.shape == (1, 128, 128, 3)
