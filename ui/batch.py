@@ -159,8 +159,10 @@ def build(domain: gr.Dropdown, truncation_default: gr.Number) -> None:
                                    queue=False, api_visibility="private").then(
             predict_futures, inputs=[domain, seeds, futures_prompts, samples, num_frames, fps], outputs=batch_out,
             api_name="predict", preprocess=False, show_progress="minimal", show_progress_on=[status])
-        stop.click(canceller("batch"), outputs=[status, live], cancels=[batch, futures], queue=False,
-                   api_visibility="private")
+        # Cancel: gradio stops the request first, then the status says where the server stopped (its own event,
+        # after: an event with `cancels` runs its function before it cancels)
+        stop.click(None, cancels=[batch, futures], queue=False, api_visibility="private")
+        stop.click(canceller("batch"), outputs=[status, live], queue=False, api_visibility="private")
         truncation_default.change(lambda psi: psi, inputs=truncation_default, outputs=truncation, queue=False,
                                   api_visibility="private")
 

@@ -92,11 +92,11 @@ def build(domain: gr.Dropdown) -> dict:
         start = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
-                with gr.Row():
+                with gr.Row():                            # side by side; on a phone one above the other
                     video = gr.Video(EXAMPLE_VIDEO, sources=["upload", "webcam"], label="Driving video",
-                                     height=180, elem_id="drive-video")
+                                     height=180, elem_id="drive-video", min_width=240)
                     image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=180,
-                                     label="Photo (optional)", elem_id="drive-photo")
+                                     label="Photo (optional)", elem_id="drive-photo", min_width=240)
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                      elem_id="drive-seed")
@@ -133,8 +133,10 @@ def build(domain: gr.Dropdown) -> dict:
                                              start],
                          outputs=[result, beside, live, tracks, plot, status], api_name="drive", preprocess=False,
                          show_progress="minimal", show_progress_on=[status])
-        stop.click(canceller("drive"), outputs=[status, live], cancels=[event], queue=False,
-                   api_visibility="private")
+        # Cancel: gradio stops the request first, then the status says where the server stopped (its own event,
+        # after: an event with `cancels` runs its function before it cancels)
+        stop.click(None, cancels=[event], queue=False, api_visibility="private")
+        stop.click(canceller("drive"), outputs=[status, live], queue=False, api_visibility="private")
     return {"start": start, "note": note}
 
 

@@ -212,8 +212,10 @@ def build(domain: gr.Dropdown) -> dict:
                         preprocess=False, show_progress="minimal", show_progress_on=[status],
                         trigger_mode="always_last", api_visibility="private")
                   for event in (strength.release, truncation.submit, fps.release)]
-        stop.click(canceller("single"), outputs=[status, live], cancels=[single, *again], queue=False,
-                   api_visibility="private")
+        # Cancel: gradio stops the request first, then the status says where the server stopped (its own event,
+        # after: an event with `cancels` runs its function before it cancels)
+        stop.click(None, cancels=[single, *again], queue=False, api_visibility="private")
+        stop.click(canceller("single"), outputs=[status, live], queue=False, api_visibility="private")
         dice.click(random_seed, outputs=seed, queue=False, api_visibility="private")
         paper.input(lambda chosen: chosen or gr.skip(), inputs=paper, outputs=prompt, queue=False,
                     api_visibility="private")

@@ -134,8 +134,10 @@ def build(domain: gr.Dropdown) -> dict:
                                        still, fps, prompt, start],
                          outputs=[result, live, tracks, plot, status], api_name="talk", preprocess=False,
                          show_progress="minimal", show_progress_on=[status])
-        stop.click(canceller("talk"), outputs=[status, live], cancels=[event], queue=False,
-                   api_visibility="private")
+        # Cancel: gradio stops the request first, then the status says where the server stopped (its own event,
+        # after: an event with `cancels` runs its function before it cancels)
+        stop.click(None, cancels=[event], queue=False, api_visibility="private")
+        stop.click(canceller("talk"), outputs=[status, live], queue=False, api_visibility="private")
     return {"start": start, "note": note}
 
 
