@@ -244,19 +244,23 @@ class Animator:
             self._check_start(start)
             psi, photo = start.truncation, start.photo
         elif request.image is not None:
+            announce(progress, "Finding the face in the photo")
             photo = self.photos.read(request.image, request.face_index, request.paste_back)
         with torch.inference_mode():
             if start is not None:                                                          # an edited face
                 w0 = start.w.to(self.device, self.stylegan.dtype).expand(request.batch, -1, -1).contiguous()
             elif photo is not None:
+                announce(progress, "Encoding the photo")                  # e4e, loaded on the first photo
                 refining = optimising(progress, "Refining the photo")
                 w0 = self.photos.invert(photo, request.refine_steps, refining)              # [1, L, D]
                 w0 = w0.expand(request.batch, -1, -1).contiguous()                          # [B, L, D]
             else:
                 w0 = seed_codes(self.stylegan, request.seeds, psi)                         # [B, L, D]
             first = self.renderer(w0) if source.needs_first_frames else None               # [B, 3, H, W]
-            motion = source.motion(request, w0, first, generator=generator,
-                                   progress=optimising(progress, "Fitting the motion to the prompt"))
+            fitting = "Fitting the motion to the prompt"
+            if isinstance(source, FittedMotion) and source.unfitted(request.prompts):    # its first step is slow
+                announce(progress, fitting, source.fitter.settings.steps)
+            motion = source.motion(request, w0, first, generator=generator, progress=optimising(progress, fitting))
         want = (request.batch, request.num_frames, self.stylegan.num_ws, self.stylegan.style_dim)
         if tuple(motion.offsets.shape) != want:
             raise LganimError(f"The motion source made offsets of shape {tuple(motion.offsets.shape)}, "
@@ -406,9 +410,16 @@ class Animator:
         return LiveSession(self, request, directions=self.directions)
 
 
+def announce(progress: StageProgress | None, stage: str, total: int = 0) -> None:
+    """Say that a slow stage begins (step 0 of `total`; 0: a stage without steps), before its first step ends: a
+    terminal shows its bar, the app its status line, at once."""
+    if progress is not None:
+        progress(stage, 0, total)
+
+
 def optimising(progress: StageProgress | None, stage: str):
     """A slow optimisation's progress(step, steps, loss) as `progress`'s stage."""
     return None if progress is None else (lambda step, steps, loss: progress(stage, step, steps))
 
 
-__all__ = ["Plan", "FrameChunk", "AnimationResult", "Animator", "optimising"]
+__all__ = ["Plan", "FrameChunk", "AnimationResult", "Animator", "announce", "optimising"]
