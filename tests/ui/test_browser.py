@@ -143,3 +143,22 @@ def test_cancel_and_errors_are_shown_in_the_tab_status(server, browser):
         page.wait_for_function("!document.querySelector('.toast-body')", timeout=5_000)   # it goes with its tab
     finally:
         page.close()
+
+
+def test_the_live_tab_says_an_error_in_its_speed_line(server, browser):
+    """The human domain's weights are not on this machine: the camera's first frame fails, and the Live tab says why
+    in its own line as well as the toast."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"]).new_page()
+    try:
+        page.goto(server.url)
+        page.click("#domain input")
+        page.get_by_role("option", name="Human faces (FFHQ 1024)").click()
+        page.get_by_role("tab", name="Live", exact=True).click()
+        page.click("#live-camera div[title='grant webcam access'] button")
+        page.click("#live-camera button.capture-button")
+        page.wait_for_function("document.querySelector('#live-speed').innerText.includes('⚠️')", timeout=60_000)
+        said = page.inner_text("#live-speed")
+        assert "stylegan2-ffhq-config-f.pt is missing" in said and page.locator(".toast-body").count() >= 1, said
+        assert page.evaluate(UNCOVERED, "#live-speed"), "something is drawn over the error's text"
+    finally:
+        page.context.close()
