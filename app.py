@@ -29,14 +29,15 @@ from ui.common import ANIMATORS, FILES, settings
 from ui.page import Page
 
 # The page's rules: a label sits above its picture or video (never on it) and wraps instead of being cut; a status
-# line shows its own text, not gradio's "Error" badge over it (the error is the line itself, and the toast); a
-# domain's name stops short of the dropdown's arrow; buttons beside a field keep their own height.
+# line shows its own text and nothing over it (not gradio's "Error" badge, nor its timer: the line says each step,
+# the error is the line itself, and the toast); a domain's name stops short of the dropdown's arrow; buttons beside a
+# field keep their own height.
 CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
 #live-frame img, #drive-live img, #talk-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
 .gradio-container label[data-testid="block-label"].float {position: static; max-width: 100%; margin-bottom: 4px}
-.status-line [data-testid="status-tracker"] .error, .status-line .clear-status {display: none}
+.status-line [data-testid="status-tracker"] {display: none}
 #domain input {text-overflow: ellipsis; padding-right: 28px}
 .seed-row {align-items: flex-end}
 @media (max-width: 480px) {.tab-container button {padding-left: 6px; padding-right: 6px}}

@@ -17,7 +17,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +115,8 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
     yield Update(f"Loading the {domain} models…" if first_load else "Planning the motion…")
     anim = animators.get(domain)
     progress(0, "Planning the motion…")
-
-    result = anim(request, progress=stages(progress))
+    result: AnimationResult = yield from in_background(lambda report: anim(request, progress=report), progress,
+                                                       budget)
     plan = result.plan
     if plan.photo is not None:
         yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
@@ -180,7 +180,7 @@ def background(work: Callable, progress: StatusProgress) -> Iterator:
             if kind == "error":
                 raise rest[0]
             stage, done, expected = rest
-            line = f"{stage}… {done}/{expected} frames" if expected else f"{stage}…"
+            line = f"{stage}… {done}/{expected}" if expected else f"{stage}…"
             progress(done / expected if expected else 0, line)
             if time.monotonic() - shown >= STATUS_EVERY or not done:   # a few lines a second, not one per frame
                 shown = time.monotonic()
@@ -195,6 +195,19 @@ def background(work: Callable, progress: StatusProgress) -> Iterator:
         thread.join()
 
 
+def in_background(work: Callable, progress: StatusProgress, budget: Budget) -> Generator[Update, None, object]:
+    """`background(work)` as status updates (the slow stages of a door: a photo's refinement, a new prompt's fit,
+    tracking), within the request's time budget; returns the work's result (`result = yield from ...`)."""
+    lines = background(work, progress)
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration as end:
+            return end.value
+        budget.check(0, 0)
+        yield Update(line)
+
+
 def drive(animators: Animators, domain: str, request: DriveRequest, files_root: str | Path,
           progress: StatusProgress | None, settings: Settings) -> Iterator[Update]:
     """A face driven by a video, a track, speech or text (lganim.driving): track → control directions → frames,
@@ -203,15 +216,8 @@ def drive(animators: Animators, domain: str, request: DriveRequest, files_root: 
     budget = Budget(settings)
     yield Update("Reading what drives the face…")
     anim = animators.get(domain)
-    work = background(lambda report: anim.drive(request, progress=report), progress)
-    while True:
-        try:
-            line = next(work)
-        except StopIteration as end:
-            result: AnimationResult = end.value
-            break
-        budget.check(0, 0)
-        yield Update(line)
+    result: AnimationResult = yield from in_background(lambda report: anim.drive(request, progress=report), progress,
+                                                       budget)
     plan = result.plan
     beside = request.driving.source if request.driving.kind == "video" else None
     if beside is not None and Path(beside).suffix.lower() in (".json", ".csv"):
@@ -326,5 +332,5 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
     yield result
 
 
-__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "stages", "rerender", "background", "drive",
-           "predict", "estimate", "stream_clip"]
+__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "stages", "rerender", "background", "in_background",
+           "drive", "predict", "estimate", "stream_clip"]

@@ -73,25 +73,32 @@ def speed_line(session: LiveSession) -> str:
             f"{session.anim.device}")
 
 
-STOPPED: dict[str | None, str] = {}     # session -> why its camera stream stopped, until its speed line says it
+FAILED: dict[str | None, str] = {}      # session -> the error its camera's frames last met (a toast once)
 
 
 def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int = 0, photo=None, region: str = "all",
                pose_scale: float = 1.0, expression_scale: float = 1.0, smooth: float = DEFAULT_LIVE_SMOOTH,
                request: gr.Request = None):
     """One camera frame (uint8 [H, W, 3]) -> (the puppet's frame, the speed line, the state). A plain function, not a
-    generator (a stream's frame returns at once): an error stops the stream as one `gr.Error` line, and is kept for
-    `stream_stopped` to say in the speed line."""
+    generator (a stream's frame returns at once). An error is one `gr.Error` line, the speed line says it
+    (`stream_failed`); the camera goes on sending frames, so the same error again is said in the speed line only,
+    not as a toast a frame."""
+    session = session_of(request)
     try:
-        return puppet_frame(frame, state, domain, seed, photo, region, pose_scale, expression_scale, smooth)
+        answer = puppet_frame(frame, state, domain, seed, photo, region, pose_scale, expression_scale, smooth)
     except Exception as e:
-        message = STOPPED[session_of(request)] = message_of(e, live_frame)
+        message = message_of(e, live_frame)
+        if FAILED.get(session) == message:
+            return gr.skip(), f"⚠️ {message}", state
+        FAILED[session] = message
         raise gr.Error(message, print_exception=False) from None
+    FAILED.pop(session, None)
+    return answer
 
 
-def stream_stopped(request: gr.Request = None) -> str:
-    """The speed line once the stream stopped on an error: the error's line (the toast says it too)."""
-    return f"⚠️ {STOPPED.pop(session_of(request), 'The live view stopped.')}"
+def stream_failed(request: gr.Request = None) -> str:
+    """The speed line once a frame failed: the error's line (the toast says it too)."""
+    return f"⚠️ {FAILED.get(session_of(request), 'The live view stopped.')}"
 
 
 def puppet_frame(frame, state: LiveState | None, domain: str, seed: int, photo, region: str, pose_scale: float,
@@ -191,11 +198,11 @@ def build(domain: gr.Dropdown) -> None:
         camera.stream(live_frame, inputs=[camera, state, domain, seed, photo, region, pose, expression, smooth],
                       outputs=[puppet, speed, state], stream_every=LIVE_STREAM_EVERY, time_limit=LIVE_TIME_LIMIT,
                       show_progress="hidden", api_visibility="private").failure(
-            stream_stopped, outputs=[speed], queue=False, api_visibility="private")
+            stream_failed, outputs=[speed], queue=False, api_visibility="private", show_progress="hidden")
         go.click(record, inputs=[state], outputs=[go, files, status, state], api_visibility="private",
                  show_progress="minimal", show_progress_on=[status])
         centre.click(recentre, inputs=[state], outputs=[status], api_visibility="private")
 
 
-__all__ = ["LiveState", "live_frame", "stream_stopped", "record", "recentre", "speed_line", "build",
+__all__ = ["LiveState", "live_frame", "stream_failed", "record", "recentre", "speed_line", "build",
            "ZERO_GPU_NOTE", "START_CLIP", "STOP_CLIP"]

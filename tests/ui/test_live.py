@@ -28,9 +28,10 @@ def test_zero_gpu_and_a_recording_without_a_camera_are_refused_in_one_line_and_i
     assert said[-1][2] == f"⚠️ {err.value.message}"                         # the tab's status line says it too
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
     with pytest.raises(gr.Error) as err:
-        ui_live.live_frame(face(0), None)                    # a camera frame: the stream stops
+        ui_live.live_frame(face(0), None)                    # a camera frame: one toast ...
     assert err.value.message == ui_live.ZERO_GPU_NOTE
-    assert ui_live.stream_stopped() == f"⚠️ {ui_live.ZERO_GPU_NOTE}"       # what the speed line then says
+    assert ui_live.stream_failed() == f"⚠️ {ui_live.ZERO_GPU_NOTE}"        # ... what the speed line then says
+    assert ui_live.live_frame(face(0), None)[1] == f"⚠️ {ui_live.ZERO_GPU_NOTE}"   # the next frames: the line only
 
 
 @pytest.mark.slow
