@@ -152,7 +152,8 @@ class OutputWriter:
         for clip, encoder in zip(frames, self._encoders):
             if encoder is not None:
                 encoder.add(clip)
-        self._picked += [frames[:, j - chunk.index] for j in self._shown if chunk.index <= j < chunk.index + n]
+        # copies: a view would keep the whole chunk alive
+        self._picked += [frames[:, j - chunk.index].copy() for j in self._shown if chunk.index <= j < chunk.index + n]
         if chunk.index == 0:
             self._first = frames[:, 0].copy()
         self._last = frames[:, -1].copy()
