@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import checks
-from ..config import MAX_FPS, VIDEO_SUFFIXES
+from ..config import MAX_FPS
 from ..errors import LganimError
 from ..files import atomic_path, publish, temp_beside
 from . import ffmpeg
@@ -51,18 +51,6 @@ def _as_frames(frames) -> np.ndarray:
 
 def _check_fps(fps) -> float:
     return checks.number("fps", fps, 1, MAX_FPS)
-
-
-def _check_path(path, suffix: str | None = None) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES or (suffix is not None and path.suffix.lower() != suffix):
-        wanted = suffix or " or ".join(VIDEO_SUFFIXES)
-        raise LganimError(f"The video file name must end in {wanted}, got '{path.name}'.")
-    if path.is_dir():
-        raise LganimError(f"'{path}' is a folder; give a file name ending in {path.suffix.lower()}.")
-    if not path.parent.is_dir():
-        raise LganimError(f"The folder '{path.parent}' does not exist; create it first.")
-    return path
 
 
 def _pad_even(frames: np.ndarray) -> np.ndarray:
@@ -114,7 +102,7 @@ class Mp4Encoder:
 
     def __init__(self, path, fps, audio: str | Path | None = None, max_bytes: int | None = None):
         self.fps = _check_fps(fps)
-        self.path = _check_path(path, ".mp4")
+        self.path = checks.output_file("The video file name", path, (".mp4",))
         if audio is not None and not Path(audio).is_file():
             raise LganimError(f"No audio file at '{Path(audio).name}'.")
         self.audio, self.max_bytes = audio, max_bytes
@@ -263,7 +251,7 @@ class Mp4Recorder:
 def gif_from_mp4(mp4: str | Path, path: str | Path) -> Path:
     """A looping GIF of every frame of an MP4 (one palette for the clip, ordered dithering: fast), made by ffmpeg
     from the file (no frames in memory). Returns the path written."""
-    mp4, path = Path(mp4), _check_path(path, ".gif")
+    mp4, path = Path(mp4), checks.output_file("The GIF file name", path, (".gif",))
 
     def write(tmp: str):
         graph = "[0:v:0]split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer[gif]"
@@ -279,7 +267,7 @@ def gif_from_mp4(mp4: str | Path, path: str | Path) -> Path:
 def side_by_side(left: str | Path, right: str | Path, path: str | Path) -> Path:
     """An MP4 of two videos side by side (the left one scaled to the right one's height and resampled to its frame
     rate), with the right one's sound; as long as the right one. Made by ffmpeg from the files, in constant memory."""
-    left, right, path = Path(left), Path(right), _check_path(path, ".mp4")
+    left, right, path = Path(left), Path(right), checks.output_file("The video file name", path, (".mp4",))
     info = ffmpeg.probe(right, ffmpeg.VIDEO)
     fps = info.fps or 25.0
     height = info.height + info.height % 2
