@@ -28,6 +28,7 @@ MAX_DRIVEN_FRAMES = 18_000      # a clip a track or audio drives (10 minutes at 
 MAX_FPS = 60                    # frames per second of a video lganim writes (and of the features that drive one)
 MAX_TRACK_FPS = 1000.0          # sampling rate of a motion track (a high-speed camera's)
 MAX_BATCH = 16                  # clips per request
+MAX_FUTURES = 16                # predicted futures of one face
 MAX_STRENGTH = 10.0             # |strength| of a motion, and |scale| of a driving track's pose or expression
 MAX_SEED = 2 ** 32 - 1
 MAX_PROMPT_CHARS = 1000         # CLIP reads 77 tokens; longer text is a mistake or an abuse (also: text to say)

@@ -12,6 +12,7 @@ from contextlib import closing
 
 import gradio as gr
 
+from lganim.checks import whole
 from lganim.config import (
     DEFAULT_FPS,
     DEFAULT_FRAMES,
@@ -20,6 +21,7 @@ from lganim.config import (
     DEFAULT_STRENGTH,
     MAX_FPS,
     MAX_FRAMES,
+    MAX_FUTURES,
     SCHEDULES,
 )
 from lganim.request import Request, parse_prompt_lines, parse_seed_list
@@ -60,6 +62,7 @@ def predict_futures(domain: str = "demo", seeds: str = "1", prompts: str = "", s
     """K plausible futures of the first seed's face. prompts empty: each future is a sequence of the paper's
     prompts drawn from the seed; else the first prompt drives every future. The videos are captioned with what
     they animate."""
+    samples = whole("samples", samples, 1, MAX_FUTURES)
     chosen = parse_prompt_lines(prompts)[0] if isinstance(prompts, str) and prompts.strip() else None
     request = Request([chosen or DEFAULT_PROMPT], parse_seed_list(seeds)[:1], None, num_frames, fps)
     spec = checked_domain(domain, request)

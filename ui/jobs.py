@@ -33,7 +33,7 @@ from lganim.motion.futures import futures
 from lganim.pipeline import Animator, FrameChunk, Plan
 from lganim.request import DriveRequest, Request
 
-from .files import request_dir
+from .files import make_room, release, request_dir, size_of
 from .models import Animators
 from .settings import Settings
 
@@ -81,15 +81,24 @@ class Update:
 
 @dataclass
 class Budget:
-    """A request's time and disk budgets (ui/settings.py)."""
+    """A request's time and disk budgets (ui/settings.py): every file in its folder counts against the disk's."""
 
     settings: Settings
     started: float = field(default_factory=lambda: clock())
+    folder: Path | None = None              # the request's folder, once it has one
 
     def check(self, done: int, total: int) -> None:
         if clock() - self.started > self.settings.request_seconds:
             raise LganimError(f"Stopped after {done} of {total} frames: the request ran past the "
                               f"{self.settings.request_seconds} s one request may take; ask for fewer frames.")
+        if self.room() < 0:
+            raise LganimError(f"Stopped after {done} of {total} frames: its files would be larger than the "
+                              f"{self.settings.request_bytes / 1e6:.0f} MB one request may write; ask for fewer "
+                              f"frames.")
+
+    def room(self) -> int:
+        """The bytes the request may still write."""
+        return self.settings.request_bytes - (size_of(self.folder) if self.folder is not None else 0)
 
 
 def quiet(fraction: float, text: str) -> None:
@@ -114,6 +123,7 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
         progress(0, f"Loading the {domain} models (first request only)…")
     yield Update(f"Loading the {domain} models…" if first_load else "Planning the motion…")
     anim = animators.get(domain)
+    make_room(files_root, settings.disk_bytes, estimate(request, anim))       # or refused before any work
     progress(0, "Planning the motion…")
 
     def optimising(step: int, total: int, loss: float) -> None:  # photo refinement / fitting a new prompt
@@ -230,8 +240,8 @@ def predict(animators: Animators, domain: str, face: Request, samples: int, file
     face = face.with_changes(prompts=face.prompts[:1], seeds=face.seeds[:1])
     drawn = futures(anim.motion, controls, anim.domain.subject, samples, face.seeds[0] or 0, face.num_frames,
                     face.fps, prompt, diversity)
-    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
-                         needed=estimate(face, anim) * samples)
+    folder = budget.folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.disk_bytes,
+                                        needed=estimate(face, anim) * samples)
     finished = False
     try:
         videos, strips, offsets = [], [], []
@@ -263,6 +273,7 @@ def predict(animators: Animators, domain: str, face: Request, samples: int, file
     finally:
         if not finished:                                     # failed or cancelled
             shutil.rmtree(folder, ignore_errors=True)
+        release(folder)
 
 
 def estimate(request: Request, anim: Animator) -> int:
@@ -288,8 +299,8 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
     b, t = request.batch, request.num_frames
     fps = video_fps or request.fps
     settings = budget.settings
-    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
-                         needed=estimate(request, anim))
+    folder = budget.folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.disk_bytes,
+                                        needed=estimate(request, anim))
     encoders = [Mp4Encoder(folder / f"clip{i}.mp4", fps, plan.motion.audio, max_bytes=settings.request_bytes)
                 for i in range(b)]
     shown, picked, first, done = strip_indices(t), [], None, 0
@@ -331,9 +342,9 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
         yield dataclasses.replace(result, status=status + " · making the " + ("GIF…" if write_gif else
                                                                                "side-by-side video…"))
         if write_gif:
-            result.gif = gif_from_mp4(videos[0], folder / "clip0.gif")
+            result.gif = gif_from_mp4(videos[0], folder / "clip0.gif", max_bytes=budget.room())
         if beside is not None:
-            result.side_by_side = side_by_side(beside, videos[0], folder / "side_by_side.mp4")
+            result.side_by_side = side_by_side(beside, videos[0], folder / "side_by_side.mp4", max_bytes=budget.room())
         yield result
     finally:
         if not finished:                                                    # failed or cancelled
@@ -341,6 +352,7 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
                 encoder.abort()
             log.info("%s: stopped after %d/%d frames", anim.domain.name, done, t)
             shutil.rmtree(folder, ignore_errors=True)
+        release(folder)
 
 
 __all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "rerender", "background", "drive", "predict",

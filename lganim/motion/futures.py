@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .. import checks
-from ..config import PAPER_EXPRESSIONS
+from ..config import MAX_FUTURES, PAPER_EXPRESSIONS
 from ..tracks.idle import idle_track
 from .controls import Controls
 from .driven import TrackMotion
@@ -39,7 +39,7 @@ def futures(language: MotionSource, controls: Controls, subject: str, samples: i
     """K plausible futures of a face (face video prediction), all drawn from `seed`: each a sequence of the paper's
     prompts (or `prompt`) through the domain's language motion — with a trained recurrent generator, from its own
     hidden-state draw spread by `diversity` — plus blinks and head sway."""
-    checks.whole("samples", samples, 1, 16)
+    samples = checks.whole("samples", samples, 1, MAX_FUTURES)
     checks.number("diversity", diversity, 0.0, 100.0)
     trained = isinstance(language, TrainedMotion)
     out = []
