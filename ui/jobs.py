@@ -263,6 +263,7 @@ def predict(animators: Animators, domain: str, face: Request, samples: int, file
             line = f"Future {k + 1}/{samples}: {future.prompt}"
             progress((k + 1) / samples, line)
             yield Update(line, live=live, done=(k + 1) * face.num_frames, total=samples * face.num_frames)
+        budget.check(samples * face.num_frames, samples * face.num_frames)    # the finished files, together
         captions = [f.prompt for f in drawn]
         update = Update(done_line(anim, samples, face.num_frames, *strips[0].shape[1:3], face.fps, budget),
                         live=live, videos=videos, captions=captions, strip=frame_strip(np.stack(strips)),
@@ -319,6 +320,7 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
         last = chunk.frames[:, -1]
         progress(1.0, "Writing the video…")
         videos = [encoder.finish() for encoder in encoders]
+        budget.check(t, t)                                                  # the finished files, together
         log.info("%s: %d clip(s) × %d frames in %.2f s", anim.domain.name, b, t, clock() - budget.started)
         strip = frame_strip(np.stack(picked, axis=1))                       # [B, ≤8, H, W, 3] → one picture
         motion, tracks, curves = plan.motion, None, None

@@ -83,6 +83,8 @@ class EncoderError(Exception):
 def _atomic_write(path: Path, write, max_bytes: int | None = None) -> Path:
     """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`; a file larger than
     `max_bytes` is refused (and removed) instead."""
+    if max_bytes is not None and max_bytes <= 0:
+        raise _too_large(path, 0)
     try:
         with atomic_path(path, suffix=path.suffix.lower()) as tmp:
             write(str(tmp))
@@ -90,11 +92,15 @@ def _atomic_write(path: Path, write, max_bytes: int | None = None) -> Path:
             if size == 0:
                 raise EncoderError("the encoder wrote an empty file")
             if max_bytes is not None and size > max_bytes:
-                raise LganimError(f"'{path.name}' would be larger than the {max_bytes / 1e6:.1f} MB this request "
-                                  f"may still write; make the clip shorter or smaller.")
+                raise _too_large(path, max_bytes)
     except (OSError, EncoderError) as err:                  # ffmpeg failed, or the disk: not the frames' source
         raise _write_error(path, err) from err
     return path
+
+
+def _too_large(path: Path, max_bytes: int) -> LganimError:
+    return LganimError(f"'{path.name}' would be larger than the {max_bytes / 1e6:.3g} MB this request may still "
+                       f"write; make the clip shorter or smaller.")
 
 
 def _size_limit(max_bytes: int | None) -> list[str]:

@@ -70,6 +70,23 @@ def test_a_request_past_its_time_or_disk_budget_stops_between_chunks(animators, 
 
 
 @pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
+def test_the_disk_budget_counts_every_file_the_request_writes(animators, tmp_path):
+    """Not only each MP4: the clips together, and the GIF, count against what one request may write."""
+    def run(request, request_bytes):
+        return list(jobs.run(animators, "demo", request, tmp_path, quiet,
+                             dataclasses.replace(SETTINGS, request_bytes=request_bytes)))
+
+    final = run(Request(SMILE, 5, num_frames=48), 10 ** 9)[-1]
+    mp4, gif = final.videos[0].stat().st_size, final.gif.stat().st_size
+    with pytest.raises(LganimError, match=r"'clip0.gif' would be larger than the [\d.]+ MB this request may still"):
+        run(Request(SMILE, 5, num_frames=48), mp4 + gif // 2)
+    assert not list(tmp_path.glob("*/.*.gif")) and len(list(tmp_path.glob("*/clip0.gif"))) == 1    # the first one's
+    with pytest.raises(LganimError, match="its files would be larger than the 0 MB one request may write"):
+        run(Request(SMILE, (5, 5, 5, 5), num_frames=48), 2 * mp4)           # each clip fits, the four do not
+    assert len(list(tmp_path.glob(REQUEST_DIR_PREFIX + "*"))) == 2
+
+
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_driven_face_reports_tracking_and_ends_with_the_videos(animators, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.6),))
     updates = list(jobs.drive(animators, "demo", DriveRequest(Driving("audio", speech), 1, fps=10), tmp_path, quiet,
