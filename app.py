@@ -29,7 +29,7 @@ from starlette.middleware import Middleware
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
-from ui import batch, drive, edit, files, jobs, live, one_clip, talk, text, zerogpu
+from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, zerogpu
 from ui.common import ANIMATORS, FILES, settings
 from ui.guard import Guard
 from ui.page import Page
@@ -68,7 +68,7 @@ with Page(title="lganim: animate a face from a sentence") as demo:     # ui/file
         editing = edit.build(domain)
         live.build(domain)
     for button, tab, target in ((editing["to_drive"], "drive", driving), (editing["to_talk"], "talk", talking)):
-        button.click(edit.hand_off(tab), inputs=editing["start"], outputs=[target["start"], target["note"], tabs],
+        button.click(handoff.hand_off(tab), inputs=editing["start"], outputs=[target["start"], target["note"], tabs],
                      queue=False, api_visibility="private")
     gr.Markdown(text.footer(), elem_classes="lganim-footer")
     domain.change(text.domain_info, inputs=domain, outputs=[info, single["truncation"]], queue=False,

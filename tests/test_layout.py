@@ -20,7 +20,8 @@ LAYERS = [
     ("tracks", ["lganim.tracks"]),
     ("start codes", ["lganim.startcodes"]),
     ("motion", ["lganim.motion"]),
-    ("request path", ["lganim.edit", "lganim.pipeline", "lganim.driving", "lganim.live"]),
+    ("request path", ["lganim.edit", "lganim.driving", "lganim.live", "lganim.plan", "lganim.outputs",
+                      "lganim.pipeline"]),
     ("commands", ["lganim.cli", "lganim.tools", "lganim.training", "lganim.__main__"]),
 ]
 LAZY_PLACES = {"lganim", "lganim.cli"}          # `--help` and `import lganim` stay free of torch

@@ -12,7 +12,6 @@ from contextlib import closing
 
 import gradio as gr
 
-from lganim.checks import whole
 from lganim.config import (
     DEFAULT_FPS,
     DEFAULT_FRAMES,
@@ -21,10 +20,9 @@ from lganim.config import (
     DEFAULT_STRENGTH,
     MAX_FPS,
     MAX_FRAMES,
-    MAX_FUTURES,
     SCHEDULES,
 )
-from lganim.request import Request, parse_prompt_lines, parse_seed_list
+from lganim.request import PredictRequest, Request, parse_prompt_lines, parse_seed_list
 
 from . import jobs
 from .common import answers, cancelled, generate, lines, predict, reporter
@@ -48,8 +46,8 @@ def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str 
                   num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
                   truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
     """Several seeds and/or prompts in one batched run: one MP4 per clip."""
-    request = Request(parse_prompt_lines(prompts), parse_seed_list(seeds), None, num_frames, fps, strength,
-                      truncation, schedule)
+    request = Request(prompts=parse_prompt_lines(prompts), seeds=parse_seed_list(seeds), num_frames=num_frames, fps=fps,
+                      strength=strength, truncation=truncation, schedule=schedule)
     spec = checked_domain(domain, request)
     yield (None, None, None, gr.skip(), "Starting…")
     with closing(generate(spec.name, request, False, reporter(progress))) as updates:
@@ -62,12 +60,12 @@ def predict_futures(domain: str = "demo", seeds: str = "1", prompts: str = "", s
     """K plausible futures of the first seed's face. prompts empty: each future is a sequence of the paper's
     prompts drawn from the seed; else the first prompt drives every future. The videos are captioned with what
     they animate."""
-    samples = whole("samples", samples, 1, MAX_FUTURES)
     chosen = parse_prompt_lines(prompts)[0] if isinstance(prompts, str) and prompts.strip() else None
-    request = Request([chosen or DEFAULT_PROMPT], parse_seed_list(seeds)[:1], None, num_frames, fps)
+    request = PredictRequest(seed=parse_seed_list(seeds)[0], samples=samples, prompt=chosen, num_frames=num_frames,
+                             fps=fps)
     spec = checked_domain(domain, request)
     yield (None, None, None, gr.skip(), "Starting…")
-    with closing(predict(spec.name, request, samples, chosen, reporter(progress))) as updates:
+    with closing(predict(spec.name, request, reporter(progress))) as updates:
         yield from outputs(updates)
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from lganim.config import DEFAULT_PROMPT
 from lganim.errors import LganimError
-from lganim.request import DriveRequest, Request
+from lganim.request import DriveRequest, PredictRequest, Request
 
 from . import jobs, zerogpu
 from .files import REQUEST_DIR_PREFIX
@@ -127,6 +128,11 @@ def upload(payload, name: str = "image", kind: str = "image") -> Path | None:
     return uploaded_file(payload, FILES, name, kind)
 
 
+def optional_prompt(prompt):
+    """A prompt field: empty means none (anything that is not text is left for the request to refuse)."""
+    return None if prompt is None or (isinstance(prompt, str) and not prompt.strip()) else prompt
+
+
 def lines(columns: dict | None, x: str, y: str, color: str):
     """A line plot update of `columns` (None: leave the plot as it is)."""
     if columns is None:
@@ -154,8 +160,9 @@ def drive(domain: str, request: DriveRequest, progress):
     yield from jobs.drive(ANIMATORS, domain, request, FILES, progress, settings())
 
 
-@on_gpu(duration=lambda domain, face, samples, prompt, progress: zerogpu.gpu_seconds(
-    ANIMATORS, domain, face, frames=samples * face.num_frames))
-def predict(domain: str, face: Request, samples: int, prompt: str | None, progress):
+@on_gpu(duration=lambda domain, request, progress: zerogpu.gpu_seconds(
+    ANIMATORS, domain, request.as_request(request.prompt or DEFAULT_PROMPT),
+    frames=request.samples * request.num_frames))
+def predict(domain: str, request: PredictRequest, progress):
     """The work of K predicted futures of one face, as updates."""
-    yield from jobs.predict(ANIMATORS, domain, face, samples, FILES, progress, settings(), prompt)
+    yield from jobs.predict(ANIMATORS, domain, request, FILES, progress, settings())

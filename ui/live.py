@@ -82,7 +82,7 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
         return gr.skip(), gr.skip(), state
     request = LiveRequest(seed, upload(None if photo is None else {"path": photo}, "photo"), region=region,
                           pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
-    spec = checked_domain(domain, request.face())
+    spec = checked_domain(domain, request.as_request())
     state = state or LiveState()
     with state.lock:
         key = (spec.name, request.seed, str(request.image), request.smooth)
@@ -91,7 +91,7 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
                 state.recorder.abort()
                 state.recorder = None
                 release(state.folder)
-            state.session, state.key = LiveSession(ANIMATORS.get(spec.name), request), key
+            state.session, state.key = ANIMATORS.get(spec.name).live(request), key
         else:
             state.session.set_drive(region=request.region, pose_scale=request.pose_scale,
                                     expression_scale=request.expression_scale)

@@ -7,9 +7,9 @@ is the frames given, whatever the fps):
   is encoded while it renders, in constant memory, and is playable as soon as its last frame is rendered. An audio
   track (any file ffmpeg reads) is muxed in afterwards without re-encoding the video: AAC, padded with silence or
   cut to the video's length, so the file keeps exactly T frames.
-- GIF: one palette for the whole clip (palettegen/paletteuse), looping forever; from frames (`write_gif`) or from
-  a finished MP4 (`gif_from_mp4`, no frames in memory). Pillow is not used to write GIFs because it merges identical
-  consecutive frames (a still first frame, or strength 0), which would change the frame count.
+- GIF: made from a finished MP4 (`gif_from_mp4`, no frames in memory), one palette for the whole clip
+  (palettegen/paletteuse), looping forever, every frame kept. Pillow is not used to write GIFs because it merges
+  identical consecutive frames (a still first frame, or strength 0), which would change the frame count.
 - A live view (`Mp4Recorder`): frames pushed as they are shown, with their times, encoded at a constant rate (each
   output frame shows what was on screen at its time).
 - Two videos side by side (`side_by_side`: a driving video beside the face it drove).
@@ -19,7 +19,6 @@ Every write goes to a hidden temporary file in the target folder and is moved in
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,8 +29,6 @@ from ..config import MAX_FPS, VIDEO_SUFFIXES
 from ..errors import LganimError
 from ..files import atomic_path, publish, temp_beside
 from . import ffmpeg
-
-_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
 
 
 def _as_frames(frames) -> np.ndarray:
@@ -113,15 +110,6 @@ def _write_error(path: Path, err: Exception) -> LganimError:
     return LganimError(f"Could not write '{path.name}': {first_line}. Check the folder is writable and has space.")
 
 
-def write_mp4(frames, path, fps, audio: str | Path | None = None) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to an H.264 MP4 with exactly T frames.
-
-    Odd heights/widths are padded by one repeated row/column (yuv420p needs even sizes). audio: a file whose
-    first audio stream becomes the video's sound (padded or cut to T / fps). Returns the path written.
-    """
-    return write_mp4_stream([_as_frames(frames)], path, fps, audio)[0]
-
-
 def write_mp4_stream(chunks: Iterable, path, fps, audio: str | Path | None = None) -> tuple[Path, int]:
     """Encode chunks of frames (each uint8 [n, H, W, 3], all of one size) into an H.264 MP4 as they arrive: the
     file holds every frame given, once all chunks are written; nothing is left if a chunk fails (or the
@@ -150,6 +138,11 @@ class Mp4Encoder:
         self.tmp = temp_beside(self.path, ".mp4")                    # the published file, muxed
         self.silent = temp_beside(self.path, ".mp4") if audio is not None else self.tmp   # the frames alone
         self.stream: ffmpeg.Stream | None = None
+
+    @property
+    def bytes_written(self) -> int:
+        """What the encoder has written so far."""
+        return self.silent.stat().st_size if self.stream is not None else 0
 
     def add(self, chunk) -> None:
         """Encode frames uint8 [n, H, W, 3] (every chunk of one size)."""
@@ -283,30 +276,6 @@ class Mp4Recorder:
         self._encoder.abort()
 
 
-def write_gif(frames, path, fps) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to a looping GIF with exactly T frames.
-
-    One palette is computed over the whole clip. GIF delays are whole centiseconds; ffmpeg
-    alternates them so the average rate is `fps` (browsers slow down delays under 2 cs, so GIFs
-    above 50 fps play slower than asked). Returns the path written.
-    """
-    frames = _as_frames(frames)
-    fps = _check_fps(fps)
-    path = _check_path(path, ".gif")
-    num_frames, height, width, _ = frames.shape
-
-    def write(tmp: str):
-        cmd = ["-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-               "-r", repr(fps), "-i", "-",
-               "-filter_complex", "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse",
-               "-frames:v", str(num_frames), "-loop", "0", "-f", "gif", tmp]
-        done = ffmpeg.run(cmd, f"'{path.name}'", stdin=frames.tobytes())
-        if done.returncode != 0:
-            raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
-
-    return _atomic_write(path, write)
-
-
 def gif_from_mp4(mp4: str | Path, path: str | Path, max_bytes: int | None = None) -> Path:
     """A looping GIF of every frame of an MP4 (one palette for the clip, ordered dithering: fast), made by ffmpeg
     from the file (no frames in memory). Returns the path written. max_bytes: the most the file may take; a larger
@@ -347,31 +316,4 @@ def side_by_side(left: str | Path, right: str | Path, path: str | Path, max_byte
     return _atomic_write(path, write, max_bytes)
 
 
-def write_video(frames, path, fps, audio: str | Path | None = None) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3]) as MP4 (with `audio`, if given) or GIF (silent), chosen by the suffix."""
-    suffix = _check_path(path).suffix.lower()
-    return write_mp4(frames, path, fps, audio) if suffix == ".mp4" else write_gif(frames, path, fps)
-
-
-def count_frames(path) -> int:
-    """Number of frames in an MP4 (decoded by ffmpeg) or GIF (read by Pillow)."""
-    path = Path(path)
-    if not path.is_file():
-        raise LganimError(f"No video file at '{path}'.")
-    suffix = path.suffix.lower()
-    if suffix == ".gif":
-        from PIL import Image
-        with Image.open(path) as im:
-            return int(im.n_frames)
-    if suffix == ".mp4":
-        done = ffmpeg.run([*ffmpeg.input_args(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
-                          f"'{path.name}'")
-        counts = _FRAME_COUNT.findall(done.stderr.decode(errors="replace"))
-        if done.returncode != 0 or not counts:
-            raise LganimError(f"ffmpeg could not read '{path}'; it is not a valid MP4.")
-        return int(counts[-1])
-    raise LganimError(f"Can only count frames of .mp4 or .gif files, got '{path.name}'.")
-
-
-__all__ = ["write_mp4", "write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "write_gif", "gif_from_mp4", "side_by_side",
-           "write_video", "mux_audio", "count_frames"]
+__all__ = ["write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "gif_from_mp4", "side_by_side", "mux_audio"]

@@ -37,6 +37,7 @@ from ..models.clip import random_clip
 from ..models.motion_generator import MotionGenerator
 from ..models.renderer import FastRenderer, ReferenceRenderer
 from ..models.stylegan2 import Generator
+from ..motion.calibration import calibrate
 from ..motion.trained import TrainedMotion
 from ..pipeline import Animator
 from ..request import Request
@@ -285,7 +286,7 @@ def request_animators(domain: str, motion: Path | None, g, device: torch.device,
     """
     if domain != RANDOM_REQUEST:
         base = Animator.from_pretrained(domain, motion=motion, device=str(device), renderer="reference")
-        spec, g, source = base.domain, base.stylegan, base.motion
+        spec, g, source, parts = base.domain, base.stylegan, base.motion, dict(photos=base.photos, files=base.files)
     else:
         clip = random_clip(CLIP_MOTION_MODEL, device)
         config = MotionConfig(num_ws=g.num_ws, style_dim=g.style_dim, embed_dim=clip.embed_dim)
@@ -294,8 +295,10 @@ def request_animators(domain: str, motion: Path | None, g, device: torch.device,
             model = MotionGenerator(config).to(device).eval().requires_grad_(False)
         spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
         source = TrainedMotion(model, clip)
+        parts = dict(directions=calibrate(spec, g))               # no files: the fallback rule's directions
     fast = FastRenderer(g, dtype=dtype, compile=compile, chunk_size=REQUEST_FRAMES)
-    return {"reference": Animator(spec, g, ReferenceRenderer(g, 1), source), "fast": Animator(spec, g, fast, source)}
+    return {"reference": Animator(spec, g, ReferenceRenderer(g, 1), source, **parts),
+            "fast": Animator(spec, g, fast, source, **parts)}
 
 
 def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
@@ -308,7 +311,7 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
     torch.compile setting (compiled in the warm-up requests).
     """
     paths = request_animators(domain, motion, stylegan, device, dtype, compile)
-    request = Request(REQUEST_PROMPT, 0, num_frames=REQUEST_FRAMES)
+    request = Request(prompts=REQUEST_PROMPT, num_frames=REQUEST_FRAMES)
     times = {name: {"prepare_s": [], "render_s": []} for name in paths}
     with torch.inference_mode():
         for i in range(warmup + repeats):

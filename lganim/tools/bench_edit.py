@@ -17,27 +17,13 @@ import torch
 
 from ..config import DEFAULT_FRAMES, DEFAULT_PROMPT
 from ..edit import Editor
-from ..motion.calibration import calibrate
 from ..pipeline import Animator
 from ..request import EditRequest, Request
-from ..startcodes import PhotoEncoder
-from ..weights.domain_files import domain_files
 
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def edit_editor(anim: Animator) -> Editor:
-    """The `Editor` of an animator (its StyleGAN2 and renderer): a domain built in memory (`random`, no files) gets
-    the fallback rule's directions; a domain with files its own directions and photo encoder."""
-    if anim.domain.name == "random":
-        return Editor(anim.domain, anim.stylegan, anim.renderer, anim.photos,
-                      controls=calibrate(anim.domain, anim.stylegan))
-    files = domain_files(anim.domain)
-    return Editor(anim.domain, anim.stylegan, anim.renderer, PhotoEncoder(anim.domain, anim.stylegan, files.encoder),
-                  files)
 
 
 def time_updates(editor: Editor, face: dict, updates: int, warmup: int) -> dict:
@@ -62,13 +48,13 @@ def time_updates(editor: Editor, face: dict, updates: int, warmup: int) -> dict:
 def time_edit(anim: Animator, image: Path | None, updates: int, warmup: int) -> dict:
     """Slider updates of a seed's face (and, with `image`, a photo's) against a DEFAULT_FRAMES-frame clip of the
     seed's face (the median of updates // 3 + 1 clips after `warmup`): the update's share of a clip."""
-    editor = edit_editor(anim)
+    editor = anim.editor
     dtype = getattr(anim.renderer, "dtype", anim.stylegan.dtype)                # the render dtype
     out = {"domain": anim.domain.name, "size": anim.stylegan.size, "dtype": str(dtype).removeprefix("torch."),
            "updates": updates, "seed": time_updates(editor, {"seed": 0}, updates, warmup), "photo": None}
     if image is not None:
         out["photo"] = time_updates(editor, {"image": image}, updates, warmup)
-    request = Request(DEFAULT_PROMPT, 0, num_frames=DEFAULT_FRAMES)
+    request = Request(prompts=DEFAULT_PROMPT, num_frames=DEFAULT_FRAMES)
     clips = []
     with torch.inference_mode():
         for i in range(warmup + updates // 3 + 1):
@@ -92,4 +78,4 @@ def format_edit(edit: dict) -> str:
             f"{edit['update_over_clip']:.3f}")
 
 
-__all__ = ["edit_editor", "time_updates", "time_edit", "format_edit"]
+__all__ = ["time_updates", "time_edit", "format_edit"]

@@ -1,6 +1,5 @@
 """`python -m lganim` as a user runs it: a subprocess, exit status, files and stderr."""
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -10,19 +9,13 @@ import pytest
 from PIL import Image
 
 from lganim.face.landmarks import detect_faces
-from lganim.media.writers import count_frames
 from lganim.weights.registry import DOMAINS
 from tests import ROOT
+from tests.cli.commands import assert_one_line_error, lganim
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
-
-
-def lganim(*args, cwd=ROOT, env=None):
-    """Run `python -m lganim ARGS`; `env` overrides the environment (a None value removes the variable)."""
-    env = {k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}.items() if v is not None}
-    return subprocess.run([sys.executable, "-m", "lganim", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=120)
 
 
 def closed_port() -> int:
@@ -36,15 +29,6 @@ def closed_port() -> int:
 HUB_DOWN = {"offline": ({}, "HF_HUB_OFFLINE is set"),
             "unreachable": ({"HF_HUB_OFFLINE": None, "HF_ENDPOINT": "http://127.0.0.1:{port}"},
                             "the Hugging Face Hub cannot be reached")}
-
-
-def assert_one_line_error(proc, *words):
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for word in words:
-        assert word in lines[0]
 
 
 def test_help_lists_the_commands():
@@ -111,7 +95,7 @@ def test_doctor_with_the_hub_down_says_which_and_never_retries(tmp_path, weights
     env = {k: v and v.format(port=closed_port()) for k, v in env.items()}
     proc = lganim("doctor", "--domain", "human", "--json", tmp_path / "h.json", env=env)
     assert proc.returncode == 2 and "Retrying in" not in proc.stderr                    # today: 30 such lines
-    assert_one_line_error(proc, "error: not ready", reason)
+    assert_one_line_error(proc, "error: not ready", reason, report=True)
     report = json.loads((tmp_path / "h.json").read_text())
     assert report["ok"] is False and report["hub"]["state"] == hub and reason in report["hub"]["reason"]
     assert f"hub: {hub}: {reason}" in proc.stdout

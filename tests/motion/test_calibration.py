@@ -14,13 +14,13 @@ from lganim.errors import LganimError
 from lganim.files import cache_dir
 from lganim.models.renderer import FastRenderer
 from lganim.models.stylegan2 import Generator
-from lganim.motion.calibration import calibrate, load_controls
-from lganim.motion.controls import (
+from lganim.motion.calibration import calibrate, load_directions
+from lganim.motion.directions import (
     CHANNEL_GROUP,
     LAYER_GROUPS,
     TYPICAL,
     cache_path,
-    controls_cached,
+    directions_cached,
 )
 from lganim.startcodes import seed_codes
 from lganim.weights.domain_files import domain_files, resolve
@@ -66,9 +66,9 @@ class LinearMeasure:
 @pytest.fixture
 def clean_cache():
     """No cached control directions before or after the test."""
-    shutil.rmtree(cache_dir() / "controls", ignore_errors=True)
-    yield cache_dir() / "controls"
-    shutil.rmtree(cache_dir() / "controls", ignore_errors=True)
+    shutil.rmtree(cache_dir() / "directions", ignore_errors=True)
+    yield cache_dir() / "directions"
+    shutil.rmtree(cache_dir() / "directions", ignore_errors=True)
 
 
 def test_calibration_recovers_a_known_linear_measure():
@@ -111,12 +111,12 @@ def test_demo_end_to_end(clean_cache):
     spec = get_domain("demo")
     files = domain_files(spec)
     g = load_generator(resolve(files.stylegan), spec.stylegan)
-    assert not controls_cached(spec, files)
-    controls = load_controls(spec, files, g, calibrate_if_missing=False)
+    assert not directions_cached(spec, files)
+    controls = load_directions(spec, files, g, calibrate_if_missing=False)
     assert not controls.meta.get("cached")
     assert list(controls.directions) == list(DRIVEN_CHANNELS)
     assert set(controls.method.values()) == {"sefa-fallback"} and set(controls.r2.values()) == {None}
-    assert controls_cached(spec, files) and cache_path(spec, files).is_file()
+    assert directions_cached(spec, files) and cache_path(spec, files).is_file()
     renderer = FastRenderer(g)
     w0 = seed_codes(g, [0, 1], 1.0)
     still = renderer(w0)
@@ -125,20 +125,20 @@ def test_demo_end_to_end(clean_cache):
         live = [j for j in range(g.num_ws) if dw[j].abs().max() > 0]
         assert live == list(LAYER_GROUPS[CHANNEL_GROUP[c]])                           # nothing at 9 and above
         assert (renderer(w0 + dw) - still).abs().mean() > 0.1 * still.abs().mean()       # a visible change
-    again = load_controls(spec, files, g, calibrate_if_missing=False)
+    again = load_directions(spec, files, g, calibrate_if_missing=False)
     assert again.meta["cached"] and again.method == controls.method
     assert all(torch.equal(again.directions[c], controls.directions[c]) for c in DRIVEN_CHANNELS)
     cache_path(spec, files).write_bytes(b"damaged")                                     # recomputed, not an error
-    fixed = load_controls(spec, files, g, calibrate_if_missing=False)
-    assert not fixed.meta.get("cached") and load_controls(spec, files, g, calibrate_if_missing=False).meta["cached"]
+    fixed = load_directions(spec, files, g, calibrate_if_missing=False)
+    assert not fixed.meta.get("cached") and load_directions(spec, files, g, calibrate_if_missing=False).meta["cached"]
 
 
 def test_real_domain_without_cache_is_one_line_error(clean_cache):
     spec = get_domain("human")
     with pytest.raises(LganimError) as e:
-        load_controls(spec, domain_files(spec), tiny_generator(), calibrate_if_missing=False)
+        load_directions(spec, domain_files(spec), tiny_generator(), calibrate_if_missing=False)
     assert "python -m lganim calibrate --domain human" in str(e.value) and "\n" not in str(e.value)
-    assert not controls_cached(spec, domain_files(spec))
+    assert not directions_cached(spec, domain_files(spec))
 
 
 class FakeFitter:

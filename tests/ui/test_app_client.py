@@ -14,11 +14,11 @@ from PIL import Image
 
 from lganim.media.audio import has_audio
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.synth import camera_clip, rolling_face_video, write_speech, write_y4m
 from tests.ui.browser import chromium
 from tests.ui.servers import serve
+from tests.videos import count_frames
 
 QUEUE_SIZE = 6
 pytestmark = pytest.mark.slow                # a server in a subprocess

@@ -8,10 +8,10 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.synth import write_speech
 from tests.ui.servers import serve
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # a server in a subprocess
 PHOTO = ROOT / "examples" / "astronaut.png"  # 512 px: a frame pasted back is 0.75 MB
