@@ -7,7 +7,7 @@ of it while the server runs:
 - a request makes room for what it will write before it writes (`request_dir`), an upload for its bytes
   (`receive`, from ui/guard.py): the oldest finished results and previews go first, and what still cannot fit is
   refused in one line;
-- the janitor (`start_janitor`) removes, every few seconds, what is past the retention (an earlier process's files
+- the janitor (`start_janitor`) removes, every second, what is past the retention (an earlier process's files
   too) and the oldest finished results and previews while the total is over the cap (gradio writes its previews
   while a request runs, outside any reservation).
 
