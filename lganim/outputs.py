@@ -58,6 +58,9 @@ class Outputs:
         set_(self, "videos", tuple(None if p is None else Path(p) for p in self.videos))
         set_(self, "gifs", tuple(Path(p) for p in self.gifs))
         set_(self, "tracks", tuple(Path(p) for p in self.tracks))
+        for name in ("strip", "beside", "driving"):
+            if getattr(self, name) is not None:
+                set_(self, name, Path(getattr(self, name)))
         if not any(self.videos):
             raise LganimError("Give at least one video file to write.")
         named = ([(p, VIDEO_SUFFIXES) for p in self.videos if p is not None] + [(p, (".gif",)) for p in self.gifs]

@@ -180,7 +180,8 @@ def test_an_edit_of_another_domain_is_refused(anim, editor):
 
 @pytest.mark.slow
 def test_a_photo_is_edited_and_pasted_back_and_a_clip_keeps_its_canvas(anim):
-    editor = Editor(anim.domain, anim.stylegan, CountingRenderer(anim.renderer), anim.photos, anim.files)
+    editor = Editor(anim.domain, anim.stylegan, CountingRenderer(anim.renderer), anim.photos, anim.files,
+                    directions=anim.load_directions)
     start = editor.edit(EditRequest(image=FACE_PHOTO))
     moved = editor.edit(EditRequest(image=FACE_PHOTO, controls={"yaw": 10.0, "roll": 5.0}))
     assert start.image.shape == moved.image.shape == (512, 512, 3) and start.seed is None
@@ -199,7 +200,8 @@ def test_a_prompt_is_fitted_once_for_every_edit(anim, tmp_path, monkeypatch):
     fits = []
     fit = fitter._fit
     monkeypatch.setattr(fitter, "_fit", lambda prompt, progress: fits.append(prompt) or fit(prompt, progress))
-    editor = Editor(anim.domain, anim.stylegan, anim.renderer, anim.photos, anim.files, fitter=fitter)
+    editor = Editor(anim.domain, anim.stylegan, anim.renderer, anim.photos, anim.files,
+                    directions=anim.load_directions, fitter=fitter)
     images = [editor.edit(EditRequest(seed=1, prompts={PROMPT + "; then smiling": a})).image for a in (0.2, 0.6, 1.0)]
     assert fits == ["The person is surprised.", "The person is smiling."]  # each segment once, then from memory
     assert not np.array_equal(images[0], images[-1])

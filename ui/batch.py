@@ -113,7 +113,7 @@ def build(domain: gr.Dropdown, truncation_default: gr.Number) -> None:
         batch = go.click(animate_batch, inputs=[domain, seeds, prompts, num_frames, fps, strength, truncation,
                                                 schedule], outputs=batch_out, api_name="animate_batch",
                          preprocess=False, show_progress="minimal", show_progress_on=[status])
-        futures_prompts = gr.Textbox(visible=False)           # what /predict gets: the prompt only when ticked
+        futures_prompts = gr.Textbox("", visible=False)          # what /predict gets: the prompt only when ticked
         futures = go_predict.click(lambda p, use: p if use else "", inputs=[prompts, own], outputs=futures_prompts,
                                    queue=False, api_visibility="private").then(
             predict_futures, inputs=[domain, seeds, futures_prompts, samples, num_frames, fps], outputs=batch_out,

@@ -81,7 +81,7 @@ def edit_seconds(domain: str, request: EditRequest) -> int:
 @on_gpu(duration=edit_seconds)
 def edit_work(domain: str, request: EditRequest) -> Edit:
     """The GPU work of one edit: the domain's editor (its start codes and prompt directions kept between edits)."""
-    return ANIMATORS.get(domain).editor.edit(request)
+    return ANIMATORS.get(domain).edit(request)
 
 
 def language(*pairs) -> dict[str, float]:

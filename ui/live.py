@@ -80,8 +80,8 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
         raise LganimError(ZERO_GPU_NOTE)
     if frame is None:
         return gr.skip(), gr.skip(), state
-    request = LiveRequest(seed, upload(None if photo is None else {"path": photo}, "photo"), region=region,
-                          pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
+    request = LiveRequest(seed=seed, image=upload(None if photo is None else {"path": photo}, "photo"),
+                          region=region, pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
     spec = checked_domain(domain, request.as_request())
     state = state or LiveState()
     with state.lock:

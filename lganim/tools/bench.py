@@ -274,7 +274,7 @@ def _record(m: dict, seconds: float, first: float, peak: int | None):
 
 
 def request_animators(domain: str, motion: Path | None, g, device: torch.device, dtype: torch.dtype,
-                      compile: bool | str) -> dict[str, Animator]:
+                      compile: bool | str, directions: bool = False) -> dict[str, Animator]:
     """The two `Animator`s a whole request is timed with, sharing the StyleGAN2 and the motion source:
 
     - reference: `Generator.synthesis` in fp32, one frame per call (as the official inference renders);
@@ -283,6 +283,7 @@ def request_animators(domain: str, motion: Path | None, g, device: torch.device,
     domain "random": the real architectures with random weights and no files: `g` (the benchmark's StyleGAN2 at
     `--size`), CLIP RN50 (as the motion generator conditions on) and the paper's motion generator in its official
     configuration. Any other domain loads its files (`demo` is built locally and is tiny: it times the plumbing).
+    directions: give the random domain control directions (the fallback rule's), for the edit benchmark.
     """
     if domain != RANDOM_REQUEST:
         base = Animator.from_pretrained(domain, motion=motion, device=str(device), renderer="reference")
@@ -295,7 +296,7 @@ def request_animators(domain: str, motion: Path | None, g, device: torch.device,
             model = MotionGenerator(config).to(device).eval().requires_grad_(False)
         spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
         source = TrainedMotion(model, clip)
-        parts = dict(directions=calibrate(spec, g))               # no files: the fallback rule's directions
+        parts = dict(directions=calibrate(spec, g) if directions else None)   # no files: the fallback rule's
     fast = FastRenderer(g, dtype=dtype, compile=compile, chunk_size=REQUEST_FRAMES)
     return {"reference": Animator(spec, g, ReferenceRenderer(g, 1), source, **parts),
             "fast": Animator(spec, g, fast, source, **parts)}
@@ -376,7 +377,8 @@ def run(args) -> int:
                                          args.warmup, stylegan=g, compile=compile_mode)
     table = format_table(result)
     if args.edit is not None:
-        fast = request_animators(args.edit, None, g, device, resolve_dtype(args.dtype), compile_mode)["fast"]
+        fast = request_animators(args.edit, None, g, device, resolve_dtype(args.dtype), compile_mode,
+                                 directions=True)["fast"]
         result["edit"] = time_edit(fast, args.edit_image, args.edit_updates, max(args.warmup, 1))
         table += "\n" + format_edit(result["edit"])
     return _write(args, result, table)

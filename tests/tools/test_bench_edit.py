@@ -31,7 +31,7 @@ def test_edit_on_the_demo_times_a_seed_and_a_photo_against_a_clip(tmp_path, caps
 def test_random_weights_edit_with_the_fallback_directions():
     """--edit random: the benchmark's own StyleGAN2, no files: the fallback rule's control directions."""
     g = random_stylegan(TINY, torch.device("cpu"), 0)                  # 64², 10 W+ layers of 16
-    fast = request_animators(RANDOM_REQUEST, None, g, torch.device("cpu"), torch.float32, None)["fast"]
+    fast = request_animators(RANDOM_REQUEST, None, g, torch.device("cpu"), torch.float32, None, directions=True)["fast"]
     editor = fast.editor
     assert editor.stylegan is g and editor.renderer is fast.renderer
     assert set(editor.directions().method.values()) == {"sefa-fallback"}
