@@ -204,13 +204,17 @@ class OutputWriter:
             return written
         self._derived = True
         made: list[Path] = []
+
+        def room() -> int | None:                # what the cap leaves: ffmpeg stops there, never writing past it
+            return None if out.max_bytes is None else out.max_bytes - sum(p.stat().st_size for p in
+                                                                          [*self._published, *made])
         try:
             for path, mp4 in zip(out.gifs, written.videos):
                 if mp4 is None or mp4.suffix.lower() != ".mp4":
                     raise LganimError("A GIF is made from its clip's MP4: write that clip as .mp4.")
-                made.append(gif_from_mp4(mp4, path))
+                made.append(gif_from_mp4(mp4, path, max_bytes=room()))
             if out.beside is not None:
-                made.append(side_by_side(out.driving, written.videos[0], out.beside))
+                made.append(side_by_side(out.driving, written.videos[0], out.beside, max_bytes=room()))
             self._check_bytes(sum(p.stat().st_size for p in [*self._published, *made]))
         except BaseException:
             for path in made:
