@@ -1,10 +1,12 @@
 """One validation layer: every value of a request is checked once, with the same one-line message everywhere."""
+import dataclasses
 import math
 from types import SimpleNamespace
 
 import pytest
 
 from lganim import checks
+from lganim import request as request_module
 from lganim.config import MAX_DRIVEN_FRAMES, FitSettings, LossWeights
 from lganim.errors import LganimError
 from lganim.request import (
@@ -161,3 +163,15 @@ def test_a_request_may_start_from_an_edit():
         Request(prompts="a", start="face.png")
     with pytest.raises(LganimError, match="not both"):
         DriveRequest(driving=Driving(kind="text", text="Hi"), image=FACE_PHOTO, start=edit)
+
+
+def test_every_request_is_keyword_only_and_frozen():
+    """A new field never shifts the meaning of a caller's arguments: requests take keywords only."""
+    kinds = [c for c in vars(request_module).values() if dataclasses.is_dataclass(c) and isinstance(c, type)]
+    assert {c.__name__ for c in kinds} >= {"Request", "Driving", "DriveRequest", "PredictRequest", "EditRequest",
+                                           "LiveRequest"}
+    for kind in kinds:
+        assert all(f.kw_only for f in dataclasses.fields(kind)), kind.__name__
+        assert kind.__dataclass_params__.frozen, kind.__name__
+        with pytest.raises(TypeError, match="positional"):
+            kind("x")
