@@ -58,10 +58,10 @@ def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=No
     from here"; never an API input) instead of the seed or photo.
 
     Args:
-        image: optional photo of a face, as a URL (human and demo domains): its largest face is driven
+        image: optional photo of a face uploaded to this app, by its URL here (human and demo domains)
         domain: which faces: human (FFHQ), art (MetFaces), dog (AFHQ), anime (TADNE), or demo (untrained, offline)
         seed: the face when no photo is given, a whole number from 0 to 4294967295 (each seed is another face)
-        driving_video: the video of a face that drives it, as a URL (MP4, WebM, MOV...; at most 600 s), or a track
+        driving_video: a video of a face (at most 600 s) or a track file, uploaded to this app, by its URL here
         region: what drives the face: all, pose (yaw, pitch), expression, lips, or eyes (eyes and brows)
         pose_scale: how much of the head's turns the face copies, a number from -10 to 10 (1: as they are)
         expression_scale: how much of the expression the face copies, a number from -10 to 10 (1: as it is)

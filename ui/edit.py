@@ -119,7 +119,7 @@ def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0,
     Args:
         domain: which faces: human (FFHQ), art (MetFaces), dog (AFHQ), anime (TADNE), or demo (untrained, offline)
         seed: the face when no photo is given, a whole number from 0 to 4294967295 (each seed is another face)
-        image: optional photo of a face, as a URL (human and demo domains): its largest face is edited
+        image: optional photo of a face uploaded to this app, by its URL here (human and demo domains)
         yaw: head turn in degrees, + toward the image's right; the domain's range, typically about -20 to 20
         pitch: head tilt up and down in degrees, + chin up; the domain's range, typically about -15 to 15
         roll: head roll in degrees, + counter-clockwise in the image, from -30 to 30 (moves the face's crop)

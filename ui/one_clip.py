@@ -83,7 +83,7 @@ def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = DEFAU
     they render, then the MP4, then the GIF).
 
     Args:
-        image: optional photo of a face, as a URL (human and demo domains): its largest face is aligned and animated
+        image: optional photo of a face uploaded to this app, by its URL here (human and demo domains)
         domain: which faces: human (FFHQ), art (MetFaces), dog (AFHQ), anime (TADNE), or demo (untrained, offline)
         seed: the face when no photo is given, a whole number from 0 to 4294967295 (each seed is another face)
         prompt: the motion, one English sentence ("The person is smiling.") or a sequence ("...; then winking.")

@@ -50,13 +50,13 @@ def talk(image=None, domain: str = "demo", seed: int = 0, audio=None, text: str 
     session's, from the Edit tab's "Talk from here"; never an API input) instead of the seed or photo.
 
     Args:
-        image: optional photo of a face, as a URL (human and demo domains): its largest face talks
+        image: optional photo of a face uploaded to this app, by its URL here (human and demo domains)
         domain: which faces: human (FFHQ), art (MetFaces), dog (AFHQ), anime (TADNE), or demo (untrained, offline)
         seed: the face when no photo is given, a whole number from 0 to 4294967295 (each seed is another face)
-        audio: the speech, as a URL of a sound file (WAV, MP3, ...; at most 300 s); ignored when text is given
+        audio: speech (a sound file, at most 300 s) uploaded to this app, by its URL here; unused with text
         text: words to say instead of audio, at most 1000 characters (spoken by espeak-ng in the voice's language)
         voice: espeak-ng's voice for the text: en, en-us, fr, de, es or it (or another espeak-ng voice name)
-        style_video: optional video of a person talking, as a URL (at most 600 s): its head motion styles the face
+        style_video: optional video of a person talking (at most 600 s) uploaded to this app, by its URL here
         style_mode: what the style video gives: stats (its amplitudes, rhythm, blinks) or copy (its head pose)
         pose_scale: how much head motion, a number from 0 to 10 (1: as the speech or style gives it)
         expression_scale: how much mouth and face motion, a number from 0 to 10 (1: as the speech gives it)

@@ -332,21 +332,30 @@ def test_the_mcp_schema_has_a_described_tool_per_endpoint(server, client):
 
 
 def test_an_mcp_client_lists_the_tools_and_animates_a_demo_face(server):
+    """The `mcp` client SDK over streamable HTTP: the tools, a seed's face, and a photo named by its URL on the app
+    after this client uploaded it (with its cookie, as every client's uploads are its own); a URL elsewhere is never
+    fetched: refused in one line."""
     async def use():
-        async with streamable_http_client(server.url + "gradio_api/mcp/") as (read, write, _):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                listed = (await session.list_tools()).tools
-                done = await session.call_tool("animate", {"domain": "demo", "seed": 3, "prompt": "The person is "
-                                                           "smiling.", "num_frames": 4, "fps": 4})
-                private = await session.call_tool("animate", {"domain": "demo", "image": server.url + "x.png"})
-                return listed, done, private
+        async with httpx.AsyncClient(timeout=300) as http:
+            await http.get(server.url)                                    # the app's cookie: this client's own
+            uploaded = (await http.post(server.url + "gradio_api/upload",
+                                        files={"files": (ROOT / "examples" / "astronaut.png").open("rb")})).json()
+            async with streamable_http_client(server.url + "gradio_api/mcp/", http_client=http) as (read, write, _):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    listed = (await session.list_tools()).tools
+                    seed = await session.call_tool("animate", {"domain": "demo", "seed": 3, "prompt": "The person is "
+                                                               "smiling.", "num_frames": 4, "fps": 4})
+                    photo = await session.call_tool("animate", {"domain": "demo", "num_frames": 2, "fps": 4, "image":
+                                                                server.url + "gradio_api/file=" + uploaded[0]})
+                    elsewhere = await session.call_tool("animate", {"domain": "demo", "image": "https://example.com/a.png"})
+                    return listed, seed, photo, elsewhere
 
     since = server.log_size()
-    tools, done, private = asyncio.run(use())
+    tools, seed, photo, elsewhere = asyncio.run(use())
     assert {"animate", "edit_face", "drive_face", "talk"} <= {tool.name for tool in tools}
-    said = " ".join(c.text for c in done.content if c.type == "text")
-    assert not done.isError and "clip0.mp4" in said and "Done: 1 clip × 4 frames" in said, said
-    # gradio downloads a file given as a URL, public addresses only: this one is refused in one line, naming it
-    assert private.isError and "image: the file at the URL could not be downloaded" in private.content[0].text
+    for done, size in ((seed, "128×128"), (photo, "512×512")):                 # a photo: pasted back into it
+        said = " ".join(c.text for c in done.content if c.type == "text")
+        assert not done.isError and "clip0.mp4" in said and f"· {size} px" in said, said
+    assert elsewhere.isError and "image must be an uploaded image file" in elsewhere.content[0].text
     assert "Traceback" not in server.log.read_text()[since:]
