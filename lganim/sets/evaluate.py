@@ -7,8 +7,8 @@ Per clip (frames uint8 [T, H, W, 3]):
                       the demo's tiny random one)
     clip_direction    cos(I(last) − I(first), T(prompt) − T(neutral)), the directional CLIP similarity: does the clip
                       move from its first frame toward the sentence (NEUTRAL_PROMPT is the neutral sentence)
-    identity          the mean cosine similarity of dlib's face descriptor of each later frame with the first's
-                      (face/identity.py; frames without a face are left out)
+    identity          the mean cosine similarity of dlib's face descriptor of each later frame with the first's, one
+                      face followed through the clip (face/identity.py; frames without a face are left out)
     identity_arcface  the same with ArcFace IR-SE50, where ir_se50.pth is present
     acd_face          the official ACD-face (ArcFace), acd_shape the official ACD-shape (training/metrics.py)
     smoothness        the mean MS-SSIM of consecutive frames (1: nothing changes from one frame to the next)
@@ -29,7 +29,7 @@ import torch
 from ..config import NEUTRAL_PROMPT
 from ..device import resolve_device
 from ..errors import LganimError
-from ..face.identity import face_descriptor
+from ..face.identity import followed_descriptors
 from ..media.video_reader import read_video
 from ..training.metrics import (
     acd_face,
@@ -149,11 +149,11 @@ class SetMeasures:
 
 
 def dlib_identity(frames: np.ndarray) -> tuple[float | None, str | None]:
-    """(identity of a clip by dlib's face descriptors, or None and why)."""
-    first = face_descriptor(frames[0])
+    """(identity of a clip by dlib's face descriptors of one face followed through it, or None and why)."""
+    first, *later = followed_descriptors(frames)
     if first is None:
         return None, "dlib found no face in the first frame"
-    later = [d for d in (face_descriptor(f) for f in frames[1:]) if d is not None]
+    later = [d for d in later if d is not None]
     if not later:
         return None, "dlib found no face after the first frame"
     return identity_to_first(np.stack([first, *later])), None
