@@ -99,11 +99,11 @@ class SetSummary:
 
     def lines(self) -> list[str]:
         """The summary for people, a line each."""
+        left = f" (--redo-failed renders {'it' if len(self.left_failed) == 1 else 'them'})" if self.left_failed else ""
         out = [f"rows: {self.rows}; done: {self.done} ({sum(self.rendered)} now, {self.done_before} before); "
-               f"failed: {len(self.failed)} now, {len(self.left_failed)} left from before (--redo-failed renders "
-               f"them)",
-               f"rendered {sum(self.rendered)} clips in {self.seconds:.1f} s on {len(self.rendered)} process"
-               f"{'es' * (len(self.rendered) > 1)}: {self.clips_per_second:.3g} clips/s "
+               f"failed: {len(self.failed)} now, {len(self.left_failed)} left from before{left}",
+               f"rendered {count(sum(self.rendered), 'clip')} in {self.seconds:.1f} s on "
+               f"{count(len(self.rendered), 'process')}: {self.clips_per_second:.3g} clips/s "
                f"({', '.join(f'rank {r}: {n}' for r, n in enumerate(self.rendered))})"]
         out += [f"failed: {f['id']} (line {f['line']}, rank {f['rank']}): {f['why']}" for f in self.failed]
         return out
@@ -246,15 +246,20 @@ def dry_run(run: SetRun, processes: int) -> dict:
 
 def dry_run_lines(plan: dict) -> list[str]:
     """A dry run for people."""
-    shares = ", ".join(f"rank {s['rank']}: {s['clips']} clips ({s['batches']} batches, {s['frames']} frames)"
-                       for s in plan["shares"])
-    fit = (f"; plus fitting {plan['prompts_to_fit']} prompt(s) not fitted before, up to "
+    shares = ", ".join(f"rank {s['rank']}: {count(s['clips'], 'clip')} ({count(s['batches'], 'batch')}, "
+                       f"{count(s['frames'], 'frame')})" for s in plan["shares"])
+    fit = (f"; plus fitting {count(plan['prompts_to_fit'], 'prompt')} not fitted before, up to "
            f"{plan['fit_seconds_each']:g} s each" if plan["prompts_to_fit"] else "")
-    return [f"{plan['manifest']}: {plan['rows']} rows, all valid; done: {plan['done']}; failed before: "
+    return [f"{plan['manifest']}: {count(plan['rows'], 'row')}, all valid; done: {plan['done']}; failed before: "
             f"{plan['failed']}; to render: {plan['to_render']}",
-            f"shares of {plan['processes']} process{'es' * (plan['processes'] > 1)}: {shares}",
+            f"shares of {count(plan['processes'], 'process')}: {shares}",
             f"estimate: about {plan['seconds']:.2g} s of rendering on {plan['device']} (at the rate of "
             f"{plan['rate_from']}){fit}, besides loading the models"]
+
+
+def count(n: int, noun: str) -> str:
+    """"1 clip", "2 clips", "2 batches"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'ch')) else 's'}"
 
 
 def measured_rate(out: Path, kind: str) -> tuple[float | None, int]:
@@ -283,4 +288,4 @@ def world_size() -> int:
 
 
 __all__ = ["SetRun", "SetSummary", "render_set", "render_share", "domains_in_turn", "render_batch", "dry_run",
-           "dry_run_lines", "measured_rate", "fits", "world_size"]
+           "dry_run_lines", "count", "measured_rate", "fits", "world_size"]

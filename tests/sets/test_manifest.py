@@ -32,7 +32,7 @@ def refused(tmp_path, text, *words, name="set.csv"):
 
 
 def test_the_example_manifest_is_two_seeds_by_four_prompts():
-    manifest = read_manifest(ROOT / "examples" / "set.csv", "demo")
+    manifest = read_manifest(ROOT / "examples" / "set.csv", "human")           # its rows name the demo domain
     rows = manifest.rows
     assert len(rows) == 8 and {r.seed for r in rows} == {1, 2} and len({r.prompt for r in rows}) == 4
     assert all(r.frames == 8 and r.domain == "demo" and r.line == k + 2 for k, r in enumerate(rows))

@@ -172,7 +172,8 @@ def test_a_rank_killed_mid_run_resumes_without_duplicates_or_temporaries(tmp_pat
     found = contents(out)
     assert len(found["mp4"]) == 8 and len(found["json"]) == 8 and not found["hidden"] and not found["failed"]
     assert all((out / name).read_bytes() == data for name, data in finished.items())   # not rendered again
-    runs = {json.loads((out / name).read_text())["run"] for name in found["json"]}
-    assert len(runs) == 2                                                      # before the kill, and after it
+    written = [json.loads((out / name).read_text()) for name in found["json"]]
+    assert len({r["run"] for r in written}) == 2                              # before the kill, and after it
+    assert {r["rank"] for r in written} == {0, 1}                             # both ranks rendered rows
     assert f"{8 - len(finished)} now, {len(finished)} before" in again.stdout
     assert set(records(out)) == {name[:-5] for name in found["json"]}
