@@ -101,10 +101,13 @@ class SetSummary:
         """The summary for people, a line each."""
         left = f" (--redo-failed renders {'it' if len(self.left_failed) == 1 else 'them'})" if self.left_failed else ""
         out = [f"rows: {self.rows}; done: {self.done} ({sum(self.rendered)} now, {self.done_before} before); "
-               f"failed: {len(self.failed)} now, {len(self.left_failed)} left from before{left}",
-               f"rendered {count(sum(self.rendered), 'clip')} in {self.seconds:.1f} s on "
-               f"{count(len(self.rendered), 'process')}: {self.clips_per_second:.3g} clips/s "
-               f"({', '.join(f'rank {r}: {n}' for r, n in enumerate(self.rendered))})"]
+               f"failed: {len(self.failed)} now, {len(self.left_failed)} left from before{left}"]
+        if sum(self.rendered) or self.failed:
+            out.append(f"rendered {count(sum(self.rendered), 'clip')} in {self.seconds:.1f} s on "
+                       f"{count(len(self.rendered), 'process')}: {self.clips_per_second:.3g} clips/s "
+                       f"({', '.join(f'rank {r}: {n}' for r, n in enumerate(self.rendered))})")
+        else:
+            out.append("nothing was left to render")
         out += [f"failed: {f['id']} (line {f['line']}, rank {f['rank']}): {f['why']}" for f in self.failed]
         return out
 

@@ -56,14 +56,15 @@ def ssim_and_contrast(a: torch.Tensor, b: torch.Tensor, max_val: float = 255.0, 
                       filter_sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SSIM and mean contrast-structure term per image: a, b [N, C, H, W] float64 → ([N], [N])."""
-    _, c, h, w = a.shape
+    n, c, h, w = a.shape
     size = min(filter_size, h, w)
     sigma = size * filter_sigma / filter_size
     line = gaussian_window(size, sigma).sum(dim=0).to(a)                   # [size]: the window is line ⊗ line
-    column, row = line.view(1, 1, size, 1).expand(c, 1, size, 1), line.view(1, 1, 1, size).expand(c, 1, 1, size)
+    column, row = line.view(1, 1, size, 1), line.view(1, 1, 1, size)
 
-    def blur(x):                                                            # valid filtering per channel, separably
-        return F.conv2d(F.conv2d(x, column, groups=c), row, groups=c)
+    def blur(x):      # valid filtering per channel, separably; channels folded into the batch (a grouped float64
+        y = F.conv2d(F.conv2d(x.reshape(n * c, 1, h, w), column), row)     # convolution is several times slower)
+        return y.view(n, c, *y.shape[-2:])
 
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a ** 2
