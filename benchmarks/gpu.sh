@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of benchmarks/README.md in one script, run from the repository root:
 #
-#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit (default: all five)
+#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit, sets (default: all)
 #
 # tests:    the CUDA checks (pytest -m gpu: the fast path, the motion model)        -> OUTDIR/gpu-tests.log
 # eager:    1024², bf16, batches 1/16/64, plus the whole 16-frame request            -> OUTDIR/eager.json
@@ -11,6 +11,9 @@
 #           with a median latency under 50 ms                                         -> OUTDIR/live.json
 # edit:     one Edit-tab slider update (one 1024² frame, random weights, bf16) against a 16-frame clip of the
 #           same face                                                                 -> OUTDIR/edit.json
+# sets:     a set (render-set, the demo domain: no files needed) on one process, then on BENCH_SET_PROCESSES under
+#           torchrun (default: one per GPU; 2 on the CPU), each into a fresh folder, clips/s in each summary; then
+#           eval --set of the first                             -> OUTDIR/set-1.json, set-N.json, set-eval.json/.md
 # After the benchmark stages, the faster of the JSON files present is copied to OUTDIR/<gpu>-<date>.json, e.g.
 # h200-2026-11-21.json (its "compile" field says which run it was): the file to commit under benchmarks/.
 #
@@ -18,7 +21,8 @@
 # real cost, no files needed); it is left out, with a note, where clip-anytorch is not installed.
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
 # BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
-# BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_ARGS (more
+# BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_SET_MANIFEST (examples/paper.csv),
+# BENCH_SET_PROCESSES (the sets stage's processes under torchrun), BENCH_ARGS (more
 # `lganim bench` arguments, e.g. "--repeats 5"). The device, size and frames can be changed so that the script
 # itself is checked on a CPU at a tiny size (tests/test_gpu_script.py).
 set -uo pipefail
@@ -26,11 +30,11 @@ set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests|eager|compiled ...]}
 shift
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit)
+[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit sets)
 for stage in "${stages[@]}"; do
     case $stage in
-        tests|eager|compiled|live|edit) ;;
-        *) echo "unknown stage '$stage': use tests, eager, compiled, live or edit" >&2; exit 2 ;;
+        tests|eager|compiled|live|edit|sets) ;;
+        *) echo "unknown stage '$stage': use tests, eager, compiled, live, edit or sets" >&2; exit 2 ;;
     esac
 done
 py=${PYTHON:-python3}
@@ -75,6 +79,18 @@ write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.m
         edit)
             "$py" -m lganim bench --device "$device" --size "$size" --frames 16 --batch 16 --dtype bf16 --edit random \
                 --json "$out/edit.json" "${extra[@]}" 2>&1 | tee "$out/edit.log" || status=1 ;;
+        sets)
+            manifest=${BENCH_SET_MANIFEST:-examples/paper.csv}
+            gpus=$( (nvidia-smi -L 2>/dev/null || true) | grep -c "^GPU")
+            procs=${BENCH_SET_PROCESSES:-$([ "$device" = cuda ] && echo $((gpus > 0 ? gpus : 1)) || echo 2)}
+            render=(-m lganim render-set --domain demo --manifest "$manifest" --device "$device")
+            rm -rf "$out/set-1" "$out/set-$procs"                 # fresh folders: a rerun would render nothing
+            "$py" "${render[@]}" --out "$out/set-1" --json "$out/set-1.json" 2>&1 | tee "$out/set-1.log" \
+                && "$py" -m torch.distributed.run --standalone --nproc_per_node "$procs" "${render[@]}" \
+                    --out "$out/set-$procs" --json "$out/set-$procs.json" 2>&1 | tee "$out/set-$procs.log" \
+                && "$py" -m lganim eval --set "$out/set-1" --device "$device" --json "$out/set-eval.json" \
+                    --markdown "$out/set-eval.md" 2>&1 | tee "$out/set-eval.log" \
+                || status=1 ;;
     esac
 done
 

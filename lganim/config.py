@@ -116,6 +116,19 @@ LIVE_STREAM_EVERY = 0.04        # the page sends a camera frame at most every 40
 LIVE_TIME_LIMIT = 600           # seconds one browser stream runs before the camera must be started again
 LIVE_RECORD_FPS = 25            # frame rate of a recorded live MP4 (what was shown, sampled at its times)
 
+# Sets (lganim/sets): a manifest of clips rendered across processes (render-set), and evaluated (eval --set).
+MANIFEST_SUFFIXES = (".csv", ".jsonl")              # a manifest: CSV with a header line, or JSON Lines
+MAX_SET_ID_CHARS = 100          # a row's id names its files: <id>.mp4, <id>.json
+SET_WAIT_SECONDS = 7 * 24 * 3600.0   # how long a process waits for the others at the end of a set: the slowest share
+                                     # may take days (torchrun stops every process as soon as one dies)
+SET_NOMINAL_GFLOPS = {"cpu": 150.0, "cuda": 100_000.0}   # synthesis GFLOP/s a process is assumed to render at, for a
+                                     # dry run's estimate before any row of the folder is measured (CPU: the fast path
+                                     # on 2 cores, benchmarks/README.md; CUDA: the eager bf16 prediction for an H200)
+SET_NOMINAL_CLIP_SECONDS = {"cpu": 0.5, "cuda": 0.2}   # ... and the seconds besides synthesis a clip is assumed to
+                                     # take (its request, encoding its MP4, its record)
+NEUTRAL_PROMPT = "The {subject} has a neutral expression."   # the start of the directional CLIP similarity's text
+                                                             # direction (neutral → the prompt)
+
 # The shapes of a progress callback.
 StepProgress = Callable[[int, int], None]           # (done, expected; 0 when unknown): frames tracked, renders
 LossProgress = Callable[[int, int, float], None]    # (step, steps, loss): an optimisation (fitting, refinement)

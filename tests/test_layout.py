@@ -22,7 +22,7 @@ LAYERS = [
     ("motion", ["lganim.motion"]),
     ("request path", ["lganim.edit", "lganim.driving", "lganim.live", "lganim.plan", "lganim.outputs",
                       "lganim.pipeline"]),
-    ("commands", ["lganim.cli", "lganim.tools", "lganim.training", "lganim.__main__"]),
+    ("commands", ["lganim.cli", "lganim.tools", "lganim.training", "lganim.sets", "lganim.__main__"]),
 ]
 LAZY_PLACES = {"lganim", "lganim.cli"}          # `--help` and `import lganim` stay free of torch
 

@@ -172,6 +172,11 @@ def add_eval(p) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", type=Path, action="append", help="a generated clip (.mp4/.gif; repeatable)")
     src.add_argument("--seed", type=int, action="append", help="run the pipeline on this seed (repeatable)")
+    src.add_argument("--set", type=Path, help="a folder render-set wrote: every clip, and per prompt (docs/sets.md)")
+    p.add_argument("--compare", type=Path, metavar="DIR2", help="with --set: a second set (method B against A)")
+    p.add_argument("--csv", type=Path, help="with --set: also write one line per clip as CSV")
+    p.add_argument("--markdown", type=Path, help="with --set: also write the table per prompt (.md)")
+    p.add_argument("--plot", type=Path, help="with --set: also draw CLIP direction against identity per prompt (.png)")
     p.add_argument("--prompt", action="append", help="the clip's prompt (for the CLIP score; repeatable)")
     p.add_argument("--domain", default="human", help="domain of the pipeline run, and of the loss CLIP")
     p.add_argument("--motion", help="motion checkpoint folder for the pipeline run ('fit' to fit the prompt)")
@@ -180,6 +185,28 @@ def add_eval(p) -> None:
     p.add_argument("--no-clip", action="store_true", help="skip the CLIP score (no ViT-B/32 needed)")
     p.add_argument("--json", type=Path, help="write the results here (default: print them)")
     add_device(p, dtype=False)
+
+
+def add_render_set(p) -> None:
+    p.add_argument("--manifest", type=Path, required=True,
+                   help="the clips: a .csv (its first line names the columns) or .jsonl file, a row a clip: id, seed "
+                        "or image, prompt or track, and optional domain, frames, fps, strength, truncation, schedule")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the set's folder: <id>.mp4 and <id>.json for each row (a rerun renders what is not done)")
+    p.add_argument("--domain", default="human", help=f"the domain of rows that name none: {DOMAIN_HELP}")
+    p.add_argument("--motion", type=Path, help="as for animate: a motion checkpoint, or 'fit' (default: each domain's "
+                   "own motion)")
+    p.add_argument("--resume", action="store_true",
+                   help="add to a folder that holds another set's results (rows that changed are rendered again)")
+    p.add_argument("--redo-failed", action="store_true", help="render again the rows an earlier run marked failed")
+    p.add_argument("--shard", metavar="I/N", default="0/1",
+                   help="render the i-th of n shares of the manifest only (0/4 ... 3/4: a scheduler's job array, "
+                        "without torchrun; default 0/1, all)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the manifest, count what is done and what is left, deal it out and estimate the time; "
+                        "render nothing (the processes: torchrun's, or WORLD_SIZE)")
+    p.add_argument("--json", type=Path, help="write the summary (or the dry run) here as JSON")
+    add_device(p)
 
 
 def add_bench(p) -> None:
@@ -353,8 +380,10 @@ COMMANDS = {
                   add_calibrate, "lganim.cli.calibrate", "run", None),
     "train": ("train the paper's motion generator (torchrun for several processes)", add_train,
               "lganim.cli.train", "run", None),
-    "eval": ("ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run", add_eval,
-             "lganim.training.evaluate", "run", None),
+    "render-set": ("render a manifest of clips (faces x prompts) on one process or across torchrun's; resumes",
+                   add_render_set, "lganim.cli.sets", "render", "render_set"),
+    "eval": ("the paper's measures of a video, a pipeline run, or a set per prompt (--set)", add_eval,
+             "lganim.cli.sets", "evaluate", "evaluate"),
     "space": ("write a ready Hugging Face Space folder of the app (and push it with --push)", add_space,
               "lganim.cli.space", "run", None),
     "bench": ("time the fp32 per-frame reference against the batched fast renderer (JSON)", add_bench,

@@ -18,6 +18,8 @@ from ..media.audio import probe_audio
 from ..media.ffmpeg import MediaInfo
 from ..media.video_reader import probe_video
 from ..request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from ..sets.manifest import Manifest, read_manifest
+from ..sets.results import check_folder, records
 from ..tracks.track import Track
 from ..weights.registry import get_domain
 
@@ -191,5 +193,50 @@ def track(args) -> Path:
     return args.video
 
 
+def motion_of(args) -> str | None:
+    """--motion as a set records it: None, "fit", or the checkpoint's full path."""
+    motion = getattr(args, "motion", None)
+    return None if motion is None else "fit" if str(motion) == "fit" else str(Path(motion).resolve())
+
+
+def render_set(args) -> tuple[Manifest, tuple[int, int]]:
+    """The manifest (every row checked by its request), the shard, and the folder: no other set's results in it
+    unless --resume."""
+    get_domain(args.domain)
+    motion_path(args)
+    manifest = read_manifest(args.manifest, args.domain)
+    if args.motion is not None and str(args.motion) != "fit" and len(manifest.domains) > 1:
+        raise LganimError(f"--motion {checks.shown(str(args.motion))} is one domain's motion, but the manifest has "
+                          f"rows of {', '.join(manifest.domains)}: render each domain's rows on their own.")
+    index, sep, parts = str(args.shard).partition("/")
+    if not sep or not index.strip().isdigit() or not parts.strip().isdigit() or not 0 <= int(index) < int(parts):
+        raise LganimError(f"--shard takes i/n with 0 <= i < n (e.g. 0/4 for the first of 4 jobs), got "
+                          f"{checks.shown(args.shard)}.")
+    if args.json is not None:
+        checks.output_file("--json", args.json, (".json",))
+    check_folder(args.out, manifest, motion_of(args), args.resume)
+    return manifest, (int(index), int(parts))
+
+
+def evaluate(args) -> tuple[Path, ...]:
+    """eval --set: the folders (each holds finished clips) and the outputs; () for a video or a pipeline run."""
+    extra = [flag for flag in ("compare", "csv", "markdown", "plot") if getattr(args, flag) is not None]
+    if args.set is None:
+        if extra:
+            raise LganimError(f"--{extra[0]} goes with --set (a folder of clips render-set wrote).")
+        return ()
+    folders = (args.set,) if args.compare is None else (args.set, args.compare)
+    for folder in folders:
+        if not folder.is_dir():
+            raise LganimError(f"No folder at {folder}: give the --out of a render-set run.")
+        if not records(folder):
+            raise LganimError(f"{folder} holds no finished clip of a set (render-set writes <id>.json beside each "
+                              f"<id>.mp4).")
+    for flag, suffixes in (("json", (".json",)), ("csv", (".csv",)), ("markdown", (".md",)), ("plot", (".png",))):
+        if getattr(args, flag) is not None:
+            checks.output_file(f"--{flag}", getattr(args, flag), suffixes)
+    return folders
+
+
 __all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "controls_of", "prompts_of", "driven",
-           "retarget", "talking", "talk", "say", "predict", "live", "track"]
+           "retarget", "talking", "talk", "say", "predict", "live", "track", "motion_of", "render_set", "evaluate"]

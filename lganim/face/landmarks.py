@@ -42,16 +42,18 @@ class FaceBox:
         return self.width * self.height
 
 
-def _landmark_model_path() -> str:
+def dlib_model_file(name: str) -> str:
+    """The path of one of dlib's model files that the face_recognition_models package ships (the 68-landmark
+    predictor, the face-recognition network)."""
     # The package's __init__ imports pkg_resources, so locate its files without importing it.
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise LganimError("The face landmark model is missing; install the face_recognition_models package.")
+        raise LganimError("dlib's face models are missing; install the face_recognition_models package.")
     for root in spec.submodule_search_locations:
-        path = os.path.join(root, "models", "shape_predictor_68_face_landmarks.dat")
+        path = os.path.join(root, "models", name)
         if os.path.isfile(path):
             return path
-    raise LganimError("shape_predictor_68_face_landmarks.dat is missing; reinstall face_recognition_models.")
+    raise LganimError(f"{name} is missing; reinstall face_recognition_models.")
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,7 +63,8 @@ def _dlib_models():
         import dlib
     except ImportError:
         raise LganimError("dlib is not installed; install the dlib-bin package to use photos.") from None
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(_landmark_model_path())
+    predictor = dlib.shape_predictor(dlib_model_file("shape_predictor_68_face_landmarks.dat"))
+    return dlib.get_frontal_face_detector(), predictor
 
 
 def check_photo(img) -> np.ndarray:
@@ -108,4 +111,4 @@ def face_landmarks(img: np.ndarray, box: FaceBox) -> np.ndarray:
 
 
 
-__all__ = ["FaceBox", "check_photo", "detections", "detect_faces", "face_landmarks"]
+__all__ = ["FaceBox", "dlib_model_file", "check_photo", "detections", "detect_faces", "face_landmarks"]

@@ -12,6 +12,10 @@
   (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), negative values clipped to 0.
 - CLIP score of the last frame against the prompt: cosine similarity of the loss CLIP (ViT-B/32)
   embeddings, and 100 · max(cos, 0).
+- Directional CLIP similarity of a clip (StyleGAN-NADA's direction, as a score): cos(I(last) − I(first),
+  T(prompt) − T(neutral)), whether the clip moves from its first frame toward the sentence.
+- Identity to the first frame: the mean cosine similarity of each later frame's face features with the first's
+  (dlib's face descriptor, lganim/face/identity.py, or ArcFace).
 
 Frames are uint8 [T, H, W, 3] RGB unless stated.
 """
@@ -52,13 +56,15 @@ def ssim_and_contrast(a: torch.Tensor, b: torch.Tensor, max_val: float = 255.0, 
                       filter_sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SSIM and mean contrast-structure term per image: a, b [N, C, H, W] float64 → ([N], [N])."""
-    _, c, h, w = a.shape
+    n, c, h, w = a.shape
     size = min(filter_size, h, w)
     sigma = size * filter_sigma / filter_size
-    window = gaussian_window(size, sigma).to(a)[None, None].expand(c, 1, size, size)
+    line = gaussian_window(size, sigma).sum(dim=0).to(a)                   # [size]: the window is line ⊗ line
+    column, row = line.view(1, 1, size, 1), line.view(1, 1, 1, size)
 
-    def blur(x):                                                            # valid filtering per channel
-        return F.conv2d(x, window, groups=c)
+    def blur(x):      # valid filtering per channel, separably; channels folded into the batch (a grouped float64
+        y = F.conv2d(F.conv2d(x.reshape(n * c, 1, h, w), column), row)     # convolution is several times slower)
+        return y.view(n, c, *y.shape[-2:])
 
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a ** 2
@@ -139,13 +145,48 @@ def acd_face(frames, identity, official: bool = True, batch: int = 16) -> float:
 # CLIP score
 # ---------------------------------------------------------------------------------------------------------
 
+def clip_images(frames, clip) -> torch.Tensor:
+    """L2-normalised CLIP embeddings [N, E] of uint8 frames [N, H, W, 3] under `clip` (a ClipEncoder)."""
+    images = torch.from_numpy(np.ascontiguousarray(frames)).float().permute(0, 3, 1, 2) / 127.5 - 1.0
+    return clip.encode_image(images.to(clip.device))
+
+
 @torch.no_grad()
 def clip_similarity(frame, prompt: str, clip) -> float:
     """Cosine similarity of one uint8 frame [H, W, 3] and a prompt under `clip` (a ClipEncoder)."""
-    image = torch.from_numpy(np.ascontiguousarray(frame)).float().permute(2, 0, 1)[None] / 127.5 - 1.0
-    image_emb = clip.encode_image(image.to(clip.device))
+    image_emb = clip_images(np.asarray(frame)[None], clip)
     text_emb = clip.encode_text([prompt]).to(image_emb)
     return float(F.cosine_similarity(image_emb, text_emb, dim=-1)[0])
+
+
+@torch.no_grad()
+def clip_direction(first, last, prompt: str, neutral: str, clip) -> float:
+    """Directional CLIP similarity of uint8 frames [H, W, 3]: cos(I(last) − I(first), T(prompt) − T(neutral)) in
+    [−1, 1]; > 0 when the clip moves from its first frame toward the sentence (0 for a still clip)."""
+    images = clip_images(np.stack([first, last]), clip)                      # [2, E]
+    texts = clip.encode_text([prompt, neutral]).to(images)                   # [2, E]
+    moved, meant = images[1] - images[0], texts[0] - texts[1]
+    if float(moved.norm()) == 0.0:
+        return 0.0
+    return float(F.cosine_similarity(moved, meant, dim=0))
+
+
+def identity_to_first(features) -> float:
+    """Mean cosine similarity of the face features of frames 1..T−1 with frame 0's: features [T, F] (T ≥ 2); 1 when
+    every frame shows the first frame's face exactly."""
+    x = torch.as_tensor(np.asarray(features), dtype=torch.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise LganimError(f"Identity needs the features [T, F] of 2 frames or more, got shape {tuple(x.shape)}.")
+    return float(F.cosine_similarity(x[1:], x[:1], dim=1).mean())
+
+
+def ms_ssim_pairs(images) -> float:
+    """Mean MS-SSIM over every pair of images [N, H, W, 3] (N ≥ 2): how alike N results are (lower: more diverse)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[0] < 2:
+        raise LganimError(f"MS-SSIM between results needs 2 images or more [N, H, W, 3], got {images.shape}.")
+    a, b = np.triu_indices(images.shape[0], k=1)
+    return float(np.mean([ms_ssim(images[i], images[j]) for i, j in zip(a, b)]))
 
 
 def evaluate_clip(frames, prompt: str | None = None, *, clip=None, identity=None) -> dict[str, float | None]:
@@ -181,4 +222,5 @@ def mean_metrics(results: Sequence[dict]) -> dict[str, float | None]:
 
 
 __all__ = ["MS_SSIM_WEIGHTS", "gaussian_window", "ssim_and_contrast", "ms_ssim", "ms_ssim_consecutive", "acd_shape",
-           "face_input", "acd_face", "clip_similarity", "evaluate_clip", "mean_metrics"]
+           "face_input", "acd_face", "clip_images", "clip_similarity", "clip_direction", "identity_to_first",
+           "ms_ssim_pairs", "evaluate_clip", "mean_metrics"]

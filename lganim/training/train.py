@@ -14,6 +14,7 @@ DIR` loads it).
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import time
@@ -67,8 +68,9 @@ class Dist:
         return self.world > 1
 
 
-def init_distributed(device: str) -> tuple[Dist, torch.device]:
-    """Join the torchrun job when there is one (NCCL on CUDA, gloo on CPU) and pick this rank's device."""
+def init_distributed(device: str, timeout: float | None = None) -> tuple[Dist, torch.device]:
+    """Join the torchrun job when there is one (NCCL on CUDA, gloo on CPU) and pick this rank's device. timeout: the
+    seconds a collective waits for the other processes (None: torch's default)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     dev = resolve_device(device)
@@ -77,7 +79,8 @@ def init_distributed(device: str) -> tuple[Dist, torch.device]:
     if world > 1:
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+        wait = {} if timeout is None else {"timeout": datetime.timedelta(seconds=timeout)}
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo", **wait)
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
         if dev.type == "cpu":
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))

@@ -6,12 +6,13 @@ the 1.2 GB photo encoder, for example, only on the first photo).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from .demo import DEMO_VERSION, ensure_demo
-from .hub import cached_file, fetch
-from .registry import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, E4E_FFHQ, Domain, WeightFile
+from .hub import cached_file, fetch, sha256_of
+from .registry import CLIP_FILES, CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, E4E_FFHQ, Domain, WeightFile
 
 Source = Path | WeightFile
 
@@ -49,4 +50,39 @@ def stylegan_on_disk(domain: Domain) -> bool:
     return domain.untrained or cached_file(domain.weights) is not None
 
 
-__all__ = ["DomainFiles", "domain_files", "resolve", "stylegan_on_disk"]
+def file_hashes(files: DomainFiles, motion: str | Path | None = None) -> dict[str, str]:
+    """role -> sha256 of each of a domain's files that is on disk (nothing is downloaded): the registry's sha256 where
+    it has one (the file was checked against it when loaded), else the file's own, hashed once per process; a
+    folder's files one by one (`motion/model.safetensors`). motion: as `Animator.from_pretrained`'s — None the
+    domain's own checkpoint, "fit" none, else a checkpoint file or folder."""
+    motion_source = files.motion if motion is None else None if str(motion) == "fit" else Path(motion)
+    sources = {"stylegan": files.stylegan, "clip_motion": files.clip_motion, "clip_loss": files.clip_loss,
+               "encoder": files.encoder, "motion": motion_source}
+    hashes: dict[str, str] = {}
+    for role, source in sources.items():
+        if isinstance(source, str):                              # a CLIP model name: the first of its files here
+            source = next((w for w in CLIP_FILES.get(source, ()) if cached_file(w) is not None), None)
+        if isinstance(source, WeightFile):
+            path = cached_file(source)
+            if path is not None:
+                hashes[role] = source.sha256 or _file_sha256(str(path), *_stamp(path))
+        elif isinstance(source, Path) and source.is_dir():
+            for path in sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")):
+                hashes[f"{role}/{path.name}"] = _file_sha256(str(path), *_stamp(path))
+        elif isinstance(source, Path) and source.is_file():
+            hashes[role] = _file_sha256(str(source), *_stamp(source))
+    return hashes
+
+
+def _stamp(path: Path) -> tuple[int, float]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime
+
+
+@functools.lru_cache(maxsize=64)
+def _file_sha256(path: str, size: int, mtime: float) -> str:
+    """sha256 of a file, remembered by (path, size, mtime): a big file is hashed once per process."""
+    return sha256_of(Path(path))
+
+
+__all__ = ["DomainFiles", "domain_files", "resolve", "stylegan_on_disk", "file_hashes"]

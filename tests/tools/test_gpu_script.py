@@ -59,6 +59,16 @@ def test_edit_stage_times_a_slider_update_against_a_clip(tmp_path):
     assert edit["size"] == 64 and edit["dtype"] == "bfloat16", edit
 
 
+def test_sets_stage_renders_the_set_on_one_process_then_two_and_evaluates_it(tmp_path):
+    done = run_script(tmp_path, "sets", BENCH_SET_MANIFEST="examples/set.csv", BENCH_SET_PROCESSES="2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    one, two = (json.loads((tmp_path / f"set-{n}.json").read_text()) for n in (1, 2))
+    assert one["rendered"] == [8] and two["rendered"] == [4, 4] and two["clips_per_second"] > 0
+    assert len(list((tmp_path / "set-2").glob("*.mp4"))) == 8
+    assert len(json.loads((tmp_path / "set-eval.json").read_text())["prompts"]) == 4
+    assert "| The person is smiling. | 2 |" in (tmp_path / "set-eval.md").read_text()
+
+
 def test_unknown_stage_is_refused(tmp_path):
     done = run_script(tmp_path, "everything")
     assert done.returncode == 2 and "unknown stage 'everything'" in done.stderr
