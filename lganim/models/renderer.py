@@ -215,7 +215,8 @@ class FastRenderer:
         x = torch.addcmul(shift, x, (demod * LRELU_GAIN).to(self.dtype)[:, :, None, None])
         F.leaky_relu_(x, LRELU_SLOPE)
         if self.clamp is not None:
-            x.clamp_(-self.clamp, self.clamp)
+            # in place when no gradient is recorded; with autograd the leaky ReLU keeps its output for the backward
+            x = x.clamp(-self.clamp, self.clamp) if x.requires_grad else x.clamp_(-self.clamp, self.clamp)
         return x
 
     def _rgb_layer(self, x: torch.Tensor, layer: _ConvLayer, w: torch.Tensor) -> torch.Tensor:
@@ -336,6 +337,18 @@ class FastRenderer:
                 continue
             start += out.shape[0]
             yield out
+
+    def synthesis(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """Differentiable `stylegan.synthesis`: ws [N, L, D] (or [N, D]) -> images [N, 3, H, W] fp32, all N frames in
+        one call, under the caller's autograd mode (no chunks, no inference mode, never compiled).
+
+        Gradients reach ws (and `noise`) only: the StyleGAN2's parameters stay frozen. Because the style modulates
+        the activations (x · s), the backward of a layer is one input-gradient convolution plus elementwise work;
+        the reference's grouped convolution must also compute the gradient of every per-sample modulated weight
+        [N, out, in, k, k] (a second convolution as costly as the forward) to reach the styles.
+        """
+        ws, noise = self._prepare(ws, noise)
+        return self._synthesize(ws, noise)
 
     def __call__(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """Render all of ws [N, L, D] (or [N, D]) -> images [N, 3, H, W] fp32 on the StyleGAN2's device."""

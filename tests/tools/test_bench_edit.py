@@ -10,8 +10,9 @@ from lganim.config import DEFAULT_FRAMES
 from lganim.models.renderer import FastRenderer
 from lganim.pipeline import Animator
 from lganim.request import EditRequest
-from lganim.tools.bench import RANDOM_REQUEST, random_stylegan
+from lganim.tools.bench import RANDOM_REQUEST
 from lganim.tools.bench_edit import edit_editor
+from lganim.tools.measure import random_stylegan
 from lganim.weights.registry import Domain
 from tests import FACE_PHOTO
 from tests.motion.test_calibration import TINY
