@@ -211,6 +211,16 @@ def add_bench(p) -> None:
     p.add_argument("--live-domain", default=None, metavar="DOMAIN", help="with --live: a domain's StyleGAN2 (demo...)")
     p.add_argument("--live-side", type=int, default=512, metavar="PIXELS",
                    help="with --live: the camera frames' longest side (default 512)")
+    p.add_argument("--fit", action="store_true",
+                   help="time the prompt fit instead: the reference fit against the fast one (the --size StyleGAN2 "
+                        "and CLIP ViT-B/32 with random weights; the fast path in --dtype fp32 or bf16), both judged "
+                        "by the fp32 full-resolution objective after every step")
+    p.add_argument("--steps", type=int, default=5, metavar="N", help="with --fit: steps of each fit (default 5)")
+    p.add_argument("--fit-setting", action="append", default=[], metavar="NAME=VALUE",
+                   help="with --fit: a FitSettings field of the fast fit, e.g. decay=none (repeatable)")
+    p.add_argument("--calibrate", default=None, metavar="DOMAIN",
+                   help="time a domain's calibration of its control directions instead, on the reference and the "
+                        "fast path: a domain, or random: the --size StyleGAN2 with random weights")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
@@ -344,7 +354,7 @@ COMMANDS = {
              "lganim.training.evaluate", "run"),
     "space": ("write a ready Hugging Face Space folder of the app (and push it with --push)", add_space,
               "lganim.cli.space", "run"),
-    "bench": ("time the fp32 per-frame reference against the batched fast renderer (JSON)", add_bench,
+    "bench": ("time the fp32 per-frame reference against the batched fast renderer, or the fit (JSON)", add_bench,
               "lganim.tools.bench", "run"),
 }
 

@@ -9,7 +9,22 @@ settling at the end, like the paper's recurrent steps). A is fitted with Adam on
 domain's own samples (start codes from seeds through the mapping network with truncation), with the
 same objective the paper trains with (`objective.py`): the contrastive CLIP loss of the last frame
 (the prompt against the paper's 28 expression prompts as negatives), latent regularisation, the loop tie,
-second-order smoothness and, when its weights are present, ArcFace identity. Because A does not depend on
+second-order smoothness and, when its weights are present, ArcFace identity.
+
+Two paths compute a step (`FitSettings.path`, benchmarks/README.md "Prompt fit" has what each choice bought):
+- "fast" (the default): the last frames through `FastRenderer.synthesis` (modulated activations, one convolution
+  for the whole batch, channels-last: its backward needs no weight gradients), in bf16 on CUDA with the loss
+  CLIP's image tower under autocast, the direction and the Adam state in fp32; the learning rate starts higher
+  and decays over the steps (`FitSettings.decay`);
+- "reference": the fit before it (`FitSettings.reference()`): the fp32 grouped-convolution `Generator.synthesis`
+  at a constant learning rate.
+Both render the loss image at the generator's full resolution: CLIP sees 224², but a 256² image from the first
+blocks of a 1024² generator gave a CLIP gradient of cosine 0.3 to the full one (random weights of the real
+architectures, benchmarks/README.md), so the fast path keeps every block.
+
+Before a new prompt fits, `PromptFitter.notify` (when set) gets a line saying about how long it will take here
+(`fit_time.py`: the step time earlier fits measured on this device, else after the first step); a fit its time
+budget stopped says so in `FitResult.warning` and through the same hook. Because A does not depend on
 the face, one fit serves every face of the domain; it is cached on disk per (domain, prompt, settings), and a file lock
 beside the entry makes a second process that asks for the same fit wait for the first and read its result. A fit that
 its time budget stopped before its steps is used, and kept for the process, but never cached on disk as if it were
@@ -20,9 +35,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -31,6 +47,7 @@ from ..config import FIT_LOCK_GRACE, FitSettings, LossProgress, paper_prompts
 from ..errors import LganimError
 from ..files import cache_dir, file_lock
 from ..models.motion_generator import decay_weights
+from ..models.renderer import FastRenderer
 from ..models.stylegan2 import Generator
 from ..request import Request
 from ..startcodes import seed_codes
@@ -38,11 +55,14 @@ from ..weights.domain_files import DomainFiles, resolve
 from ..weights.encoders import load_arcface, load_clip
 from ..weights.formats import read_safetensors, save_safetensors
 from ..weights.registry import Domain
+from . import fit_time
 from .objective import MotionObjective
 from .sequences import plan_sequence, split_prompt
 from .source import LanguageMotion, Motion
 
-FIT_VERSION = 1
+FIT_VERSION = 2         # 2: FitSettings gained path, decay and dtype (the fast fit); 1: the reference fit alone
+COMPUTE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}   # FitSettings.dtype
+Notify = Callable[[str], None]      # a status line for the user (the CLI prints it, the app shows it)
 
 
 @dataclass
@@ -58,11 +78,22 @@ class FitResult:
     terms_last: dict
     cached: bool = False
     complete: bool = True           # False: the time budget stopped it before its steps
+    planned: int | None = None      # the steps it was to run (None: as many as it ran)
+
+    @property
+    def warning(self) -> str | None:
+        """One line when the time budget stopped the fit early ("fitted 12 of 100 steps in 120 s: the motion may be
+        weak"), else None."""
+        if self.complete:
+            return None
+        return (f"fitted {self.steps} of {self.planned or self.steps} steps in {self.seconds:.0f} s: "
+                f"the motion may be weak")
 
     def summary(self) -> dict:
         return {"prompt": self.prompt, "loss_first": self.loss_first, "loss_last": self.loss_last,
-                "steps": self.steps, "seconds": self.seconds, "terms_last": self.terms_last, "cached": self.cached,
-                "complete": self.complete}
+                "steps": self.steps, "planned_steps": self.planned or self.steps, "seconds": self.seconds,
+                "terms_last": self.terms_last, "cached": self.cached, "complete": self.complete,
+                "warning": self.warning}
 
 
 def motion_profile(num_frames: int, schedule: str = "linear", *, continued: bool = False) -> torch.Tensor:
@@ -93,15 +124,102 @@ def fitted_dir(domain: str) -> Path:
     return cache_dir() / "fitted" / domain
 
 
+def fit_dtype(settings: FitSettings, stylegan: Generator) -> str | None:
+    """The compute dtype of a fit: the fast path's `settings.dtype`, else bf16 on a CUDA device that has it or for a
+    bf16 StyleGAN2, and fp32 otherwise; None on the reference path (the StyleGAN2's own dtype)."""
+    if settings.path == "reference":
+        return None
+    if settings.dtype is not None:
+        return settings.dtype
+    device = stylegan.device
+    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return "bf16" if cuda_bf16 or stylegan.dtype == torch.bfloat16 else "fp32"
+
+
+class _AutocastClip:
+    """The loss CLIP with its image tower under autocast in `dtype` (the fast path's bf16); text embeddings, computed
+    once per text, in the model's own dtype."""
+
+    def __init__(self, clip, dtype: torch.dtype):
+        self.clip, self.dtype = clip, dtype
+
+    def encode_text(self, texts):
+        return self.clip.encode_text(texts)
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(images.device.type, dtype=self.dtype):
+            return self.clip.encode_image(images)                            # [B, E] float32
+
+
+class FitRun:
+    """One prompt's fit in progress (`PromptFitter.start`): Adam on the direction A [L, D] (float32) over the fitting
+    faces, one `step()` at a time; `direction` is the current A. A fit runs them until its steps or its time budget
+    are spent; the fit benchmark steps two runs (reference and fast) in alternation.
+    """
+
+    def __init__(self, prompt: str, objective: MotionObjective, w0: torch.Tensor, settings: FitSettings,
+                 negatives: list[str]):
+        self.prompt, self.settings = prompt, settings
+        self.objective, self.w0, self.negatives = objective, w0, negatives    # w0 [N, L, D]
+        self.profile = motion_profile(settings.frames).to(w0)                # [T]
+        self.direction = torch.zeros(w0.shape[1:], device=w0.device, dtype=torch.float32, requires_grad=True)
+        self.optim = torch.optim.Adam([self.direction], lr=settings.lr, betas=(0.0, 0.999))
+        self.steps = 0
+        self.loss_first: float | None = None
+        self.step_seconds: list[float] = []
+
+    def learning_rate(self, step: int) -> float:
+        """The rate of step `step` (from 0): constant, or half a cosine from `lr` down to 0 after the last step."""
+        s = self.settings
+        if s.decay == "constant":
+            return s.lr
+        return s.lr * 0.5 * (1.0 + math.cos(math.pi * step / s.steps))
+
+    def loss(self) -> tuple[torch.Tensor, dict]:
+        """The objective at the current direction: (total, weighted terms)."""
+        dw = self.profile[None, :, None, None] * self.direction.to(self.w0)[None, None]   # [N, T, L, D]
+        return self.objective(self.w0, dw, [self.prompt] * self.w0.shape[0], negatives=self.negatives)
+
+    def step(self) -> float:
+        """One Adam step; returns the loss before it. Runs with autograd even when the caller is under
+        torch.inference_mode (the pipeline's prepare)."""
+        start = time.perf_counter()
+        with torch.inference_mode(False), torch.enable_grad():
+            for group in self.optim.param_groups:
+                group["lr"] = self.learning_rate(self.steps)
+            loss, _ = self.loss()
+            self.optim.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optim.step()
+        value = loss.item()
+        self.loss_first = value if self.loss_first is None else self.loss_first
+        self.steps += 1
+        self.step_seconds.append(time.perf_counter() - start)
+        return value
+
+    def evaluate(self) -> tuple[float, dict]:
+        """The objective at the current direction, without a gradient: (total, weighted terms)."""
+        with torch.no_grad():
+            loss, terms = self.loss()
+        return float(loss), terms
+
+
 class PromptFitter:
-    """Fits directions for one domain: its frozen StyleGAN2 plus a loss CLIP (loaded on first need)."""
+    """Fits directions for one domain: its frozen StyleGAN2 plus a loss CLIP (loaded on first need).
+
+    `settings.dtype` is resolved on construction (`fit_dtype`), so `settings` says how this fitter fits and names its
+    cache entries honestly. `notify`: where status lines go (the estimate before a new fit, a budget's warning).
+    """
 
     def __init__(self, domain, stylegan, *, clip_loader: Callable[[], object], model_id: str,
-                 settings: FitSettings = FitSettings(), identity=None, cache: bool = True):
+                 settings: FitSettings = FitSettings(), identity=None, cache: bool = True,
+                 notify: Notify | None = None):
         self.domain, self.stylegan = domain, stylegan
         self.clip_loader, self.model_id = clip_loader, model_id
-        self.settings, self.identity, self.cache = settings, identity, cache
+        self.settings = replace(settings, dtype=fit_dtype(settings, stylegan))
+        self.identity, self.cache, self.notify = identity, cache, notify
         self._clip = None
+        self._objective: MotionObjective | None = None
         self._memory: dict[str, FitResult] = {}
 
     # -- cache ----------------------------------------------------------------------------------------------
@@ -126,9 +244,30 @@ class PromptFitter:
         path = self._path(result.prompt)
         meta = {**result.summary(), "domain": self.domain.name, "settings": self.settings.key_dict(),
                 "model": self.model_id, "version": FIT_VERSION}
-        meta.pop("cached")
-        meta.pop("complete")
+        for key in ("cached", "complete", "planned_steps", "warning"):
+            meta.pop(key)
         save_safetensors(path.parent, {"direction": result.direction}, meta, name=path.name)
+
+    # -- how long -------------------------------------------------------------------------------------------
+    def _record_key(self) -> str:
+        return fit_time.record_key(self.stylegan.device, self.domain.name, self.settings)
+
+    def step_seconds(self) -> float | None:
+        """Seconds of one step as earlier fits measured them on this device (None: none measured yet)."""
+        return fit_time.measured_step_seconds(self._record_key()) if self.cache else None
+
+    def fit_seconds(self, prompt: str) -> float:
+        """About how long fitting `prompt` takes here: 0 when it is fitted already; else its steps at the measured
+        step time (a first guess where none was measured), capped by the time budget."""
+        if self.is_fitted(prompt):
+            return 0.0
+        step = self.step_seconds() or fit_time.prior_step_seconds(self.stylegan.device, self.stylegan.size,
+                                                                  self.settings.batch)
+        return fit_time.fit_seconds(self.settings, step)
+
+    def _say(self, line: str) -> None:
+        if self.notify is not None:
+            self.notify(line)
 
     # -- fitting --------------------------------------------------------------------------------------------
     def clip(self):
@@ -141,6 +280,33 @@ class PromptFitter:
         s = self.settings
         psi = self.domain.truncation if s.truncation is None else s.truncation
         return seed_codes(self.stylegan, range(s.seed, s.seed + s.batch), psi)
+
+    def objective(self) -> MotionObjective:
+        """The objective of this fitter's path, made once (its text embeddings are kept between prompts)."""
+        if self._objective is None:
+            weights, clip = self.settings.loss_weights(), self.clip()
+            if self.settings.path == "reference":
+                self._objective = MotionObjective(self.stylegan, clip, weights, identity=self.identity)
+            else:
+                dtype = COMPUTE_DTYPES[self.settings.dtype]
+                loss_clip = clip if dtype == torch.float32 else _AutocastClip(clip, dtype)
+                self._objective = MotionObjective(FastRenderer(self.stylegan, dtype=dtype), loss_clip, weights,
+                                                  identity=self.identity)
+        return self._objective
+
+    def start(self, prompt: str) -> FitRun:
+        """A new fit of `prompt` at step 0 (not cached, not timed by the budget: `fit` runs it). Its tensors are made
+        outside inference mode, where the caller may be (the pipeline's prepare): autograd saves them."""
+        negatives = [p for p in paper_prompts(self.domain.subject) if p != prompt] if self.settings.negatives else []
+        with torch.inference_mode(False):
+            w0 = self.start_codes().clone()                                  # [N, L, D]
+            if self.settings.path == "fast":
+                w0 = w0.float()                                              # the fast path's codes stay fp32
+            return FitRun(prompt, self.objective(), w0, self.settings, negatives)
+
+    def fitted(self, prompt: str) -> FitResult | None:
+        """The result this process fitted or read for `prompt`, or None (not asked for yet)."""
+        return self._memory.get(prompt)
 
     def is_fitted(self, prompt: str) -> bool:
         """Whether `prompt` is fitted already (in memory or in the disk cache): a request for it fits nothing."""
@@ -170,40 +336,27 @@ class PromptFitter:
         return result
 
     def _fit(self, prompt: str, progress: LossProgress | None) -> FitResult:
-        s = self.settings
-        weights = s.loss_weights()
-        negatives = [p for p in paper_prompts(self.domain.subject) if p != prompt] if s.negatives else []
-        # Runs with autograd even when the caller is under torch.inference_mode (the pipeline's prepare).
-        with torch.inference_mode(False), torch.enable_grad():
-            objective = MotionObjective(self.stylegan, self.clip(), weights, identity=self.identity)
-            w0 = self.start_codes().clone()                                  # [N, L, D]
-            profile = motion_profile(s.frames).to(w0)                        # [T]
-            direction = torch.zeros(w0.shape[1:], device=w0.device, dtype=torch.float32, requires_grad=True)
-            optim = torch.optim.Adam([direction], lr=s.lr, betas=(0.0, 0.999))
-            prompts = [prompt] * w0.shape[0]
-
-            def evaluate() -> tuple[torch.Tensor, dict]:
-                dw = profile[None, :, None, None] * direction.to(w0)[None, None]  # [N, T, L, D]
-                return objective(w0, dw, prompts, negatives=negatives)
-
-            start = time.perf_counter()
-            done = 0
-            loss_first = None
-            while done < s.steps and time.perf_counter() - start < s.max_seconds:
-                loss, _ = evaluate()
-                loss_first = loss.item() if loss_first is None else loss_first
-                optim.zero_grad(set_to_none=True)
-                loss.backward()
-                optim.step()
-                done += 1
-                if progress is not None:
-                    progress(done, s.steps, loss.item())
-            with torch.no_grad():
-                loss, terms = evaluate()
-            if loss_first is None:
-                loss_first = float(loss)
-        return FitResult(prompt, direction.detach().float().cpu(), loss_first, float(loss), done,
-                         time.perf_counter() - start, terms, complete=done == s.steps)
+        s, device = self.settings, self.stylegan.device
+        measured = self.step_seconds()
+        if measured is not None:
+            self._say(fit_time.estimate_line(prompt, s, measured, device, "measured by earlier fits"))
+        run = self.start(prompt)
+        start = time.perf_counter()
+        while run.steps < s.steps and time.perf_counter() - start < s.max_seconds:
+            loss = run.step()
+            if measured is None and run.steps == 1 and s.steps > 1:
+                self._say(fit_time.estimate_line(prompt, s, run.step_seconds[0], device, "the first step took it"))
+            if progress is not None:
+                progress(run.steps, s.steps, loss)
+        loss_last, terms = run.evaluate()
+        result = FitResult(prompt, run.direction.detach().float().cpu(), loss_last if run.loss_first is None
+                           else run.loss_first, loss_last, run.steps, time.perf_counter() - start, terms,
+                           complete=run.steps == s.steps, planned=s.steps)
+        if self.cache:
+            fit_time.record_step_seconds(self._record_key(), run.step_seconds)
+        if result.warning is not None:
+            self._say(result.warning)
+        return result
 
 
 class FittedMotion(LanguageMotion):
@@ -222,10 +375,32 @@ class FittedMotion(LanguageMotion):
         """Load the loss CLIP now rather than on the first fit (a server loads everything at startup)."""
         self.fitter.clip()
 
+    @property
+    def notify(self) -> Notify | None:
+        """Where status lines of new fits go (`PromptFitter.notify`): about how long one will take before it starts,
+        and the warning of one its time budget stopped ("fitted 12 of 100 steps in 120 s: the motion may be weak").
+        Set it to print them (CLI) or show them (app); None: they are not said (a result still has its `warning`)."""
+        return self.fitter.notify
+
+    @notify.setter
+    def notify(self, notify: Notify | None) -> None:
+        self.fitter.notify = notify
+
     def unfitted(self, prompts) -> list[str]:
         """The segment prompts of `prompts` that a request would have to fit first."""
         segments = dict.fromkeys(seg for prompt in prompts for seg in split_prompt(prompt))
         return [seg for seg in segments if not self.fitter.is_fitted(seg)]
+
+    def fit_seconds(self, prompts) -> float:
+        """About how long a request for `prompts` fits here before it renders: the new segment prompts' steps at the
+        step time earlier fits measured on this device (a first guess before any), each capped by the time budget."""
+        return sum(self.fitter.fit_seconds(seg) for seg in self.unfitted(prompts))
+
+    def warnings(self, prompts) -> list[str]:
+        """The warnings of the fits that `prompts` used in this process (fits their time budget stopped early)."""
+        segments = dict.fromkeys(seg for prompt in prompts for seg in split_prompt(prompt))
+        results = [self.fitter.fitted(seg) for seg in segments]
+        return [r.warning for r in results if r is not None and r.warning is not None]
 
     def motion(self, request: Request, w0: torch.Tensor, first_frames: torch.Tensor | None, *,
                generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Motion:
@@ -258,5 +433,5 @@ def build_fitter(domain: Domain, files: DomainFiles, stylegan: Generator, *,
                         identity=identity, cache=cache)
 
 
-__all__ = ["FitSettings", "FitResult", "motion_profile", "cache_key", "fitted_dir", "PromptFitter",
-           "FittedMotion", "build_fitter"]
+__all__ = ["FitSettings", "FIT_VERSION", "FitResult", "motion_profile", "cache_key", "fitted_dir", "fit_dtype",
+           "FitRun", "PromptFitter", "FittedMotion", "build_fitter"]

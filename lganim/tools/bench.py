@@ -12,6 +12,10 @@ in alternation so that a busy machine slows both alike), time to first frame, pe
 the max abs error against the reference images and the speedup. On CUDA every timing ends with
 `torch.cuda.synchronize` and the fast path's throughput is also given as a share of the device's bf16 peak,
 from the FLOP count of `synthesis_flops`. Peak memory is `measure.PeakMemory`'s, per pass.
+
+Other benchmarks of the same command, each in its module: `--request` (the whole request, here), `--edit`
+(bench_edit.py), and instead of the renderers `--live` (bench_live.py), `--fit` (the prompt fit, bench_fit.py) and
+`--calibrate` (a domain's calibration, bench_calibrate.py).
 """
 from __future__ import annotations
 
@@ -34,7 +38,9 @@ from ..motion.trained import TrainedMotion
 from ..pipeline import Animator
 from ..request import Request
 from ..weights.registry import CLIP_MOTION_MODEL, Domain
+from .bench_calibrate import format_calibrate, time_calibrate
 from .bench_edit import format_edit, time_edit
+from .bench_fit import format_fit, parse_fit_setting, time_fit
 from .bench_live import format_live, time_live
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
 from .measure import PeakMemory, device_name, random_stylegan, sync
@@ -114,6 +120,12 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--threads must be from 1 to 256, got {args.threads}")
     if args.live is not None and args.live_side < 16:
         raise LganimError(f"--live-side must be at least 16 pixels, got {args.live_side}")
+    if args.steps < 1:
+        raise LganimError(f"--steps must be at least 1, got {args.steps}")
+    if args.fit and args.calibrate is not None:
+        raise LganimError("--fit and --calibrate are two benchmarks: run them one at a time")
+    if args.fit_setting and not args.fit:
+        raise LganimError("--fit-setting needs --fit")
     if args.motion is not None and args.request in (None, RANDOM_REQUEST):
         raise LganimError("--motion needs --request with a real domain (random and no --request use no motion files)")
     device = resolve_device(args.device)
@@ -255,11 +267,18 @@ def run(args) -> int:
     if args.live is not None:                             # the live loop instead of the renderers (bench_live.py)
         live = time_live(args, device)
         return _write(args, {"live": live}, format_live(live))
+    config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
+    if args.fit:                                          # the prompt fit instead (bench_fit.py)
+        overrides = [parse_fit_setting(text) for text in args.fit_setting]
+        fit = time_fit(config, args.steps, args.dtype, overrides, device, args.seed)
+        return _write(args, fit, format_fit(fit))
+    if args.calibrate is not None:                        # a domain's calibration instead (bench_calibrate.py)
+        result = time_calibrate(args.calibrate, config, args.dtype, device, args.seed)
+        return _write(args, result, format_calibrate(result))
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
     compile_mode = {None: False, "default": True}.get(args.compile, args.compile)
-    config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
 
     g = random_stylegan(config, device, args.seed)
     ws = make_codes(g, args.frames, args.seed)

@@ -1,11 +1,12 @@
 """What the benchmarks share: random weights of the real architecture, peak memory, device timing.
 
 Peak memory: on CUDA `max_memory_allocated` above what was allocated before the block; on the CPU the growth of the
-process's peak resident set (Linux `VmHWM`, reset before the block through `/proc/self/clear_refs`), or None where
-that is not available.
+process's peak resident set (Linux `VmHWM`, reset before the block through `/proc/self/clear_refs`, after glibc's
+`malloc_trim` returned the freed heap), or None where that is not available.
 """
 from __future__ import annotations
 
+import ctypes
 import platform
 import re
 from pathlib import Path
@@ -49,7 +50,13 @@ class PeakMemory:
 
     @staticmethod
     def _reset_peak_rss() -> int | None:
-        """Reset the process's peak resident set (VmHWM) to the current one and return that, in bytes."""
+        """Reset the process's peak resident set (VmHWM) to the current one and return that, in bytes. Freed heap
+        memory is handed back to the system first (glibc's malloc_trim), so that a block measured after another
+        one is not measured as reusing what that one freed."""
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass                                            # not glibc: the peak may be understated
         try:
             Path("/proc/self/clear_refs").write_text("5")
             m = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
