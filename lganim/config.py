@@ -216,7 +216,7 @@ class LossWeights:
 
 
 FIT_PATHS = ("fast", "reference")      # how a fit step renders and differentiates (FitSettings.path)
-FIT_DECAYS = ("cosine", "constant")    # the learning rate over a fit's steps (FitSettings.decay)
+FIT_DECAYS = ("hold-cosine", "constant")   # the learning rate over a fit's steps (FitSettings.decay)
 FIT_DTYPES = ("fp32", "bf16")          # compute dtypes of the fast fit (FitSettings.dtype)
 
 
@@ -234,13 +234,16 @@ class FitSettings:
     max_seconds: float = 120.0      # wall-clock budget; the fit stops at whichever comes first
     batch: int = 4                  # domain samples the direction is fitted on
     frames: int = 4                 # frames of the fitting clip (the paper trains on 4)
-    lr: float = 0.05                # Adam learning rate on A at the first step (betas (0, 0.999) as in the paper)
-    decay: str = "cosine"           # the rate over the steps: "cosine" (half a cosine down to 0 after the last step)
-                                    # or "constant"
+    lr: float = 0.03                # Adam learning rate on A (betas (0, 0.999) as in the paper), at the start
+    decay: str = "hold-cosine"      # the rate over the steps: "hold-cosine" (held for the first 3/4 of them,
+                                    # then half a cosine down to 0 after the last step) or "constant"
     path: str = "fast"              # "fast": the batched renderer's differentiable synthesis (FastRenderer.synthesis)
                                     # in `dtype`; "reference": the fp32 StyleGAN2's own (Generator.synthesis)
-    dtype: str | None = None        # compute dtype of the fast path: None = bf16 on CUDA (fp32 where it has none)
-                                    # and the StyleGAN2's own elsewhere; the direction stays fp32
+    dtype: str | None = None        # compute dtype of the fast path: None = bf16 where the device computes it
+                                    # natively (CUDA, CPUs with AVX512-BF16/AMX), else fp32; the direction is fp32
+    loss_size: int | None = 256     # the fast path renders the loss image only up to this side (CLIP sees 224²,
+                                    # ArcFace pools to 256²): a 1024² StyleGAN2 skips its 512² and 1024² blocks;
+                                    # None: the full resolution
     seed: int = 0                   # seeds of the fitting faces: seed, seed + 1, ...
     truncation: float | None = None  # None: the domain's
     negatives: bool = True          # contrast against the 28 expression prompts (else plain 1 − cos)
@@ -256,6 +259,9 @@ class FitSettings:
         checks.choice("The fitting path", self.path, FIT_PATHS)
         if self.dtype is not None:
             checks.choice("The fitting dtype", self.dtype, FIT_DTYPES)
+        if self.loss_size is not None and (checks.whole("The fitting loss size", self.loss_size, 4, 4096)
+                                           & (self.loss_size - 1)):
+            raise LganimError(f"The fitting loss size must be a power of two, got {self.loss_size}.")
         checks.whole("The fitting seed", self.seed, 0, MAX_SEED)
         if self.truncation is not None:
             checks.number("Truncation", self.truncation, 0.0, 1.0)
@@ -264,7 +270,7 @@ class FitSettings:
     @classmethod
     def reference(cls, **overrides) -> "FitSettings":
         """The reference fit (the one before the fast path): Generator.synthesis, Adam at a constant 0.02."""
-        return cls(**{"path": "reference", "lr": 0.02, "decay": "constant", **overrides})
+        return cls(**{"path": "reference", "lr": 0.02, "decay": "constant", "loss_size": None, **overrides})
 
     def key_dict(self) -> dict:
         """What determines a complete fit (the cache key's settings): every field but `max_seconds`."""

@@ -73,9 +73,10 @@ LATEST = LatestWins()
 
 
 def edit_seconds(domain: str, request: EditRequest) -> int:
-    """ZeroGPU time of one edit: one frame, plus loading, new prompts' fits and the photo (`zerogpu.gpu_seconds`)."""
+    """ZeroGPU time of one edit: one frame, plus loading, new prompts' fits, the photo and, when a slider asks for
+    one, the domain's calibration (`zerogpu.gpu_seconds`)."""
     face = Request(tuple(request.prompts), (request.seed or 0,), request.image, refine_steps=request.refine_steps)
-    return zerogpu.gpu_seconds(ANIMATORS, domain, face, frames=1)
+    return zerogpu.gpu_seconds(ANIMATORS, domain, face, frames=1, controls=bool(request.controls))
 
 
 @on_gpu(duration=edit_seconds)

@@ -183,7 +183,9 @@ def add_bench(p) -> None:
                    help="frames the per-frame reference renders (its cost is linear in them; capped at --frames)")
     p.add_argument("--batch", type=int, action="append", default=None,
                    help="chunk size of the fast path; repeat for several (default: all frames in one chunk)")
-    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default="fp32", help="compute dtype of the fast path")
+    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default=None,
+                   help="compute dtype of the fast path (default fp32; with --fit the fast fit's own: bf16 where the "
+                        "device computes it natively, else fp32)")
     p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
                    help="NHWC activations in the fast path (auto: on)")
     p.add_argument("--compile", default=None, metavar="MODE", nargs="?", const="default",

@@ -234,13 +234,16 @@ class FastRenderer:
             y = y.clamp(-self.clamp, self.clamp)
         return y
 
-    def _synthesize(self, ws: torch.Tensor, noise: Sequence[torch.Tensor]) -> torch.Tensor:
-        """One chunk: ws [n, L, D] fp32 -> images [n, 3, H, W] fp32; noise: one map per layer [n or 1, 1, r, r]."""
+    def _synthesize(self, ws: torch.Tensor, noise: Sequence[torch.Tensor], size: int | None = None) -> torch.Tensor:
+        """One chunk: ws [n, L, D] fp32 -> images [n, 3, H, W] fp32; noise: one map per layer [n or 1, 1, r, r].
+        size: stop after the block of this resolution (the skip path's image so far, [n, 3, size, size])."""
         x = self._const.expand(ws.shape[0], -1, -1, -1)
         x = x.contiguous(memory_format=self._memory_format)
         x = self._conv_layer(x, self._convs[0], ws[:, 0], noise[0])
         skip = self._rgb_layer(x, self._rgbs[0], ws[:, 1])
         for k, rgb in enumerate(self._rgbs[1:]):
+            if size is not None and skip.shape[-1] >= size:
+                break
             i = 1 + 2 * k  # W+ index of the upsampling conv of this resolution
             x = self._conv_layer(x, self._convs[1 + 2 * k], ws[:, i], noise[1 + 2 * k])
             x = self._conv_layer(x, self._convs[2 + 2 * k], ws[:, i + 1], noise[2 + 2 * k])
@@ -338,7 +341,8 @@ class FastRenderer:
             start += out.shape[0]
             yield out
 
-    def synthesis(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    def synthesis(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None,
+                  size: int | None = None) -> torch.Tensor:
         """Differentiable `stylegan.synthesis`: ws [N, L, D] (or [N, D]) -> images [N, 3, H, W] fp32, all N frames in
         one call, under the caller's autograd mode (no chunks, no inference mode, never compiled).
 
@@ -346,9 +350,16 @@ class FastRenderer:
         the activations (x · s), the backward of a layer is one input-gradient convolution plus elementwise work;
         the reference's grouped convolution must also compute the gradient of every per-sample modulated weight
         [N, out, in, k, k] (a second convolution as costly as the forward) to reach the styles.
+
+        size: a power of two below the StyleGAN2's resolution renders only the blocks up to it and returns the image
+        the skip path holds there, [N, 3, size, size] (what a loss that looks at no more pixels needs); the W+
+        layers of the finer blocks are not used.
         """
+        g = self.stylegan
+        if size is not None and (size < 4 or size > g.size or size & (size - 1)):
+            raise LganimError(f"size must be a power of two from 4 to {g.size}, got {size}")
         ws, noise = self._prepare(ws, noise)
-        return self._synthesize(ws, noise)
+        return self._synthesize(ws, noise, size)
 
     def __call__(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """Render all of ws [N, L, D] (or [N, D]) -> images [N, 3, H, W] fp32 on the StyleGAN2's device."""

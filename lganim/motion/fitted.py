@@ -13,14 +13,17 @@ second-order smoothness and, when its weights are present, ArcFace identity.
 
 Two paths compute a step (`FitSettings.path`, benchmarks/README.md "Prompt fit" has what each choice bought):
 - "fast" (the default): the last frames through `FastRenderer.synthesis` (modulated activations, one convolution
-  for the whole batch, channels-last: its backward needs no weight gradients), in bf16 on CUDA with the loss
-  CLIP's image tower under autocast, the direction and the Adam state in fp32; the learning rate starts higher
-  and decays over the steps (`FitSettings.decay`);
+  for the whole batch, channels-last: its backward needs no weight gradients), in bf16 where the device computes it
+  natively (CUDA; CPUs with AVX512-BF16 or AMX) with the loss CLIP's image tower under autocast, the direction and
+  the Adam state in fp32; the learning rate starts higher
+  and decays over the last quarter of the steps (`FitSettings.decay`);
 - "reference": the fit before it (`FitSettings.reference()`): the fp32 grouped-convolution `Generator.synthesis`
   at a constant learning rate.
-Both render the loss image at the generator's full resolution: CLIP sees 224², but a 256² image from the first
-blocks of a 1024² generator gave a CLIP gradient of cosine 0.3 to the full one (random weights of the real
-architectures, benchmarks/README.md), so the fast path keeps every block.
+The fast path renders the loss image only up to `FitSettings.loss_size` (256²: CLIP sees 224², ArcFace pools to
+256²), so a 512² or 1024² StyleGAN2 skips its finest blocks; the fine W+ layers that only they read then get no
+CLIP gradient and stay where the regularisation holds them (at 0). Measured on random weights of the real 1024²
+architecture: the CLIP term of the 256² image is within 0.2 % of the full one's and its gradient has cosine 0.78
+to the full gradient (benchmarks/README.md, "Prompt fit").
 
 Before a new prompt fits, `PromptFitter.notify` (when set) gets a line saying about how long it will take here
 (`fit_time.py`: the step time earlier fits measured on this device, else after the first step); a fit its time
@@ -44,6 +47,7 @@ from pathlib import Path
 import torch
 
 from ..config import FIT_LOCK_GRACE, FitSettings, LossProgress, paper_prompts
+from ..device import native_bf16
 from ..errors import LganimError
 from ..files import cache_dir, file_lock
 from ..models.motion_generator import decay_weights
@@ -63,6 +67,7 @@ from .source import LanguageMotion, Motion
 FIT_VERSION = 2         # 2: FitSettings gained path, decay and dtype (the fast fit); 1: the reference fit alone
 COMPUTE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}   # FitSettings.dtype
 Notify = Callable[[str], None]      # a status line for the user (the CLI prints it, the app shows it)
+HOLD = 0.75                         # "hold-cosine": the share of the steps at the full learning rate
 
 
 @dataclass
@@ -125,15 +130,14 @@ def fitted_dir(domain: str) -> Path:
 
 
 def fit_dtype(settings: FitSettings, stylegan: Generator) -> str | None:
-    """The compute dtype of a fit: the fast path's `settings.dtype`, else bf16 on a CUDA device that has it or for a
-    bf16 StyleGAN2, and fp32 otherwise; None on the reference path (the StyleGAN2's own dtype)."""
+    """The compute dtype of a fit: the fast path's `settings.dtype`, else bf16 where the device computes it natively
+    (`native_bf16`: a CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX) or the StyleGAN2 is kept in it, and fp32
+    otherwise; None on the reference path (the StyleGAN2's own dtype)."""
     if settings.path == "reference":
         return None
     if settings.dtype is not None:
         return settings.dtype
-    device = stylegan.device
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    return "bf16" if cuda_bf16 or stylegan.dtype == torch.bfloat16 else "fp32"
+    return "bf16" if native_bf16(stylegan.device) or stylegan.dtype == torch.bfloat16 else "fp32"
 
 
 class _AutocastClip:
@@ -149,6 +153,16 @@ class _AutocastClip:
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         with torch.autocast(images.device.type, dtype=self.dtype):
             return self.clip.encode_image(images)                            # [B, E] float32
+
+
+class _LossImages:
+    """What the fast path's objective renders: `FastRenderer.synthesis` up to `size` (None: the full resolution)."""
+
+    def __init__(self, renderer: FastRenderer, size: int | None):
+        self.renderer, self.size = renderer, size
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        return self.renderer.synthesis(ws, size=self.size)                   # [N, 3, size, size]
 
 
 class FitRun:
@@ -169,11 +183,13 @@ class FitRun:
         self.step_seconds: list[float] = []
 
     def learning_rate(self, step: int) -> float:
-        """The rate of step `step` (from 0): constant, or half a cosine from `lr` down to 0 after the last step."""
+        """The rate of step `step` (from 0): constant, or held at `lr` for the first HOLD of the steps and then half a
+        cosine down to 0 after the last one (a fit its budget stops early keeps the full rate)."""
         s = self.settings
-        if s.decay == "constant":
+        hold = HOLD * s.steps
+        if s.decay == "constant" or step < hold:
             return s.lr
-        return s.lr * 0.5 * (1.0 + math.cos(math.pi * step / s.steps))
+        return s.lr * 0.5 * (1.0 + math.cos(math.pi * (step - hold) / (s.steps - hold)))
 
     def loss(self) -> tuple[torch.Tensor, dict]:
         """The objective at the current direction: (total, weighted terms)."""
@@ -288,10 +304,11 @@ class PromptFitter:
             if self.settings.path == "reference":
                 self._objective = MotionObjective(self.stylegan, clip, weights, identity=self.identity)
             else:
-                dtype = COMPUTE_DTYPES[self.settings.dtype]
+                dtype, size = COMPUTE_DTYPES[self.settings.dtype], self.settings.loss_size
                 loss_clip = clip if dtype == torch.float32 else _AutocastClip(clip, dtype)
-                self._objective = MotionObjective(FastRenderer(self.stylegan, dtype=dtype), loss_clip, weights,
-                                                  identity=self.identity)
+                images = _LossImages(FastRenderer(self.stylegan, dtype=dtype),
+                                     size if size is not None and size < self.stylegan.size else None)
+                self._objective = MotionObjective(images, loss_clip, weights, identity=self.identity)
         return self._objective
 
     def start(self, prompt: str) -> FitRun:

@@ -294,7 +294,7 @@ def run(args) -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": device.type, "device_name": device_name(device), "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(), "size": args.size, "channel_multiplier": args.channel_multiplier,
-        "frames": args.frames, "dtype": args.dtype, "channels_last": renderers[batches[0]].channels_last,
+        "frames": args.frames, "dtype": args.dtype or "fp32", "channels_last": renderers[batches[0]].channels_last,
         "compile": args.compile, "repeats": repeats, "warmup": args.warmup, "seed": args.seed,
         "gflop_per_frame": synthesis_flops(config)["total"] / 1e9,
         "bf16_peak_tflops": bf16_peak_tflops(device, args.peak_tflops), "image_abs_max": image_max,

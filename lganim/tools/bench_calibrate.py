@@ -3,7 +3,8 @@ timed on the reference path and on the fast path (JSON).
 
 - reference: the measured faces rendered by the fp32 `Generator.synthesis` (`ReferenceRenderer`, CHUNK codes a
   call), the prompt method's fits on `FitSettings.reference()`;
-- fast: as lganim calibrates now: a `FastRenderer` (in `--dtype`) and the fast fit (`FitSettings()` in `--dtype`).
+- fast: as lganim calibrates now: a `FastRenderer` (in `--dtype`, default fp32: the StyleGAN2's) and the fast fit
+  (`FitSettings()` in `--dtype`, default its own).
 
 DOMAIN "random": the `--size` StyleGAN2 with random weights, calibrated as a domain of people (dlib's landmarks on
 every render: no face is found on random weights, so every channel falls back to SeFa, but every render is made and
@@ -30,7 +31,8 @@ from .measure import device_name, random_stylegan, sync
 RANDOM_DOMAIN = "random"
 
 
-def time_calibrate(domain: str, config: GeneratorConfig, dtype: str, device: torch.device, seed: int = 0) -> dict:
+def time_calibrate(domain: str, config: GeneratorConfig, dtype: str | None, device: torch.device,
+                   seed: int = 0) -> dict:
     """Calibrate `domain` once on each path, the reference first (module doc): the JSON. config: the architecture of
     the "random" domain's StyleGAN2."""
     if domain == RANDOM_DOMAIN:
@@ -44,7 +46,7 @@ def time_calibrate(domain: str, config: GeneratorConfig, dtype: str, device: tor
     paths = {"reference": (ReferenceRenderer(g, CHUNK), FitSettings.reference(max_seconds=1e9)),
              "fast": (FastRenderer(g, dtype=compute), FitSettings(max_seconds=1e9, dtype=dtype))}
     out = {"domain": spec.name, "size": g.size, "device": device.type, "device_name": device_name(device),
-           "dtype": dtype, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__}
+           "dtype": dtype or "fp32", "cpu_threads": torch.get_num_threads(), "torch": torch.__version__}
     for name, (renderer, settings) in paths.items():
         fitter = build_fitter(spec, files, g, settings=settings, cache=False) if uses_prompts(spec) else None
         start = time.perf_counter()

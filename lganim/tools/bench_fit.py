@@ -8,7 +8,8 @@ time budget, `--steps` steps each:
 
 - reference: `FitSettings.reference()`, the fit before the fast path (fp32 `Generator.synthesis`, Adam at a constant
   0.02), exactly as lganim ran it;
-- fast: `FitSettings()` in `--dtype` (fp32 or bf16), with `--fit-setting NAME=VALUE` overrides (e.g. `decay=constant
+- fast: `FitSettings()` in `--dtype` (fp32 or bf16; by default the fast fit's own: bf16 where the device computes it
+  natively), with `--fit-setting NAME=VALUE` overrides (e.g. `decay=constant
   lr=0.02` leaves only the renderer to compare, `path=reference` only the schedule).
 
 The steps are timed in alternation (reference first on even steps, fast first on odd ones), so that load from other
@@ -51,9 +52,10 @@ def parse_fit_setting(text: str) -> tuple[str, object]:
     return name, {"none": None, "true": True, "false": False}.get(value.lower(), value)
 
 
-def fit_settings(steps: int, dtype: str, overrides: list[tuple[str, object]]) -> dict[str, FitSettings]:
-    """The two paths' settings: no time budget, `steps` steps; the fast one in `dtype` with `overrides`."""
-    if dtype not in FIT_DTYPES:
+def fit_settings(steps: int, dtype: str | None, overrides: list[tuple[str, object]]) -> dict[str, FitSettings]:
+    """The two paths' settings: no time budget, `steps` steps; the fast one in `dtype` (None: the fast fit's own for
+    the device) with `overrides`."""
+    if dtype is not None and dtype not in FIT_DTYPES:
         raise LganimError(f"--fit runs the fast path in {' or '.join(FIT_DTYPES)}, got --dtype {dtype}")
     fast = {"dtype": dtype, **dict(overrides)}
     return {"reference": FitSettings.reference(steps=steps, max_seconds=1e9),
@@ -73,7 +75,7 @@ def reached(losses: list[float], times: list[float], target: float) -> float | N
     return next((t for loss, t in zip(losses, times) if loss <= target), None)
 
 
-def time_fit(config: GeneratorConfig, steps: int, dtype: str, overrides: list[tuple[str, object]],
+def time_fit(config: GeneratorConfig, steps: int, dtype: str | None, overrides: list[tuple[str, object]],
              device: torch.device, seed: int = 0, clip=None) -> dict:
     """Fit `FIT_PROMPT` on both paths in alternation and judge each after every step (module doc): the JSON.
     config: the StyleGAN2's architecture (random weights); clip: the loss CLIP (default: CLIP ViT-B/32's
@@ -118,7 +120,8 @@ def time_fit(config: GeneratorConfig, steps: int, dtype: str, overrides: list[tu
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": device.type, "device_name": device_name(device), "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(), "size": config.size, "channel_multiplier": config.channel_multiplier,
-        "steps": steps, "dtype": dtype, "batch": settings["fast"].batch, "frames": settings["fast"].frames,
+        "steps": steps, "dtype": fitters["fast"].settings.dtype, "batch": settings["fast"].batch,
+        "frames": settings["fast"].frames,
         "prompt": FIT_PROMPT, "negatives": len(paper_prompts(domain.subject)) - 1, "clip": clip.name,
         "seed": seed, "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "judge": "the reference objective: fp32 Generator.synthesis at full resolution, on the fitting faces",

@@ -119,6 +119,34 @@ def test_differentiable_synthesis_matches_the_reference_and_its_gradient(channel
     assert all(p.grad is None for p in g.parameters())                   # the StyleGAN2 stays frozen
 
 
+def reference_up_to(g: Generator, ws: torch.Tensor, size: int) -> torch.Tensor:
+    """`Generator.synthesis` stopped after the block of resolution `size`: the skip path's image there."""
+    noise = g.stored_noise()
+    x = g.conv1(g.input(ws.shape[0]), ws[:, 0], noise[0])
+    skip = g.to_rgb1(x, ws[:, 1])
+    for k, (conv_up, conv, to_rgb) in enumerate(zip(g.convs[::2], g.convs[1::2], g.to_rgbs)):
+        if skip.shape[-1] >= size:
+            break
+        x = conv(conv_up(x, ws[:, 1 + 2 * k], noise[1 + 2 * k]), ws[:, 2 + 2 * k], noise[2 + 2 * k])
+        skip = to_rgb(x, ws[:, 3 + 2 * k], skip)
+    return skip
+
+
+def test_differentiable_synthesis_up_to_a_smaller_size():
+    g = tiny_generator(size=64)
+    ws = codes(g, 2)
+    weight = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(7))
+    ref, ref_grad = image_and_gradient(lambda w: reference_up_to(g, w, 16), ws, weight)
+    img, grad = image_and_gradient(lambda w: FastRenderer(g).synthesis(w, size=16), ws, weight)
+    assert img.shape == (2, 3, 16, 16) and (img - ref).abs().max() < 1e-4
+    assert ((grad - ref_grad).norm() / ref_grad.norm()).item() < 1e-4
+    assert grad[:, 6:].abs().max() == 0 and grad[:, :6].abs().min(dim=-1).values.gt(0).all()   # 16²: ws 0..5 used
+    assert torch.equal(FastRenderer(g).synthesis(ws, size=64), FastRenderer(g).synthesis(ws))
+    for bad in (3, 48, 128):
+        with pytest.raises(LganimError, match="power of two"):
+            FastRenderer(g).synthesis(ws, size=bad)
+
+
 @pytest.mark.parametrize("dtype,tolerance", [(torch.bfloat16, 0.08), (torch.float16, 0.05)])
 def test_reduced_precision_gradients_are_close_to_the_reference(dtype, tolerance):
     # rounding at every layer, forward and backward: the gradient's relative error is a few % (measured: bf16

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lganim.cli import main as cli
-from lganim.config import GeneratorConfig
+from lganim.config import FitSettings, GeneratorConfig
 from lganim.errors import LganimError
 from lganim.models.clip import build_tiny_clip, clip_from_state_dict
 from lganim.tools.bench_calibrate import format_calibrate, time_calibrate
@@ -46,7 +46,9 @@ def test_the_fast_renderer_alone_follows_the_reference_fit(tiny_clip):
 def test_default_fast_fit_in_bf16_and_its_table(tiny_clip):
     fit = time_fit(TINY, 2, "bf16", [], CPU, clip=tiny_clip)
     fast = fit["fast"]
-    assert fast["settings"] == {**fast["settings"], "dtype": "bf16", "decay": "cosine", "path": "fast", "lr": 0.05}
+    default = FitSettings()
+    assert fast["settings"] == {**fast["settings"], "dtype": "bf16", "decay": default.decay, "path": "fast",
+                                "lr": default.lr}
     assert fit["reference"]["settings"]["path"] == "reference" and fit["dtype"] == "bf16"
     assert fit["clip"] == "tiny ViT" and fit["negatives"] == 27 and fit["size"] == 16 and fit["batch"] == 4
     table = format_fit(fit)
