@@ -9,6 +9,10 @@ weight serves the whole batch (the same function, by linearity):
     here:       y = conv(x · s'[b], W) · demod[b]          s' = s·scale   [N, in]
                 demod[b, o] = rsqrt(Σ_i s'[b, i]² · Σ_kk W[o, i]² + 1e-8)  (a small matmul [N, in] @ [in, out])
 
+The same function with autograd (`FastRenderer.synthesis`, all frames in one call) serves prompt fitting: the
+gradient reaches the styles through the activations, so no weight gradient is ever computed, and the render can stop
+at a smaller resolution when the loss looks at no more pixels.
+
 The per-layer weights are the StyleGAN2's own parameters (views in fp32, one cast copy in bf16/fp16). What is
 derived from them (Σ W², the casts) is computed at construction: build a new renderer after loading other weights.
 

@@ -9,30 +9,29 @@ settling at the end, like the paper's recurrent steps). A is fitted with Adam on
 domain's own samples (start codes from seeds through the mapping network with truncation), with the
 same objective the paper trains with (`objective.py`): the contrastive CLIP loss of the last frame
 (the prompt against the paper's 28 expression prompts as negatives), latent regularisation, the loop tie,
-second-order smoothness and, when its weights are present, ArcFace identity.
-
-Two paths compute a step (`FitSettings.path`, benchmarks/README.md "Prompt fit" has what each choice bought):
-- "fast" (the default): the last frames through `FastRenderer.synthesis` (modulated activations, one convolution
-  for the whole batch, channels-last: its backward needs no weight gradients), in bf16 where the device computes it
-  natively (CUDA; CPUs with AVX512-BF16 or AMX) with the loss CLIP's image tower under autocast, the direction and
-  the Adam state in fp32; the learning rate starts higher
-  and decays over the last quarter of the steps (`FitSettings.decay`);
-- "reference": the fit before it (`FitSettings.reference()`): the fp32 grouped-convolution `Generator.synthesis`
-  at a constant learning rate.
-The fast path renders the loss image only up to `FitSettings.loss_size` (256²: CLIP sees 224², ArcFace pools to
-256²), so a 512² or 1024² StyleGAN2 skips its finest blocks; the fine W+ layers that only they read then get no
-CLIP gradient and stay where the regularisation holds them (at 0). Measured on random weights of the real 1024²
-architecture: the CLIP term of the 256² image is within 0.2 % of the full one's and its gradient has cosine 0.78
-to the full gradient (benchmarks/README.md, "Prompt fit").
-
-Before a new prompt fits, `PromptFitter.notify` (when set) gets a line saying about how long it will take here
-(`fit_time.py`: the step time earlier fits measured on this device, else after the first step); a fit its time
-budget stopped says so in `FitResult.warning` and through the same hook. Because A does not depend on
+second-order smoothness and, when its weights are present, ArcFace identity. Because A does not depend on
 the face, one fit serves every face of the domain; it is cached on disk per (domain, prompt, settings), and a file lock
 beside the entry makes a second process that asks for the same fit wait for the first and read its result. A fit that
 its time budget stopped before its steps is used, and kept for the process, but never cached on disk as if it were
 complete: the settings alone would not say what it is.
 Prompt sequences ("...; then ...") fit one direction per segment and chain them (`sequences.py`).
+
+Two paths compute a step (`FitSettings.path`; benchmarks/README.md, "Prompt fit", has what each choice bought):
+- "fast" (the default): the last frames through `FastRenderer.synthesis` (modulated activations, one convolution
+  for the whole batch, channels-last: its backward needs no weight gradients), in bf16 where the device computes it
+  natively (CUDA; CPUs with AVX512-BF16 or AMX) with the loss CLIP's image tower under autocast, the direction and
+  the Adam state in fp32; the loss image only up to `FitSettings.loss_size` (256²: CLIP sees 224², ArcFace pools to
+  256²), so a 512² or 1024² StyleGAN2 skips its finest blocks, whose W+ layers then get no CLIP gradient and stay
+  where the regularisation holds them (at 0); Adam at 0.03, decayed over the last quarter of the steps;
+- "reference": the fit before it (`FitSettings.reference()`): the fp32 grouped-convolution `Generator.synthesis` at
+  full resolution, Adam at a constant 0.02.
+Measured on random weights of the real 1024² architecture: the CLIP term of the 256² image is within 0.2 % of the
+full one's and its gradient has cosine 0.78 to the full gradient (a 64² or 128² image of a 256² StyleGAN2: cosine
+0.3, so the default stops at 256²).
+
+Before a new prompt fits, `PromptFitter.notify` (when set) gets a line saying about how long it will take here
+(`fit_time.py`: the step time earlier fits measured on this device, else after the first step); a fit its time
+budget stopped says so in `FitResult.warning` and through the same hook.
 """
 from __future__ import annotations
 
@@ -64,7 +63,7 @@ from .objective import MotionObjective
 from .sequences import plan_sequence, split_prompt
 from .source import LanguageMotion, Motion
 
-FIT_VERSION = 2         # 2: FitSettings gained path, decay and dtype (the fast fit); 1: the reference fit alone
+FIT_VERSION = 2         # 2: the fast fit (FitSettings path, decay, dtype, loss_size); 1: the reference fit alone
 COMPUTE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}   # FitSettings.dtype
 Notify = Callable[[str], None]      # a status line for the user (the CLI prints it, the app shows it)
 HOLD = 0.75                         # "hold-cosine": the share of the steps at the full learning rate

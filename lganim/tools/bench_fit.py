@@ -4,19 +4,21 @@ judged by the same objective after every step (JSON).
 Random weights of the real architectures (they have the real cost): the StyleGAN2 at `--size` (channel multiplier
 2 unless told) and CLIP ViT-B/32, the loss CLIP. The two fits share everything but the path: the fitting faces
 (start codes of seeds 0..3), the prompt and the paper's 27 other expressions as negatives, the loss weights, no
-time budget, `--steps` steps each:
+time budget:
 
 - reference: `FitSettings.reference()`, the fit before the fast path (fp32 `Generator.synthesis`, Adam at a constant
-  0.02), exactly as lganim ran it;
+  0.02), exactly as lganim ran it, `--steps` steps;
 - fast: `FitSettings()` in `--dtype` (fp32 or bf16; by default the fast fit's own: bf16 where the device computes it
-  natively), with `--fit-setting NAME=VALUE` overrides (e.g. `decay=constant
-  lr=0.02` leaves only the renderer to compare, `path=reference` only the schedule).
+  natively), with `--fit-setting NAME=VALUE` overrides (`decay=constant lr=0.02 loss_size=none` leaves only the
+  renderer and the dtype to compare, `path=reference` only the schedule), `FAST_STEPS` × `--steps` steps: its default
+  plan has twice the reference's steps (200 against 100), as each costs a fraction of one of the reference's.
 
-The steps are timed in alternation (reference first on even steps, fast first on odd ones), so that load from other
-processes slows both alike; a path's time includes its setup (`PromptFitter.start`) and its first step's prompt
-embeddings. After every step the judge, the reference objective in fp32 at full resolution on the fitting faces,
-scores the path's current direction; its time is not counted. `fast.seconds_to_reference_loss` is the fast fit's
-time at its first step whose judged loss is at most the reference's final one (null if none is).
+The steps are timed in alternation while both fits have steps left (reference first on even steps, fast first on
+odd ones), so that load from other processes slows both alike; a path's time includes its setup
+(`PromptFitter.start`) and its first step's prompt embeddings. After every step the judge, the reference objective
+in fp32 at full resolution on the fitting faces, scores the path's current direction; its time is not counted.
+`fast.seconds_to_reference_loss` is the fast fit's time at its first step whose judged loss is at most the
+reference's final one (null if none is).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from .measure import PeakMemory, device_name, random_stylegan, sync
 
 FIT_PROMPT = DEFAULT_PROMPT
 PATHS = ("reference", "fast")
+FAST_STEPS = FitSettings().steps // FitSettings.reference().steps   # 2: the fast fit's steps per reference step
 
 
 def parse_fit_setting(text: str) -> tuple[str, object]:
@@ -53,13 +56,13 @@ def parse_fit_setting(text: str) -> tuple[str, object]:
 
 
 def fit_settings(steps: int, dtype: str | None, overrides: list[tuple[str, object]]) -> dict[str, FitSettings]:
-    """The two paths' settings: no time budget, `steps` steps; the fast one in `dtype` (None: the fast fit's own for
-    the device) with `overrides`."""
+    """The two paths' settings, no time budget: the reference's `steps` steps; the fast fit's `FAST_STEPS` times as
+    many, in `dtype` (None: the fast fit's own for the device) with `overrides`."""
     if dtype is not None and dtype not in FIT_DTYPES:
         raise LganimError(f"--fit runs the fast path in {' or '.join(FIT_DTYPES)}, got --dtype {dtype}")
     fast = {"dtype": dtype, **dict(overrides)}
     return {"reference": FitSettings.reference(steps=steps, max_seconds=1e9),
-            "fast": FitSettings(steps=steps, max_seconds=1e9, **fast)}
+            "fast": FitSettings(steps=FAST_STEPS * steps, max_seconds=1e9, **fast)}
 
 
 def judged_loss(judge: MotionObjective, run: FitRun, w0: torch.Tensor) -> float:
@@ -97,8 +100,10 @@ def time_fit(config: GeneratorConfig, steps: int, dtype: str | None, overrides: 
                      "peak_mem_bytes": None}
     w0 = runs["reference"].w0                                                         # the faces both paths fit on
     loss_first = judged_loss(judge, runs["reference"], w0)                            # A = 0 on both paths
-    for k in range(steps):
+    for k in range(max(s.steps for s in settings.values())):
         for name in PATHS if k % 2 == 0 else PATHS[::-1]:
+            if runs[name].steps == settings[name].steps:
+                continue
             m = out[name]
             with PeakMemory(device) as mem:
                 start = time.perf_counter()

@@ -64,7 +64,7 @@ def test_fit_stage_times_both_fits_in_bf16(tmp_path):
     fit = json.loads((tmp_path / "fit.json").read_text())
     assert fit["size"] == 16 and fit["steps"] == 1 and fit["dtype"] == "bf16", fit
     assert fit["reference"]["settings"]["path"] == "reference" and fit["fast"]["settings"]["dtype"] == "bf16"
-    assert len(fit["fast"]["losses"]) == 1 and "seconds_to_reference_loss" in fit["fast"]
+    assert len(fit["fast"]["losses"]) == 2 and "seconds_to_reference_loss" in fit["fast"]     # twice the steps
 
 
 def test_calibrate_stage_times_a_domains_calibration(tmp_path):
