@@ -128,15 +128,17 @@ def fitted_dir(domain: str) -> Path:
     return cache_dir() / "fitted" / domain
 
 
-def fit_dtype(settings: FitSettings, stylegan: Generator) -> str | None:
-    """The compute dtype of a fit: the fast path's `settings.dtype`, else bf16 where the device computes it natively
-    (`native_bf16`: a CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX) or the StyleGAN2 is kept in it, and fp32
-    otherwise; None on the reference path (the StyleGAN2's own dtype)."""
+def applied_settings(settings: FitSettings, stylegan: Generator) -> FitSettings:
+    """`settings` as a fitter of `stylegan` applies them, so that they name its results honestly: on the fast path
+    the compute dtype resolved (`settings.dtype`, else bf16 where the device computes it natively — `native_bf16`: a
+    CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX — or the StyleGAN2 is kept in it, and fp32 otherwise); on the
+    reference path neither (the StyleGAN2's own dtype, its full resolution)."""
     if settings.path == "reference":
-        return None
+        return replace(settings, dtype=None, loss_size=None)
     if settings.dtype is not None:
-        return settings.dtype
-    return "bf16" if native_bf16(stylegan.device) or stylegan.dtype == torch.bfloat16 else "fp32"
+        return settings
+    native = native_bf16(stylegan.device) or stylegan.dtype == torch.bfloat16
+    return replace(settings, dtype="bf16" if native else "fp32")
 
 
 class _AutocastClip:
@@ -222,8 +224,9 @@ class FitRun:
 class PromptFitter:
     """Fits directions for one domain: its frozen StyleGAN2 plus a loss CLIP (loaded on first need).
 
-    `settings.dtype` is resolved on construction (`fit_dtype`), so `settings` says how this fitter fits and names its
-    cache entries honestly. `notify`: where status lines go (the estimate before a new fit, a budget's warning).
+    `settings` are the ones it applies (`applied_settings`: the compute dtype resolved), so they say how this fitter
+    fits and name its cache entries honestly. `notify`: where status lines go (the estimate before a new fit, a
+    budget's warning).
     """
 
     def __init__(self, domain, stylegan, *, clip_loader: Callable[[], object], model_id: str,
@@ -231,7 +234,7 @@ class PromptFitter:
                  notify: Notify | None = None):
         self.domain, self.stylegan = domain, stylegan
         self.clip_loader, self.model_id = clip_loader, model_id
-        self.settings = replace(settings, dtype=fit_dtype(settings, stylegan))
+        self.settings = applied_settings(settings, stylegan)
         self.identity, self.cache, self.notify = identity, cache, notify
         self._clip = None
         self._objective: MotionObjective | None = None
@@ -449,5 +452,5 @@ def build_fitter(domain: Domain, files: DomainFiles, stylegan: Generator, *,
                         identity=identity, cache=cache)
 
 
-__all__ = ["FitSettings", "FIT_VERSION", "FitResult", "motion_profile", "cache_key", "fitted_dir", "fit_dtype",
-           "FitRun", "PromptFitter", "FittedMotion", "build_fitter"]
+__all__ = ["FitSettings", "FIT_VERSION", "FitResult", "motion_profile", "cache_key", "fitted_dir",
+           "applied_settings", "FitRun", "PromptFitter", "FittedMotion", "build_fitter"]

@@ -91,7 +91,8 @@ def test_a_fitter_names_its_compute_dtype(monkeypatch):
     monkeypatch.setattr(lganim.motion.fitted, "native_bf16", lambda device: True)
     assert tiny_fitter()[0].settings.dtype == "bf16"                           # e.g. CUDA, or a CPU with AMX
     assert tiny_fitter(FitSettings(dtype="fp32"))[0].settings.dtype == "fp32"
-    assert tiny_fitter(FitSettings.reference())[0].settings.dtype is None      # the StyleGAN2's own
+    applied = tiny_fitter(FitSettings.reference(loss_size=64))[0].settings
+    assert applied.dtype is None and applied.loss_size is None                 # the StyleGAN2's own, full size
     monkeypatch.setattr(lganim.motion.fitted, "native_bf16", lambda device: False)
     fitter, _ = tiny_fitter()
     g = fitter.stylegan.to(torch.bfloat16)
