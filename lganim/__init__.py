@@ -12,7 +12,7 @@ import importlib
 
 from .config import FitSettings, GeneratorConfig, MotionConfig
 from .errors import LganimError
-from .request import DriveRequest, Driving, EditRequest, Request
+from .request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
 
 __version__ = "0.1.0"
 
@@ -26,5 +26,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'lganim' has no attribute {name!r}")
 
 
-__all__ = ["Animator", "AnimationResult", "Edit", "Request", "DriveRequest", "Driving", "EditRequest", "FitSettings",
-           "GeneratorConfig", "MotionConfig", "LganimError", "__version__"]
+__all__ = ["Animator", "AnimationResult", "Edit", "Request", "DriveRequest", "Driving", "PredictRequest", "EditRequest",
+           "LiveRequest", "FitSettings", "GeneratorConfig", "MotionConfig", "LganimError", "__version__"]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -64,6 +66,32 @@ def text(name: str, value, example: str, max_chars: int) -> str:
     return value.strip()
 
 
+def input_file(name: str, value):
+    """A file the request reads: a path (str or PathLike) must name an existing file, checked before any work;
+    anything else (bytes, an array, an image in memory) is the reader's to check. Returns a Path or the value."""
+    if not isinstance(value, (str, os.PathLike)):
+        return value
+    path = Path(value)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "was not found"
+        raise LganimError(f"{name} {shown(path.name)} {what}; check the path.")
+    return path
+
+
+def output_file(name: str, path, suffixes: Sequence[str]) -> Path:
+    """Where an output goes: its suffix one of `suffixes`, not a folder, in a folder that exists (checked before any
+    work)."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        wanted = suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+        raise LganimError(f"{name} must end in {wanted}, got {shown(path.name)}.")
+    if path.is_dir():
+        raise LganimError(f"{name} {shown(path.name)} is a folder; give a file name.")
+    if not path.parent.is_dir():
+        raise LganimError(f"The output folder {path.parent} does not exist; create it first.")
+    return path
+
+
 def choice(name: str, value, options: Collection[str]) -> str:
     """One of `options`."""
     if not isinstance(value, str) or value not in options:
@@ -82,4 +110,5 @@ def rgb_frame(name: str, value, max_pixels: int) -> np.ndarray:
     return np.ascontiguousarray(value)
 
 
-__all__ = ["shown", "is_real", "whole", "number", "positive", "text", "choice", "rgb_frame"]
+__all__ = ["shown", "is_real", "whole", "number", "positive", "text", "input_file", "output_file", "choice",
+           "rgb_frame"]

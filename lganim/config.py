@@ -54,6 +54,9 @@ DEFAULT_DRIVEN_FPS = 25         # frame rate of a face driven by sound or text (
 DEFAULT_STRENGTH = 1.0
 DEFAULT_SCHEDULE = "linear"
 DEFAULT_PROMPT = "The person is smiling."
+DEFAULT_FUTURE_FRAMES = 24      # frames of a predicted future
+DEFAULT_FUTURE_FPS = 12
+MAX_FUTURES = 16                # futures of one prediction
 DEFAULT_CHUNK = 16              # frames per synthesis call: the granularity of streaming
 
 # File kinds, by suffix.
@@ -64,6 +67,23 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # an image lganim writes
 # What drives a face: the channels of a motion track that move W+ (through control directions; roll, tx, ty and
 # scale move the face's crop instead), the regions of the face a driving track may drive, and the ways a style
 # video shapes a talking face (its statistics, or a copy of its head pose).
+# The channels of a motion track (lganim.tracks), name -> unit. Angles follow the image: yaw > 0 when the face turns
+# to its own left (toward image right), pitch > 0 chin up, roll > 0 counter-clockwise as seen in the image. Landmark
+# channels are distances over the inter-ocular distance minus the neutral frame's.
+CHANNELS: dict[str, str] = {
+    "yaw": "deg",
+    "pitch": "deg",
+    "roll": "deg",
+    "tx": "face widths, + right",
+    "ty": "face widths, + down",
+    "scale": "ln(face width / neutral face width)",
+    "mouth_open": "inter-ocular distances, minus neutral",
+    "mouth_wide": "inter-ocular distances, minus neutral",
+    "smile": "inter-ocular distances, minus neutral",
+    "eye_l": "inter-ocular distances, minus neutral",
+    "eye_r": "inter-ocular distances, minus neutral",
+    "brow": "inter-ocular distances, minus neutral",
+}
 DRIVEN_CHANNELS = ("yaw", "pitch", "mouth_open", "mouth_wide", "smile", "eye_l", "eye_r", "brow")
 REGIONS: dict[str, tuple[str, ...]] = {
     "all": DRIVEN_CHANNELS,

@@ -8,13 +8,13 @@
 The edited code is w = w0 + Σ_c value_c · direction_c + Σ_p amount_p · A_p, where
 - w0 [1, L, D] is the face's start code: a seed's, or a photo's (aligned, inverted and pasted back as for a clip);
 - direction_c [L, D] is the domain's control direction of channel c, the W+ offset of one track unit of it
-  (motion/controls.py, found by motion/calibration.py);
+  (motion/directions.py, found by motion/calibration.py);
 - A_p [L, D] is prompt p's fitted direction of its full expression (motion/fitted.py: fitted once, cached as the
   fitted motion source caches it; a sequence "A; then B" ends at the sum of its segments' directions).
 roll, tx, ty and scale move the crop instead (face/composite.crop_transform): in the photo it is pasted back into,
 or within its own frame.
 
-Ranges, in the channels' track units (lganim.tracks.track.CHANNELS): a driven channel's is what the domain's
+Ranges, in the channels' track units (lganim.config.CHANNELS): a driven channel's is what the domain's
 calibration observed its direction do (`observed_ranges`; the demo's fallback directions: ±the channel's typical
 full movement); the crop channels' are config.EDIT_CROP_RANGES. An unknown channel or a value outside its range is
 a one-line error naming the range, before any work.
@@ -28,6 +28,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,20 +36,26 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import DRIVEN_CHANNELS, EDIT_CACHED_FACES, EDIT_CROP_RANGES, EDIT_HASHED_PHOTO_BYTES, LossProgress
+from .config import (
+    CHANNELS,
+    DRIVEN_CHANNELS,
+    EDIT_CACHED_FACES,
+    EDIT_CROP_RANGES,
+    EDIT_HASHED_PHOTO_BYTES,
+    LossProgress,
+)
 from .errors import LganimError
 from .face.composite import crop_transform, place_crops
 from .files import atomic_path
 from .models.renderer import Renderer
 from .models.stylegan2 import Generator, to_uint8
-from .motion.calibration import load_controls, observed_ranges, typical_range
-from .motion.controls import Controls, cached_for
+from .motion.calibration import observed_ranges, typical_range
+from .motion.directions import ControlDirections, cached_for
 from .motion.driven import CROP_CHANNELS
 from .motion.fitted import PromptFitter, build_fitter
 from .motion.sequences import split_prompt
 from .request import EditRequest
 from .startcodes import PhotoEncoder, PhotoFace, seed_codes
-from .tracks.track import CHANNELS
 from .weights.domain_files import DomainFiles, domain_files
 from .weights.registry import Domain
 
@@ -58,7 +65,7 @@ RANGE_DIGITS = 3                    # significant digits a range is shown with (
 @dataclass(frozen=True)
 class ControlRange:
     """What one slider may ask: a channel's unit and range (lo ≤ 0 ≤ hi), and where the range comes from: the
-    calibration method of a driven channel (motion/controls.METHODS; "typical" when the domain has no calibration
+    calibration method of a driven channel (motion/directions.METHODS; "typical" when the domain has no calibration
     yet), or "crop" for the channels that move the crop."""
 
     channel: str
@@ -88,16 +95,16 @@ def _towards_zero(x: float) -> float:
     return math.trunc(x * q) / q
 
 
-def control_ranges(controls: Controls | None, unmeasured: str = "typical") -> dict[str, ControlRange]:
+def control_ranges(directions: ControlDirections | None, unmeasured: str = "typical") -> dict[str, ControlRange]:
     """Every channel's range in CHANNELS order, from the domain's control directions (None: not calibrated yet; the
     driven channels then get `typical_range`, what the fallback rule gives, marked `unmeasured`)."""
-    driven = observed_ranges(controls) if controls is not None else None
+    driven = observed_ranges(directions) if directions is not None else None
     out = {}
     for c, unit in CHANNELS.items():
         if c in CROP_CHANNELS:
             lo, hi, source = -EDIT_CROP_RANGES[c], EDIT_CROP_RANGES[c], "crop"
         elif driven is not None:
-            (lo, hi), source = driven[c], controls.method[c]
+            (lo, hi), source = driven[c], directions.method[c]
         else:
             (lo, hi), source = typical_range(c), unmeasured
         out[c] = ControlRange(c, unit, _towards_zero(lo), _towards_zero(hi), source)
@@ -111,13 +118,6 @@ def cached_ranges(domain: Domain) -> dict[str, ControlRange]:
     if domain.untrained:
         return control_ranges(None, unmeasured="sefa-fallback")
     return control_ranges(cached_for(domain, domain_files(domain)))
-
-
-def check_names(controls: dict) -> None:
-    """Every name of `controls` is a channel (CHANNELS), else a one-line LganimError listing them."""
-    unknown = [name for name in controls if name not in CHANNELS]
-    if unknown:
-        raise LganimError(f"Unknown control {unknown[0]!r}: use one of {', '.join(CHANNELS)}.")
 
 
 @dataclass
@@ -181,35 +181,30 @@ class Editor:
     """Edits faces of one domain's StyleGAN2 (module doc): its control directions, the start codes of the last
     `faces` faces and its prompt directions are kept, so a repeated edit of a face only renders.
 
-    fitter: the prompt fitter (default: one built on first use with the fitted motion source's settings, so a
-    prompt fitted for a clip serves an edit and the other way round); controls: the control directions (default:
-    the domain's, `load_controls`, calibrated on first use on a GPU only).
+    directions: what gives the domain's control directions when a slider first needs them (the Animator's
+    `load_directions`: loaded once, for every request of the domain). fitter: the prompt fitter (default: one built
+    on first use with the fitted motion source's settings, so a prompt fitted for a clip serves an edit and the other
+    way round).
     """
 
     def __init__(self, domain: Domain, stylegan: Generator, renderer: Renderer, photos: PhotoEncoder,
-                 files: DomainFiles | None = None, *, fitter: PromptFitter | None = None,
-                 controls: Controls | None = None, faces: int = EDIT_CACHED_FACES):
+                 files: DomainFiles | None = None, *, directions: Callable[[], ControlDirections],
+                 fitter: PromptFitter | None = None, faces: int = EDIT_CACHED_FACES):
         self.domain, self.stylegan, self.renderer, self.photos = domain, stylegan, renderer, photos
         self.files = files
-        self._fitter, self._controls, self.faces = fitter, controls, faces
+        self.directions, self._fitter, self.faces = directions, fitter, faces
         self._starts: OrderedDict[tuple, Start] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- what a slider may ask ----------------------------------------------------------------------------------
-    def controls(self) -> Controls:
-        if self._controls is None:
-            self._controls = load_controls(self.domain, self.files or domain_files(self.domain), self.stylegan,
-                                           calibrate_if_missing=self.stylegan.device.type == "cuda")
-        return self._controls
-
     def ranges(self) -> dict[str, ControlRange]:
         """Every channel's range (CHANNELS order), from the domain's control directions."""
-        return control_ranges(self.controls())
+        return control_ranges(self.directions())
 
     def check(self, request: EditRequest) -> dict[str, float]:
-        """Every channel's value (0 where left out), each checked against its range: names first, then the crop
-        channels, then the driven ones (their ranges need the control directions, loaded only when one is asked)."""
-        check_names(request.controls)
+        """Every channel's value (0 where left out), each checked against its range (the names are the request's
+        check): the crop channels, then the driven ones (their ranges need the control directions, loaded only when
+        one is asked)."""
         values = {c: request.controls.get(c, 0.0) for c in CHANNELS}
         ranges = control_ranges(None)
         if any(values[c] for c in DRIVEN_CHANNELS):
@@ -261,7 +256,7 @@ class Editor:
         w = start.w0                                                              # [1, L, D]
         driven = {c: np.array([values[c]]) for c in DRIVEN_CHANNELS if values[c]}
         if driven:
-            w = w + self.controls().offsets(driven).to(w)                         # + Σ value · direction
+            w = w + self.directions().offsets(driven).to(w)                         # + Σ value · direction
         for prompt, amount in request.prompts.items():
             if amount:
                 w = w + amount * self.direction(prompt, progress).to(w)           # + amount · A_p
@@ -275,5 +270,5 @@ class Editor:
                     move, values, dict(request.prompts))
 
 
-__all__ = ["RANGE_DIGITS", "ControlRange", "control_ranges", "cached_ranges", "check_names", "Start", "Edit",
+__all__ = ["RANGE_DIGITS", "ControlRange", "control_ranges", "cached_ranges", "Start", "Edit",
            "photo_key", "Editor"]

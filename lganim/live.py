@@ -15,8 +15,8 @@ Each step uses that frame and the past only (never a later frame):
 3. the face is lost: its last pose is held LIVE_HOLD_SECONDS, then eases back to neutral over LIVE_EASE_SECONDS (a
    smoothstep); before any face was seen, the puppet keeps the still face;
 4. the region's channels, scaled (motion.driven.region_values, as the Drive tab) → Δw through the domain's control
-   directions (`Controls.offsets`) → w = w0 + Δw → one frame rendered by the Animator's renderer (not again while w
-   and the crop move stay the same);
+   directions (`ControlDirections.offsets`) → w = w0 + Δw → one frame rendered by the Animator's renderer (not again
+   while w and the crop move stay the same);
 5. roll, tx, ty and scale move the crop (face.composite): within its own frame for a seed (on the render device),
    or where it sits in the photo, pasted back.
 Every step adds one sample to the session's motion track (`track()`): its time, the measured channels (before the
@@ -40,6 +40,7 @@ from PIL import Image
 
 from . import checks
 from .config import (
+    CHANNELS,
     DEFAULT_DRIVEN_FPS,
     LIVE_EASE_SECONDS,
     LIVE_HOLD_SECONDS,
@@ -51,16 +52,13 @@ from .config import (
 from .errors import LganimError
 from .face.channels import FaceMeasures, measure_face, relative_channels
 from .face.composite import move_images, paste_back
-from .motion.calibration import load_controls
-from .motion.controls import Controls
+from .motion.directions import ControlDirections
 from .motion.driven import crop_moves, region_values
-from .pipeline import Animator
 from .request import LiveRequest
 from .startcodes import PhotoFace, seed_codes
 from .tracks.one_euro import OneEuroFilter
-from .tracks.track import CHANNELS, Track
+from .tracks.track import Track
 from .tracks.video import DETECT_SIDE, FaceTracker
-from .weights.domain_files import domain_files
 
 # One-Euro settings of the landmarks (speeds in face widths a second), at LiveRequest.smooth = s > 0: the cut-off of
 # a still face falls from 10 Hz (s → 0) through 1 Hz (s = 0.5) to 0.1 Hz (s = 1); BETA raises it with the speed, so
@@ -85,10 +83,10 @@ class LiveFace:
     photo: PhotoFace | None = None
 
 
-def live_face(anim: Animator, request: LiveRequest) -> LiveFace:
+def live_face(anim, request: LiveRequest) -> LiveFace:
     """The face of a request: a seed's start code (ψ: the request's or the domain's), or a photo aligned and
     inverted as the pipeline does it."""
-    face = request.face()
+    face = request.as_request()
     with torch.inference_mode():
         if face.image is not None:
             photo = anim.photos.read(face.image, face.face_index, face.paste_back)
@@ -109,12 +107,12 @@ class LiveSession:
     re-centre it or read its track from another.
 
     anim: the domain's Animator (its StyleGAN2, renderer, photo encoder). request: the face and how the camera drives
-    it. face: the face itself instead of the request's (e.g. an edit's code). controls: the domain's control
-    directions (default: loaded, or calibrated on a GPU on first use).
+    it. face: the face itself instead of the request's (e.g. an edit's code). directions: the domain's control
+    directions (default: the Animator's, `Animator.directions`).
     """
 
-    def __init__(self, anim: Animator, request: LiveRequest | None = None, *, face: LiveFace | None = None,
-                 controls: Controls | None = None):
+    def __init__(self, anim, request: LiveRequest | None = None, *, face: LiveFace | None = None,
+                 directions: ControlDirections | None = None):
         self.anim = anim
         self.request = request or LiveRequest()
         self.face = face or live_face(anim, self.request)
@@ -122,8 +120,7 @@ class LiveSession:
             raise LganimError(f"A live face needs a W+ code of shape (1, {anim.stylegan.num_ws}, "
                               f"{anim.stylegan.style_dim}), got {tuple(self.face.w.shape)}.")
         self.w0 = self.face.w.to(anim.device, anim.stylegan.dtype)                           # [1, L, D]
-        self.controls = controls or load_controls(anim.domain, anim.files or domain_files(anim.domain),
-                                                  anim.stylegan, calibrate_if_missing=anim.device.type == "cuda")
+        self.directions = directions if directions is not None else anim.directions
         self.tracker = FaceTracker(one_euro(self.request.smooth))
         self._lock = threading.Lock()
         self._samples: deque[_Sample] = deque(maxlen=MAX_DRIVEN_FRAMES)
@@ -219,7 +216,7 @@ class LiveSession:
         r = self.request
         driven = region_values({name: np.array([v]) for name, v in values.items()}, r.region, r.pose_scale,
                                r.expression_scale)                                              # name -> [1]
-        offsets = {name: v for name, v in driven.items() if name in self.controls.directions}
+        offsets = {name: v for name, v in driven.items() if name in self.directions.directions}
         moves = crop_moves(driven, 1)                                                          # [1, 3, 3] or None
         key = (tuple(sorted((name, float(v[0])) for name, v in offsets.items())),
                None if moves is None else tuple(moves.ravel().tolist()))
@@ -227,7 +224,7 @@ class LiveSession:
             return self._shown[1].copy()
         w = self.w0
         if offsets:
-            w = w + self.controls.offsets(offsets).to(w)                                       # [1, L, D]
+            w = w + self.directions.offsets(offsets).to(w)                                       # [1, L, D]
         with torch.inference_mode():
             images = self.anim.renderer(w)                                                     # [1, 3, S, S]
             levels = ((images.float().clamp(-1, 1) + 1) * 127.5).round()                       # uint8 levels

@@ -1,22 +1,26 @@
-"""One request, one path: start codes → motion source → renderer → frames (→ output files).
+"""The request path: one Animator per domain, one door per kind of request, each the same shape (the request in,
+the result out; request.py lists them):
 
     anim = Animator.from_pretrained("demo")
-    result = anim("The person is smiling.", seed=1, num_frames=12)   # result.frames uint8 [B, T, H, W, 3]
+    result = anim("The person is smiling.", seed=1, num_frames=12)   # or anim(Request(prompts=..., seeds=[1, 2]))
+    result.frames                                                    # uint8 [B, T, H, W, 3], rendered when asked
+    result.save("smile.mp4")                                         # streamed into the file (outputs.py)
     result.rerender(strength=0.5)                                    # same motion, no CLIP/fitting/motion model
+    anim.drive(DriveRequest(driving=Driving(kind="audio", source="speech.wav")))   # a face driven by a track
+    anim.predict(PredictRequest(seed=7, samples=4))                  # plausible futures: one result each
     edit = anim.edit(seed=1, controls={"yaw": 10.0})                 # one edited still face (lganim/edit.py)
     anim("The person is smiling.", start=edit)                       # a clip that starts from it
-    plan = anim.prepare(Request("The person is smiling.", seeds=[1, 2]))
-    for chunk in anim.render(plan):                                  # chunk.frames uint8 [B, n, H, W, 3]
-        ...
+    session = anim.live(LiveRequest(seed=1))                         # frames in, the puppet's frames out
 
-docs/architecture.md draws the flow. The motion is computed once per request (`prepare`); rendering composes
-w[t] = w0 + strength · Δw[t] and never renders a frame twice: frame 0, when the motion source has already rendered
-it, and every frame whose code equals frame 0's (strength 0) reuse its pixels.
+docs/architecture.md draws the flow. A door computes the motion once (`prepare`: start codes, then the motion
+source); the result renders w[t] = w0 + strength · Δw[t] when its frames are asked for (`render`, chunk by chunk,
+never a frame twice: frame 0, when the motion source has already rendered it, and every frame whose code equals
+frame 0's (strength 0) reuse its pixels).
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,71 +33,56 @@ from .config import (
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
     FitSettings,
-    LossProgress,
+    StageProgress,
+    StepProgress,
 )
 from .device import resolve_device, resolve_dtype
+from .driving import driven_motion, driving_track_of
 from .edit import Edit, Editor
 from .errors import LganimError
 from .face.composite import compose, place_crops
-from .media.writers import write_video
-from .models.clip import clip_from_state_dict
+from .live import LiveSession
 from .models.renderer import Renderer, make_renderer
 from .models.stylegan2 import Generator, to_uint8
-from .motion.fitted import FittedMotion, build_fitter
-from .motion.source import Motion, MotionSource
-from .motion.trained import TrainedMotion
-from .request import EditRequest, Request
-from .startcodes import PhotoEncoder, PhotoFace, seed_codes
+from .motion.calibration import load_directions
+from .motion.directions import ControlDirections
+from .motion.fitted import FittedMotion
+from .motion.futures import futures
+from .motion.loading import load_motion_source
+from .motion.source import LanguageMotion, Motion, MotionSource
+from .outputs import Outputs, OutputWriter, Written
+from .plan import FrameChunk, Plan
+from .request import DriveRequest, EditRequest, LiveRequest, PredictRequest, Request
+from .startcodes import PhotoEncoder, seed_codes
 from .weights.domain_files import DomainFiles, domain_files, resolve
-from .weights.encoders import load_clip
-from .weights.motion_files import (
-    MOTION_CLIP_FILE,
-    load_clip_text_tower,
-    load_motion,
-    load_official,
-)
 from .weights.registry import Domain, get_domain
 from .weights.stylegan_files import load_generator
 
 
-@dataclass
-class Plan:
-    """A request resolved to tensors: the start codes and the motion, computed once."""
+class AnimationResult:
+    """The clips of a request: what made them (`plan`: start codes and motion, computed) and their frames, rendered
+    when first asked for (`frames`, kept) or streamed (`chunks`, `save`, `write`: nothing kept)."""
 
-    request: Request
-    w0: torch.Tensor                        # [B, L, D] start codes
-    motion: Motion                          # Δw [B, T, L, D] (+ transforms, audio, track)
-    truncation: float                       # ψ the seeded start codes were drawn with
-    photo: PhotoFace | None = None
-    first_frames: torch.Tensor | None = None  # [B, 3, H, W] frame 0, when the motion source rendered it
+    def __init__(self, plan: Plan, animator: Animator, *, frames: np.ndarray | None = None,
+                 first: np.ndarray | None = None, info: dict | None = None):
+        self.plan, self.animator = plan, animator
+        self._frames = frames                   # uint8 [B, T, H, W, 3] once rendered
+        self._first = first                     # uint8 [B, H, W, 3]: frame 0 of an earlier render of w0, reused
+        self.info = info or {}                  # how the clips were drawn (a predicted future's prompt and seeds)
 
     @property
-    def ws(self) -> torch.Tensor:
-        """W+ code of every frame, w[t] = w0 + strength · Δw[t]: [B, T, L, D]."""
-        return self.w0[:, None] + self.request.strength * self.motion.offsets.to(self.w0)
+    def frames(self) -> np.ndarray:
+        """uint8 [B, T, H, W, 3] (rendered on first use, then kept)."""
+        if self._frames is None:
+            self._frames = np.concatenate([c.frames for c in self.chunks()], axis=1)
+        return self._frames
 
-    def to(self, device: torch.device | str) -> "Plan":
-        """The same plan with its tensors on `device` (the CPU to keep it, or to send it to another process)."""
-        first = None if self.first_frames is None else self.first_frames.to(device)
-        motion = Motion(self.motion.offsets.to(device), self.motion.transforms, self.motion.audio, self.motion.track)
-        return Plan(self.request, self.w0.to(device), motion, self.truncation, self.photo, first)
-
-
-@dataclass
-class FrameChunk:
-    """Frames [start, start + n) of every clip in the batch."""
-
-    start: int
-    frames: np.ndarray                # uint8 [B, n, H, W, 3]
-
-
-@dataclass
-class AnimationResult:
-    """The frames of a request, and what made them (so that they can be re-rendered or saved)."""
-
-    frames: np.ndarray                # uint8 [B, T, H, W, 3]
-    plan: Plan
-    animator: "Animator" = field(repr=False)
+    def chunks(self) -> Iterator[FrameChunk]:
+        """The frames in time order, chunk by chunk as they render (at once when already rendered)."""
+        if self._frames is not None:
+            yield FrameChunk(0, self._frames)
+        else:
+            yield from self.animator.render(self.plan, self._first)
 
     @property
     def ws(self) -> torch.Tensor:
@@ -109,40 +98,54 @@ class AnimationResult:
         return list(self.plan.request.seeds)
 
     @property
-    def fps(self) -> int:
-        return self.plan.request.fps
+    def fps(self) -> float:
+        """Frames per second of its videos."""
+        return self.plan.fps
 
     @property
     def domain(self) -> str:
         return self.animator.domain.name
 
+    def write(self, outputs: Outputs, *, progress: StepProgress | None = None) -> Written:
+        """Stream the frames into the files `outputs` asks for (outputs.py); progress(done, total) per chunk."""
+        with OutputWriter(outputs, self.plan) as writer:
+            for chunk in self.chunks():
+                writer.add(chunk)
+                if progress is not None:
+                    progress(writer.done, self.plan.request.num_frames)
+            writer.finish()
+        return writer.finish_derived()
+
     def save(self, path: str | Path, index: int = 0) -> Path:
-        """Write clip `index` as MP4 or GIF (by suffix) with exactly T frames (and the motion's audio, if any)."""
-        return write_video(self.frames[index], path, self.fps, audio=self.plan.motion.audio)
+        """Write clip `index` as MP4 (with the motion's sound, if any) or GIF, by suffix, with exactly T frames."""
+        if not 0 <= index < self.plan.request.batch:
+            raise LganimError(f"There is no clip {index}: the result has {self.plan.request.batch}.")
+        videos = [Path(path) if i == index else None for i in range(self.plan.request.batch)]
+        return self.write(Outputs(videos=videos)).videos[index]
 
     def rerender(self, *, strength: float | None = None, truncation: float | None = None,
-                 fps: int | None = None) -> "AnimationResult":
+                 fps: int | None = None) -> AnimationResult:
         """The same motion with another strength (0: the still face; negative: the opposite motion), truncation ψ
-        (seeded faces only) or fps, without running CLIP, fitting or the motion model again.
-
-        Only fps changed: the same frames at the new rate. Otherwise the frames are rendered again, except frame 0
-        when its code did not change.
-        """
-        plan, chunks = self.animator.rerender(self.plan, self.frames, strength=strength, truncation=truncation,
-                                              fps=fps)
-        frames = self.frames if chunks is None else np.concatenate([c.frames for c in chunks], axis=1)
-        return AnimationResult(frames, plan, self.animator)
+        (seeded faces only) or fps, without running CLIP, fitting or the motion model again. Only fps changed: the
+        same frames at the new rate; otherwise frame 0 is reused when its code did not change."""
+        plan = self.animator.replan(self.plan, strength=strength, truncation=truncation, fps=fps)
+        if torch.equal(plan.ws, self.plan.ws):
+            return AnimationResult(plan, self.animator, frames=self._frames, first=self._first)
+        first = self._first if self._frames is None else self._frames[:, 0]
+        return AnimationResult(plan, self.animator, first=first if torch.equal(plan.w0, self.plan.w0) else None)
 
 
 class Animator:
     """A domain's frozen StyleGAN2, a renderer and a motion source: prompts and faces in, frames out."""
 
-    def __init__(self, domain: Domain, stylegan: Generator, renderer: Renderer, motion: MotionSource,
-                 photos: PhotoEncoder | None = None, files: DomainFiles | None = None):
+    def __init__(self, domain: Domain, stylegan: Generator, renderer: Renderer, motion: MotionSource | None,
+                 photos: PhotoEncoder | None = None, files: DomainFiles | None = None, *,
+                 directions: ControlDirections | None = None):
         self.domain, self.stylegan, self.renderer, self.motion = domain, stylegan, renderer, motion
         self.photos = photos or PhotoEncoder(domain, stylegan, None)
         self.files = files                  # the files it was loaded from (their cache keys); None: built in memory
         self._editor: Editor | None = None
+        self._directions = directions       # the control directions (None: loaded on first use from the files)
 
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, device: str = "auto", dtype: str | torch.dtype | None = None,
@@ -186,31 +189,49 @@ class Animator:
         if hasattr(self.motion, "load"):
             self.motion.load()
 
+    # -- the control directions ----------------------------------------------------------------------------
+    @property
+    def directions(self) -> ControlDirections:
+        """The domain's control directions (what a motion track or a slider moves W+ along): loaded once, on
+        first use (calibrated then on a GPU; on a CPU an uncalibrated domain gets its fallback directions)."""
+        return self.load_directions()
+
+    def load_directions(self, progress: StageProgress | None = None) -> ControlDirections:
+        """`directions`, with progress of a calibration (stage, done, total)."""
+        if self._directions is None:
+            calibrating = None if progress is None else (
+                lambda done, total: progress("Calibrating the control directions", done, total))
+            self._directions = load_directions(self.domain, self.files or domain_files(self.domain), self.stylegan,
+                                               calibrate_if_missing=self.device.type == "cuda", progress=calibrating)
+        return self._directions
+
     # -- editing a still face -------------------------------------------------------------------------------
     @property
     def editor(self) -> Editor:
-        """The domain's `Editor` (made on first use): its control directions, the faces and prompts it edited."""
+        """The domain's `Editor` (made on first use): the faces and prompts it edited, this Animator's directions."""
         if self._editor is None:
             fitter = self.motion.fitter if isinstance(self.motion, FittedMotion) else None
-            self._editor = Editor(self.domain, self.stylegan, self.renderer, self.photos, self.files, fitter=fitter)
+            self._editor = Editor(self.domain, self.stylegan, self.renderer, self.photos, self.files,
+                                  directions=self.load_directions, fitter=fitter)
         return self._editor
 
-    def edit(self, seed: int = 0, image=None, controls: dict[str, float] | None = None,
-             prompts: dict[str, float] | None = None, *, truncation: float | None = None, face_index: int = 0,
-             paste_back: bool = True, refine_steps: int = 0, progress: LossProgress | None = None) -> Edit:
-        """One still face (a seed's, or a photo's) edited: `controls` channel -> value in its track unit (yaw and
-        pitch in degrees, expressions in inter-ocular distances, roll/tx/ty/scale move the crop; a channel left out
-        is 0), `prompts` sentence -> amount from -1 to 1 of its fitted expression. Returns an `Edit` (`.image` uint8
-        [H, W, 3], `.w` the W+ code [1, L, D]); `anim(prompt, start=edit)` animates from it. A repeated edit of the
-        same face renders one frame and nothing else (see lganim/edit.py)."""
-        request = EditRequest(seed, image, controls, prompts, truncation, face_index, paste_back, refine_steps)
-        return self.editor.edit(request, progress)
+    def edit(self, request: EditRequest | None = None, *, progress: StageProgress | None = None, **values) -> Edit:
+        """One still face (a seed's, or a photo's) edited: `EditRequest(...)`, or its values as keywords —
+        `controls` channel -> value in its track unit (yaw and pitch in degrees, expressions in inter-ocular
+        distances, roll/tx/ty/scale move the crop; a channel left out is 0), `prompts` sentence -> amount from -1 to
+        1 of its fitted expression. Returns an `Edit` (`.image` uint8 [H, W, 3], `.w` the W+ code [1, L, D]);
+        `anim(prompt, start=edit)` animates from it. A repeated edit of the same face renders one frame and nothing
+        else (see lganim/edit.py)."""
+        if request is not None and values:
+            raise LganimError("Give an EditRequest or its values as keywords, not both.")
+        request = request if request is not None else EditRequest(**values)
+        return self.editor.edit(request, optimising(progress, "Optimising"))
 
     # -- planning -------------------------------------------------------------------------------------------
     def prepare(self, request: Request, *, source: MotionSource | None = None,
-                generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Plan:
+                generator: torch.Generator | None = None, progress: StageProgress | None = None) -> Plan:
         """Start codes and motion of a request. source: another motion source for this request (default: the
-        Animator's); generator: randomness of the motion source; progress(step, total, loss): follows the slow
+        Animator's); generator: randomness of the motion source; progress(stage, step, steps): follows the slow
         optimisations (photo refinement, fitting a prompt not seen before)."""
         source = source or self.motion
         if source.needs_prompts and not request.prompts:
@@ -226,12 +247,14 @@ class Animator:
             if start is not None:                                                          # an edited face
                 w0 = start.w.to(self.device, self.stylegan.dtype).expand(request.batch, -1, -1).contiguous()
             elif photo is not None:
-                w0 = self.photos.invert(photo, request.refine_steps, progress)               # [1, L, D]
+                refining = optimising(progress, "Refining the photo")
+                w0 = self.photos.invert(photo, request.refine_steps, refining)              # [1, L, D]
                 w0 = w0.expand(request.batch, -1, -1).contiguous()                          # [B, L, D]
             else:
                 w0 = seed_codes(self.stylegan, request.seeds, psi)                         # [B, L, D]
             first = self.renderer(w0) if source.needs_first_frames else None               # [B, 3, H, W]
-            motion = source.motion(request, w0, first, generator=generator, progress=progress)
+            motion = source.motion(request, w0, first, generator=generator,
+                                   progress=optimising(progress, "Fitting the motion to the prompt"))
         want = (request.batch, request.num_frames, self.stylegan.num_ws, self.stylegan.style_dim)
         if tuple(motion.offsets.shape) != want:
             raise LganimError(f"The motion source made offsets of shape {tuple(motion.offsets.shape)}, "
@@ -258,20 +281,9 @@ class Animator:
         request = plan.request.with_changes(**changes)
         if (plan.photo is not None or request.start is not None or truncation is None
                 or float(truncation) == plan.truncation):
-            return Plan(request, plan.w0, plan.motion, plan.truncation, plan.photo, plan.first_frames)
+            return dataclasses.replace(plan, request=request)
         w0 = seed_codes(self.stylegan, request.seeds, request.truncation)
-        return Plan(request, w0, plan.motion, request.truncation, plan.photo, None)
-
-    def rerender(self, plan: Plan, frames: np.ndarray, *, strength: float | None = None,
-                 truncation: float | None = None, fps: int | None = None
-                 ) -> tuple[Plan, Iterator[FrameChunk] | None]:
-        """A rendered plan (its `frames` uint8 [B, T, H, W, 3]) with other settings: the new plan, and its frames
-        as they render (None: the frames are the same, only fps changed). Frame 0 is reused when its code is."""
-        new = self.replan(plan, strength=strength, truncation=truncation, fps=fps)
-        if torch.equal(new.ws, plan.ws):
-            return new, None
-        first = np.asarray(frames[:, 0]) if torch.equal(new.w0, plan.w0) else None
-        return new, self.render(new, first)
+        return dataclasses.replace(plan, request=request, w0=w0, truncation=request.truncation, first_frames=None)
 
     # -- rendering ------------------------------------------------------------------------------------------
     def render(self, plan: Plan, first: np.ndarray | None = None) -> Iterator[FrameChunk]:
@@ -338,52 +350,61 @@ class Animator:
             return frames
         return np.stack([place_crops(clip, canvas, aligned, moves) for clip in frames])
 
-    def collect(self, plan: Plan, first: np.ndarray | None = None) -> AnimationResult:
-        """Render a plan to the end: the result holds all frames."""
-        frames = np.concatenate([c.frames for c in self.render(plan, first)], axis=1)
-        return AnimationResult(frames, plan, self)
-
-    # -- one call -------------------------------------------------------------------------------------------
-    def __call__(self, prompts: str | Sequence[str], seed: int | Sequence[int] = 0, *, image=None,
+    # -- the doors ------------------------------------------------------------------------------------------
+    def __call__(self, prompts: str | Sequence[str] | Request = (), seed: int | Sequence[int] = 0, *, image=None,
                  num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
                  truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, face_index: int = 0,
                  paste_back: bool = True, refine_steps: int = 0, start: Edit | None = None,
                  source: MotionSource | None = None, generator: torch.Generator | None = None,
-                 progress: LossProgress | None = None) -> AnimationResult:
-        """Animate: B clips (one per prompt and/or seed) of `num_frames` frames; see `Request` for the values.
-        start: an `Edit` (`anim.edit(...)`) every clip starts from, instead of the seed or photo."""
-        request = Request(prompts, seed, image, num_frames, fps, strength, truncation, schedule, face_index,
-                          paste_back, refine_steps, start)
-        return self.collect(self.prepare(request, source=source, generator=generator, progress=progress))
+                 progress: StageProgress | None = None) -> AnimationResult:
+        """Animate: a `Request`, or its values — B clips (one per prompt and/or seed) of `num_frames` frames (see
+        `Request`); start: an `Edit` (`anim.edit(...)`) every clip starts from, instead of the seed or photo.
+        source: another motion source (default: the domain's language motion); generator: its randomness.
+        The motion is computed here; the frames when the result's are asked for."""
+        if isinstance(prompts, Request):
+            request = prompts
+        else:
+            request = Request(prompts=prompts, seeds=seed, image=image, num_frames=num_frames, fps=fps,
+                              strength=strength, truncation=truncation, schedule=schedule, face_index=face_index,
+                              paste_back=paste_back, refine_steps=refine_steps, start=start)
+        return AnimationResult(self.prepare(request, source=source, generator=generator, progress=progress), self)
 
-    def stream(self, request: Request, *, source: MotionSource | None = None,
-               generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Iterator[FrameChunk]:
-        """`prepare` then `render`: chunks of frames arrive while they are rendered."""
-        yield from self.render(self.prepare(request, source=source, generator=generator, progress=progress))
+    def drive(self, request: DriveRequest, *, progress: StageProgress | None = None) -> AnimationResult:
+        """A face driven by a video, a motion track, speech or text (`DriveRequest`; lganim.driving): its track
+        through the control directions, at the driving video's own frame times or at `fps`, with its sound (and a
+        prompt's motion on top)."""
+        if request.prompt is not None and not isinstance(self.motion, LanguageMotion):
+            raise LganimError("This domain's motion source cannot add a prompt's motion on top of a driving track.")
+        track, sound = driving_track_of(request, progress)
+        if progress is not None:
+            progress("Finding the control directions", 0, 0)
+        driven = driven_motion(request, track, sound, self.load_directions(progress), self.motion)
+        plan = self.prepare(request.as_request(driven.num_frames, driven.fps), source=driven.source,
+                            progress=progress)
+        return AnimationResult(dataclasses.replace(plan, video_fps=driven.video_fps, envelope=driven.envelope), self)
+
+    def predict(self, request: PredictRequest, *, progress: StageProgress | None = None) -> list[AnimationResult]:
+        """Plausible futures of one face (`PredictRequest`): one result per future, each with its `info` (the
+        prompt it animates and the seeds it was drawn with)."""
+        drawn = futures(self.motion, self.load_directions(progress), self.domain.subject, request.samples,
+                        request.seed or 0, request.num_frames, request.fps, request.prompt, request.diversity)
+        results = []
+        for k, future in enumerate(drawn):
+            if progress is not None:
+                progress("Drawing the futures", k, len(drawn))
+            plan = self.prepare(request.as_request(future.prompt), source=future.source, generator=future.generator,
+                                progress=progress)
+            results.append(AnimationResult(plan, self, info=future.info))
+        return results
+
+    def live(self, request: LiveRequest | None = None) -> LiveSession:
+        """A live session (`LiveRequest`; lganim.live): camera frames in, the puppet's frames out, one at a time."""
+        return LiveSession(self, request, directions=self.directions)
 
 
-def load_motion_source(domain: Domain, files: DomainFiles, stylegan: Generator, motion: str | Path | None,
-                       fit_settings: FitSettings) -> MotionSource:
-    """The motion source `motion` names for a loaded StyleGAN2 (see `Animator.from_pretrained`)."""
-    if str(motion) == "fit" or (motion is None and files.motion is None):
-        return FittedMotion(build_fitter(domain, files, stylegan, settings=fit_settings))
-    device, dtype = stylegan.device, stylegan.dtype
-    path = Path(motion) if motion is not None else files.motion
-    if path.is_file():                                   # a checkpoint of the authors' training script
-        model, clip_state = load_official(path, stylegan.style_dim, device=device, dtype=dtype)
-        clip = (clip_from_state_dict(clip_state, device, dtype, name=f"fine-tuned CLIP of {path.name}")
-                if clip_state else load_clip(resolve(files.clip_motion), device=device, dtype=dtype))
-    elif (path / "config.json").is_file():
-        model = load_motion(path, device=device, dtype=dtype)
-        clip = load_clip(resolve(files.clip_motion), device=device, dtype=dtype)
-        if (path / MOTION_CLIP_FILE).is_file():
-            load_clip_text_tower(clip, path / MOTION_CLIP_FILE)
-    else:
-        raise LganimError(f"{path} is not a motion checkpoint folder (no config.json in it).")
-    if model.config.num_ws != stylegan.num_ws or model.config.style_dim != stylegan.style_dim:
-        raise LganimError(f"The motion model in {path} drives {model.config.num_ws}×{model.config.style_dim} W+ "
-                          f"codes but the {domain.name} StyleGAN2 has {stylegan.num_ws}×{stylegan.style_dim}.")
-    return TrainedMotion(model, clip)
+def optimising(progress: StageProgress | None, stage: str):
+    """A slow optimisation's progress(step, steps, loss) as `progress`'s stage."""
+    return None if progress is None else (lambda step, steps, loss: progress(stage, step, steps))
 
 
-__all__ = ["Plan", "FrameChunk", "AnimationResult", "Animator", "load_motion_source"]
+__all__ = ["Plan", "FrameChunk", "AnimationResult", "Animator", "optimising"]

@@ -1,12 +1,17 @@
 """Requests, checked once: what the CLI, the Python API and the app ask the pipeline for.
 
-`Request` is clips of faces moved by a motion source (language-guided by its prompts, or driven by a track);
-`DriveRequest` is one face and what drives it (`Driving`: a video, a sound, or text to say); `EditRequest` is one
-still face edited by control channels and language sliders; `LiveRequest` is one face a camera drives live
-(lganim.live). A request's face is a seed's, a photo's, or an edit's (`start`: what `Animator.edit` returned, whose
-W+ code, photo and crop move the clip starts from). Each normalises and validates every user value (through
-`checks.py`) when it is built, so a bad value gets the same one-line
-`LganimError` wherever it comes from, before any work. No torch here.
+Each kind has one door on the `Animator` (pipeline.py), the same shape for all — the request in, the result out:
+
+    anim(Request(...))              clips of faces moved by a language motion (or any motion source)
+    anim.drive(DriveRequest(...))   one face driven by what is not language (`Driving`: a video, a sound, text to say)
+    anim.predict(PredictRequest())  plausible futures of one face
+    anim.edit(EditRequest(...))     one still face edited by control channels and language sliders
+    anim.live(LiveRequest(...))     one face a camera drives live (lganim.live)
+
+A request's face is a seed's, a photo's, or an edit's (`start`: what `Animator.edit` returned, whose W+ code, photo
+and crop move the clip starts from). Every request is keyword-only and frozen; it normalises and validates every
+user value (through `checks.py`) when it is built — files it reads must exist — so a bad value gets the same
+one-line `LganimError` wherever it comes from, before any work. No torch here.
 """
 from __future__ import annotations
 
@@ -17,9 +22,12 @@ from pathlib import Path
 
 from . import checks
 from .config import (
+    CHANNELS,
     DEFAULT_DRIVEN_FPS,
     DEFAULT_FPS,
     DEFAULT_FRAMES,
+    DEFAULT_FUTURE_FPS,
+    DEFAULT_FUTURE_FRAMES,
     DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
@@ -30,6 +38,7 @@ from .config import (
     MAX_EDIT_PROMPTS,
     MAX_FPS,
     MAX_FRAMES,
+    MAX_FUTURES,
     MAX_PROMPT_CHARS,
     MAX_REFINE_STEPS,
     MAX_SEED,
@@ -51,7 +60,7 @@ def check_start(start) -> None:
                           f"{type(start).__name__}.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Request:
     """B = max(len(prompts), len(seeds)) clips of `num_frames` frames.
 
@@ -64,7 +73,7 @@ class Request:
     instead: its W+ code, and its photo and crop move (seeds and photo are then its own).
     """
 
-    prompts: tuple[str, ...] | list[str] | str
+    prompts: tuple[str, ...] | list[str] | str = ()
     seeds: tuple[int | None, ...] | list[int] | int | None = 0
     image: object = None
     num_frames: int = DEFAULT_FRAMES
@@ -87,6 +96,7 @@ class Request:
                 raise LganimError(f"prompt must be text, got {checks.shown(self.prompts)}.") from None
         prompts = [checks.text("prompt", p, PROMPT_EXAMPLE, MAX_PROMPT_CHARS) for p in prompts]
         check_start(self.start)
+        object.__setattr__(self, "image", checks.input_file("The photo", self.image))
         if self.start is not None and self.image is not None:
             raise LganimError("Start from a photo or from an edit, not both (an edit of a photo keeps its photo).")
         if self.start is not None:
@@ -150,7 +160,7 @@ def parse_prompt_lines(value) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Driving:
     """What drives a face (plain values and paths: it pickles, e.g. to ZeroGPU's GPU worker).
 
@@ -187,8 +197,11 @@ class Driving:
         if self.kind != "video" and (self.pose_scale < 0 or self.expression_scale < 0):
             raise LganimError("The pose and expression scales of a talking face must be from 0 to "
                               f"{MAX_STRENGTH:g} (1 = natural).")
+        what = "The driving video" if self.kind == "video" else "The audio"
         if self.kind in ("video", "audio") and self.source is None:
-            raise LganimError(f"Give the {'driving video' if self.kind == 'video' else 'audio'} to drive the face.")
+            raise LganimError(f"Give the {what.lower()[4:]} to drive the face.")
+        object.__setattr__(self, "source", checks.input_file(what, self.source))
+        object.__setattr__(self, "style", checks.input_file("The style video", self.style))
         if self.kind == "text":
             object.__setattr__(self, "text", checks.text("text", self.text, "type what the face should say.",
                                                          MAX_PROMPT_CHARS))
@@ -198,7 +211,7 @@ class Driving:
             checks.number("The blink rate (a minute)", self.blinks_per_minute, 0.0, 60.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DriveRequest:
     """One face (a seed's or a photo's, as in `Request`) and what drives it.
 
@@ -228,23 +241,59 @@ class DriveRequest:
         if self.prompt is not None:
             object.__setattr__(self, "prompt", checks.text("prompt", self.prompt, PROMPT_EXAMPLE,
                                                            MAX_PROMPT_CHARS))
-        self.face(1, DEFAULT_DRIVEN_FPS)                   # the face's values, checked now, before any work
+        self.as_request(1, DEFAULT_DRIVEN_FPS)             # the face's values, checked now, before any work
 
-    def face(self, num_frames: int, fps: int) -> Request:
+    def as_request(self, num_frames: int, fps: int) -> Request:
         """The pipeline's request for this face: no prompts (a track drives it), `num_frames` frames at `fps`."""
-        return Request((), (self.seed or 0,), self.image, num_frames, fps, self.strength, self.truncation,
-                       DEFAULT_SCHEDULE, self.face_index, self.paste_back, self.refine_steps, self.start)
+        return Request(seeds=(self.seed or 0,), image=self.image, num_frames=num_frames, fps=fps,
+                       strength=self.strength, truncation=self.truncation, face_index=self.face_index,
+                       paste_back=self.paste_back, refine_steps=self.refine_steps, start=self.start)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class PredictRequest:
+    """Plausible futures of one face (a seed's, a photo's or an edit's, as in `Request`): `samples` clips of
+    `num_frames` frames at `fps`, each a sequence of the paper's prompts drawn from the seed (or `prompt` for all of
+    them) with blinks and head sway under it. diversity: with a trained motion model, the spread of its hidden-state
+    draws."""
+
+    seed: int | None = 0
+    image: object = None
+    samples: int = 4
+    prompt: str | None = None
+    num_frames: int = DEFAULT_FUTURE_FRAMES
+    fps: int = DEFAULT_FUTURE_FPS
+    diversity: float = 4.0
+    truncation: float | None = None
+    face_index: int = 0
+    paste_back: bool = True
+    refine_steps: int = 0
+    start: object = None
+
+    def __post_init__(self):
+        set_ = object.__setattr__   # frozen: normalised once, here
+        set_(self, "samples", checks.whole("samples", self.samples, 1, MAX_FUTURES))
+        if self.prompt is not None:
+            set_(self, "prompt", checks.text("prompt", self.prompt, PROMPT_EXAMPLE, MAX_PROMPT_CHARS))
+        set_(self, "diversity", checks.number("diversity", self.diversity, 0.0, 100.0))
+        self.as_request(self.prompt or "The person is smiling.")   # the face's values, checked now
+
+    def as_request(self, prompt: str) -> Request:
+        """The pipeline's request for one future: this face animated by `prompt`."""
+        return Request(prompts=prompt, seeds=(self.seed or 0,), image=self.image, num_frames=self.num_frames,
+                       fps=self.fps, truncation=self.truncation, face_index=self.face_index,
+                       paste_back=self.paste_back, refine_steps=self.refine_steps, start=self.start)
+
+
+@dataclass(frozen=True, kw_only=True)
 class EditRequest:
     """One still face (a seed's, or a photo's as in `Request`), edited.
 
     controls: channel -> value in the channel's track unit (degrees, inter-ocular distances, face widths...; names
-    and units: lganim.tracks.track.CHANNELS); a channel left out is 0. Whether a name is a channel and a value lies
-    in the domain's range is checked by the editor (lganim/edit.py), which knows the domain's calibration, before it
-    does any work. prompts: sentence -> amount from -MAX_EDIT_AMOUNT to MAX_EDIT_AMOUNT of its fitted expression
-    (1 the full expression, negative the opposite), at most MAX_EDIT_PROMPTS of them.
+    and units: lganim.config.CHANNELS); a channel left out is 0. An unknown name is refused here; whether a value
+    lies in the domain's range is checked by the editor (lganim/edit.py), which knows the domain's calibration,
+    before it does any work. prompts: sentence -> amount from -MAX_EDIT_AMOUNT to MAX_EDIT_AMOUNT of its fitted
+    expression (1 the full expression, negative the opposite), at most MAX_EDIT_PROMPTS of them.
     """
 
     seed: int | None = 0
@@ -258,6 +307,7 @@ class EditRequest:
 
     def __post_init__(self):
         set_ = object.__setattr__   # frozen: normalised once, here
+        set_(self, "image", checks.input_file("The photo", self.image))
         set_(self, "seed", None if self.image is not None else checks.whole("seed", self.seed, 0, MAX_SEED))
         controls = {} if self.controls is None else self.controls
         if not isinstance(controls, dict):
@@ -267,6 +317,9 @@ class EditRequest:
                 raise LganimError(f"A control must be named by its channel (text), got {checks.shown(name)}.")
             if not checks.is_real(value) or not math.isfinite(value):
                 raise LganimError(f"The control {name} must be a number, got {checks.shown(value)}.")
+        unknown = [name for name in controls if name not in CHANNELS]
+        if unknown:
+            raise LganimError(f"Unknown control {unknown[0]!r}: use one of {', '.join(CHANNELS)}.")
         set_(self, "controls", {name: float(value) for name, value in controls.items()})
         prompts = {} if self.prompts is None else self.prompts
         if not isinstance(prompts, dict):
@@ -288,7 +341,7 @@ class EditRequest:
         set_(self, "paste_back", bool(self.paste_back))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LiveRequest:
     """One face (a seed's or a photo's, as in `Request`) that a camera drives live, frame by frame.
 
@@ -315,13 +368,14 @@ class LiveRequest:
         set_(self, "expression_scale", checks.number("expression_scale", self.expression_scale, -MAX_STRENGTH,
                                                      MAX_STRENGTH))
         set_(self, "smooth", checks.number("smoothing", self.smooth, 0.0, 1.0))
-        self.face()                                        # the face's values, checked now, before any work
+        self.as_request()                                  # the face's values, checked now, before any work
 
-    def face(self) -> Request:
+    def as_request(self) -> Request:
         """The pipeline's request for this face (one frame: the neutral pose)."""
-        return Request((), (self.seed or 0,), self.image, 1, DEFAULT_DRIVEN_FPS, DEFAULT_STRENGTH, self.truncation,
-                       DEFAULT_SCHEDULE, self.face_index, self.paste_back, self.refine_steps)
+        return Request(seeds=(self.seed or 0,), image=self.image, num_frames=1, fps=DEFAULT_DRIVEN_FPS,
+                       truncation=self.truncation, face_index=self.face_index, paste_back=self.paste_back,
+                       refine_steps=self.refine_steps)
 
 
-__all__ = ["Request", "Driving", "DriveRequest", "EditRequest", "LiveRequest", "check_start", "parse_seed_list",
-           "parse_prompt_lines", "PROMPT_EXAMPLE", "START_FIELDS"]
+__all__ = ["Request", "Driving", "DriveRequest", "PredictRequest", "EditRequest", "LiveRequest", "check_start",
+           "parse_seed_list", "parse_prompt_lines", "PROMPT_EXAMPLE", "START_FIELDS"]

@@ -15,6 +15,7 @@ import torch
 
 from tests import FIXTURES, ROOT
 from tests.ui.browser import CHROMIUM
+from tests.ui.servers import serve
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="lganim-tests-"))
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -127,3 +128,15 @@ def tiny_clip_files(tmp_path_factory):
 def io():
     """Inputs and reference outputs of the g64 generator (tests/fixtures/STYLEGAN2_README.md)."""
     return torch.load(FIXTURES / "ref_g64_io.pt", weights_only=True)
+
+
+# The one app server the tests that talk to a running app share (each start costs seconds of imports and loading):
+# the demo domain, a short queue (a test fills it) and a small upload cap (a test exceeds it).
+SHARED_SERVER = {"LGANIM_DOMAIN": "demo", "LGANIM_QUEUE_SIZE": "6", "LGANIM_CONCURRENCY": "1", "LGANIM_UPLOAD_MB": "20"}
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """`python app.py` on the demo domain, started once for the session (tests/ui/servers.py)."""
+    with serve(tmp_path_factory.mktemp("app-server"), **SHARED_SERVER) as running:
+        yield running

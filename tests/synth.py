@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageOps
 
-from lganim.media.writers import write_mp4, write_mp4_stream
+from lganim.media.writers import write_mp4_stream
 
 PHOTO = Image.open(Path(__file__).parent / "fixtures" / "faces" / "astronaut.png").convert("RGB")   # 512², one face
 
@@ -46,7 +46,7 @@ def rolling_face_video(path: Path, seconds: float = 2.0, fps: int = 24, max_roll
     n = round(seconds * fps)
     angles = max_roll * np.sin(np.pi * np.arange(n) / max(n - 1, 1))
     audio = write_speech(path.with_suffix(".wav"), seconds=seconds) if sound else None
-    write_mp4(np.stack([turned(a, size) for a in angles]), path, fps, audio=audio)
+    write_mp4_stream([np.stack([turned(a, size) for a in angles])], path, fps, audio)
     if audio is not None:
         audio.unlink()
     return angles

@@ -68,8 +68,8 @@ def test_the_cpu_line_of_a_cpu_build_names_no_problem(monkeypatch):
 def test_the_cli_and_the_app_print_the_fallback_at_startup(old_driver, tmp_path, capsys, monkeypatch):
     assert main(["animate", "--domain", "demo", "--seed", "1", "--prompt", "The person is smiling.", "--frames", "2",
                  "--out", str(tmp_path / "a.mp4")]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("device: cpu — CUDA is not usable") and "too old (found version 12080)" in out[0]
+    status = capsys.readouterr().err.splitlines()                      # a status line: on stderr
+    assert status[0].startswith("device: cpu — CUDA is not usable") and "too old (found version 12080)" in status[0]
     monkeypatch.setattr(app.demo, "launch", lambda **kwargs: None)
     app.main([])
     assert "driver on your system is too old" in capsys.readouterr().out

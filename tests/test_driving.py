@@ -1,10 +1,9 @@
-"""The one driven-face path (the CLI's and the app's): what drives the face → its track, frame times and sound → a
-plan; one rule for the frame times."""
+"""The one door for driven faces (`Animator.drive`, the CLI's and the app's; lganim.driving): what drives the face
+→ its track, frame times and sound → a plan; one rule for the frame times."""
 import numpy as np
 import pytest
 import torch
 
-from lganim.driving import prepare_drive
 from lganim.pipeline import Animator
 from lganim.request import DriveRequest, Driving
 from lganim.tracks.track import Track
@@ -22,7 +21,7 @@ def driven_by_video(anim, tmp_path_factory):
     folder = tmp_path_factory.mktemp("drive")
     video = folder / "rolling.mp4"
     rolling_face_video(video, seconds=1.0, fps=10, max_roll=8.0, size=512)
-    driven = prepare_drive(anim, DriveRequest(Driving("video", video), seed=2), folder)
+    driven = anim.drive(DriveRequest(driving=Driving(kind="video", source=video), seed=2))
     track = driven.plan.motion.track.save(folder / "rolling.json")
     return driven, track
 
@@ -30,20 +29,19 @@ def driven_by_video(anim, tmp_path_factory):
 @pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_video_drives_at_its_own_frame_times_unless_an_fps_is_asked(anim, driven_by_video, tmp_path):
     own, track = driven_by_video
-    assert own.plan.request.num_frames == 10 and own.video_fps == pytest.approx(10.0)
-    assert own.plan.request.prompts == () and own.plan.motion.audio is not None and own.envelope is None
+    assert own.plan.request.num_frames == 10 and own.fps == pytest.approx(10.0)
+    assert own.plan.request.prompts == () and own.plan.motion.audio is not None and own.plan.envelope is None
     assert own.plan.motion.track.channel("roll")[5] > 4                         # the driving head's roll
-    resampled = prepare_drive(anim, DriveRequest(Driving("video", track), seed=2, fps=20), tmp_path)
-    assert resampled.plan.request.num_frames == 20 and resampled.video_fps == 20
+    resampled = anim.drive(DriveRequest(driving=Driving(kind="video", source=track), seed=2, fps=20))
+    assert resampled.plan.request.num_frames == 20 and resampled.fps == 20
     np.testing.assert_allclose(resampled.plan.motion.track.channel("roll")[::2], own.plan.motion.track.channel("roll"),
                                atol=1e-9)                                       # by time, not by frame index
 
 
 def test_a_prompt_adds_its_motion_on_top_of_the_track(anim, driven_by_video, tmp_path):
     _, track = driven_by_video
-    alone = prepare_drive(anim, DriveRequest(Driving("video", track)), tmp_path).plan
-    both = prepare_drive(anim, DriveRequest(Driving("video", track), prompt="The person is smiling."),
-                         tmp_path).plan
+    alone = anim.drive(DriveRequest(driving=Driving(kind="video", source=track))).plan
+    both = anim.drive(DriveRequest(driving=Driving(kind="video", source=track), prompt="The person is smiling.")).plan
     assert both.request.prompts == () and both.motion.track is not None         # the track drives; no placeholder
     assert both.motion.offsets.shape == alone.motion.offsets.shape
     assert not np.allclose(both.motion.offsets.numpy(), alone.motion.offsets.numpy())
@@ -52,11 +50,11 @@ def test_a_prompt_adds_its_motion_on_top_of_the_track(anim, driven_by_video, tmp
 @pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_speech_drives_a_talking_face_with_its_sound(anim, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.2, bursts=((0.2, 0.8),))
-    driven = prepare_drive(anim, DriveRequest(Driving("audio", speech), seed=1, fps=10), tmp_path)
+    driven = anim.drive(DriveRequest(driving=Driving(kind="audio", source=speech), seed=1, fps=10))
     plan = driven.plan
-    assert plan.request.num_frames == 12 and driven.video_fps == 10 and plan.motion.audio.is_file()
+    assert plan.request.num_frames == 12 and driven.fps == 10 and plan.motion.audio is not None
     mouth = plan.motion.track.channel("mouth_open")
-    assert mouth[4] > mouth[0] and driven.envelope.shape == (12,) and driven.envelope.max() == 1.0
+    assert mouth[4] > mouth[0] and plan.envelope.shape == (12,) and plan.envelope.max() == 1.0
 
 
 def test_the_driven_plan_renders_every_frame(anim, driven_by_video):
@@ -71,7 +69,7 @@ def test_a_driven_face_may_start_from_an_edit(anim, tmp_path):
     edit = anim.edit(seed=3, controls={"yaw": 6.0, "roll": 4.0})
     t = np.arange(5) / 10
     track = Track(10.0, t, {"yaw": 20 * t, "roll": 30 * t}, np.ones(5, bool)).save(tmp_path / "turn.json")
-    plan = prepare_drive(anim, DriveRequest(Driving("video", track), start=edit), tmp_path).plan
+    plan = anim.drive(DriveRequest(driving=Driving(kind="video", source=track), start=edit)).plan
     assert torch.equal(plan.w0, edit.w) and plan.request.seeds == (3,)
     assert np.allclose(plan.motion.transforms[0], edit.move) and not np.allclose(plan.motion.transforms[-1], edit.move)
     frames = np.concatenate([c.frames for c in anim.render(plan)], axis=1)

@@ -9,20 +9,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lganim.config import DRIVEN_CHANNELS, EDIT_CROP_RANGES, FitSettings
+from lganim.config import CHANNELS, DRIVEN_CHANNELS, EDIT_CROP_RANGES, FitSettings
 from lganim.edit import Editor, control_ranges
 from lganim.errors import LganimError
 from lganim.face.channels import landmark_measure
 from lganim.models.renderer import FastRenderer
 from lganim.models.stylegan2 import to_uint8
-from lganim.motion.calibration import MEASURE_SIDE, calibrate, load_controls
-from lganim.motion.controls import TYPICAL, Controls
+from lganim.motion.calibration import MEASURE_SIDE, calibrate, load_directions
+from lganim.motion.directions import TYPICAL, ControlDirections
 from lganim.motion.fitted import build_fitter
 from lganim.motion.source import Motion
-from lganim.pipeline import Animator
+from lganim.pipeline import AnimationResult, Animator
 from lganim.request import EditRequest, Request
 from lganim.startcodes import PhotoEncoder, seed_codes
-from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
 from tests import FACE_PHOTO
 from tests.conftest import REAL_WEIGHTS
@@ -78,7 +77,7 @@ def editor(anim):
     """A fresh editor of the demo domain whose renders are counted and whose prompts come from a spy fitter."""
     shape = (anim.stylegan.num_ws, anim.stylegan.style_dim)
     return Editor(anim.domain, anim.stylegan, CountingRenderer(anim.renderer), anim.photos, anim.files,
-                  fitter=SpyFitter(shape))
+                  directions=anim.load_directions, fitter=SpyFitter(shape))
 
 
 def a_value(editor, channel: str) -> float:
@@ -87,11 +86,11 @@ def a_value(editor, channel: str) -> float:
 
 
 def test_same_values_same_image_and_zero_is_the_start_face_exactly(anim, editor):
-    asked = EditRequest(1, controls={"yaw": 10.0, "mouth_open": 0.2}, prompts={PROMPT: 0.5})
+    asked = EditRequest(seed=1, controls={"yaw": 10.0, "mouth_open": 0.2}, prompts={PROMPT: 0.5})
     first, again = editor.edit(asked), editor.edit(asked)
     assert np.array_equal(first.image, again.image) and torch.equal(first.w, again.w)
     start = seed_codes(anim.stylegan, [1], anim.domain.truncation)
-    still = editor.edit(EditRequest(1, controls=dict.fromkeys(CHANNELS, 0.0), prompts={PROMPT: 0.0}))
+    still = editor.edit(EditRequest(seed=1, controls=dict.fromkeys(CHANNELS, 0.0), prompts={PROMPT: 0.0}))
     assert torch.equal(still.w, start) and torch.equal(still.w0, start) and still.move is None
     assert np.array_equal(still.image, to_uint8(anim.renderer(start))[0].numpy())
     assert first.image.shape == (anim.stylegan.size, anim.stylegan.size, 3) and first.image.dtype == np.uint8
@@ -99,14 +98,14 @@ def test_same_values_same_image_and_zero_is_the_start_face_exactly(anim, editor)
 
 
 def test_every_slider_moves_the_image(editor):
-    start = editor.edit(EditRequest(2)).image
+    start = editor.edit(EditRequest(seed=2)).image
     for c in CHANNELS:
-        moved = editor.edit(EditRequest(2, controls={c: a_value(editor, c)}))
+        moved = editor.edit(EditRequest(seed=2, controls={c: a_value(editor, c)}))
         assert not np.array_equal(moved.image, start), c
         assert moved.controls == {**dict.fromkeys(CHANNELS, 0.0), c: a_value(editor, c)}
-    said = editor.edit(EditRequest(2, prompts={PROMPT: 0.5}))
+    said = editor.edit(EditRequest(seed=2, prompts={PROMPT: 0.5}))
     assert not np.array_equal(said.image, start)
-    opposite = editor.edit(EditRequest(2, prompts={PROMPT: -0.5}))
+    opposite = editor.edit(EditRequest(seed=2, prompts={PROMPT: -0.5}))
     torch.testing.assert_close(said.w - said.w0, -(opposite.w - opposite.w0))   # negative: the opposite direction
 
 
@@ -114,7 +113,7 @@ def test_a_repeated_edit_of_a_face_only_renders(editor, monkeypatch):
     made = []
     monkeypatch.setattr("lganim.edit.seed_codes", lambda *a: made.append(a) or seed_codes(*a))
     for yaw in (1.0, 2.0, 3.0):
-        editor.edit(EditRequest(3, controls={"yaw": yaw}))
+        editor.edit(EditRequest(seed=3, controls={"yaw": yaw}))
     assert len(made) == 1 and len(editor.renderer.codes) == 3              # one start code, one frame per edit
     assert all(codes.shape[0] == 1 for codes in editor.renderer.codes)
 
@@ -136,7 +135,7 @@ def test_a_bad_value_is_one_line_naming_the_range_before_any_work(editor, contro
 
 def test_ranges_are_the_calibrations():
     shape = (2, 3)
-    measured = Controls("x", dict.fromkeys(DRIVEN_CHANNELS, torch.zeros(shape)),
+    measured = ControlDirections("x", dict.fromkeys(DRIVEN_CHANNELS, torch.zeros(shape)),
                         {**dict.fromkeys(DRIVEN_CHANNELS, "sefa-fallback"), "yaw": "measured", "pitch": "measured"},
                         dict.fromkeys(DRIVEN_CHANNELS), 0.0,
                         {"channels": {"yaw": {"observed": [-17.4567, 22.9876], "slope": 0.9},
@@ -153,35 +152,36 @@ def test_ranges_are_the_calibrations():
 
 
 def test_a_clip_starts_from_the_edited_code(anim, editor):
-    edit = editor.edit(EditRequest(4, controls={"yaw": 8.0, "smile": 0.05}))
+    edit = editor.edit(EditRequest(seed=4, controls={"yaw": 8.0, "smile": 0.05}))
     spy = SpySource()
-    plan = anim.prepare(Request((), start=edit, num_frames=3), source=spy)
+    plan = anim.prepare(Request(prompts=(), start=edit, num_frames=3), source=spy)
     assert torch.equal(spy.w0[0], edit.w) and torch.equal(plan.w0, edit.w) and not torch.equal(edit.w, edit.w0)
     assert plan.request.seeds == (4,) and plan.truncation == edit.truncation
-    two = anim.prepare(Request(["a", "b"], start=edit, num_frames=2), source=spy)
+    two = anim.prepare(Request(prompts=["a", "b"], start=edit, num_frames=2), source=spy)
     assert torch.equal(spy.w0[1], edit.w.expand(2, -1, -1))                # one face for every clip
-    clip = anim.collect(plan)
+    clip = AnimationResult(plan, anim)
     assert np.array_equal(clip.frames[0, 0], edit.image) and two.w0.shape[0] == 2
     assert anim.replan(plan, truncation=0.3).w0 is plan.w0                  # ψ does not redraw an edited face
 
 
 def test_a_clip_keeps_the_edits_crop_move(anim, editor):
-    edit = editor.edit(EditRequest(4, controls={"roll": 10.0, "tx": 0.1}))
-    plan = anim.prepare(Request((), start=edit, num_frames=2), source=SpySource())
+    edit = editor.edit(EditRequest(seed=4, controls={"roll": 10.0, "tx": 0.1}))
+    plan = anim.prepare(Request(prompts=(), start=edit, num_frames=2), source=SpySource())
     assert np.allclose(plan.motion.transforms, edit.move)                   # frame by frame, under the motion's
-    assert np.array_equal(anim.collect(plan).frames[0, 0], edit.image)
+    assert np.array_equal(AnimationResult(plan, anim).frames[0, 0], edit.image)
 
 
 def test_an_edit_of_another_domain_is_refused(anim, editor):
-    edit = editor.edit(EditRequest(5))
+    edit = editor.edit(EditRequest(seed=5))
     edit.domain = "human"
     with pytest.raises(LganimError, match="This edit is of a human face"):
-        anim.prepare(Request((), start=edit, num_frames=2), source=SpySource())
+        anim.prepare(Request(prompts=(), start=edit, num_frames=2), source=SpySource())
 
 
 @pytest.mark.slow
 def test_a_photo_is_edited_and_pasted_back_and_a_clip_keeps_its_canvas(anim):
-    editor = Editor(anim.domain, anim.stylegan, CountingRenderer(anim.renderer), anim.photos, anim.files)
+    editor = Editor(anim.domain, anim.stylegan, CountingRenderer(anim.renderer), anim.photos, anim.files,
+                    directions=anim.load_directions)
     start = editor.edit(EditRequest(image=FACE_PHOTO))
     moved = editor.edit(EditRequest(image=FACE_PHOTO, controls={"yaw": 10.0, "roll": 5.0}))
     assert start.image.shape == moved.image.shape == (512, 512, 3) and start.seed is None
@@ -200,8 +200,9 @@ def test_a_prompt_is_fitted_once_for_every_edit(anim, tmp_path, monkeypatch):
     fits = []
     fit = fitter._fit
     monkeypatch.setattr(fitter, "_fit", lambda prompt, progress: fits.append(prompt) or fit(prompt, progress))
-    editor = Editor(anim.domain, anim.stylegan, anim.renderer, anim.photos, anim.files, fitter=fitter)
-    images = [editor.edit(EditRequest(1, prompts={PROMPT + "; then smiling": a})).image for a in (0.2, 0.6, 1.0)]
+    editor = Editor(anim.domain, anim.stylegan, anim.renderer, anim.photos, anim.files,
+                    directions=anim.load_directions, fitter=fitter)
+    images = [editor.edit(EditRequest(seed=1, prompts={PROMPT + "; then smiling": a})).image for a in (0.2, 0.6, 1.0)]
     assert fits == ["The person is surprised.", "The person is smiling."]  # each segment once, then from memory
     assert not np.array_equal(images[0], images[-1])
 
@@ -218,15 +219,15 @@ def slider_check(editor: Editor, measure, seeds, side: int | None = None) -> dic
             images = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
         return measure(images, torch.cat([e.w for e in edits]))
 
-    controls, ranges = editor.controls(), editor.ranges()
-    base = measured([editor.edit(EditRequest(s)) for s in seeds])
+    controls, ranges = editor.directions(), editor.ranges()
+    base = measured([editor.edit(EditRequest(seed=s)) for s in seeds])
     out = {}
     for c in DRIVEN_CHANNELS:
         held = controls.meta["channels"].get(c, {})
         if controls.method[c] != "measured" or held.get("rmse") is None:
             continue
         value = min(max(TYPICAL[c], ranges[c].lo), ranges[c].hi)
-        moved = measured([editor.edit(EditRequest(s, controls={c: value})) for s in seeds])
+        moved = measured([editor.edit(EditRequest(seed=s, controls={c: value})) for s in seeds])
         change = {o: moved[o] - base[o] for o in DRIVEN_CHANNELS}
         others = {o: float(np.sqrt(np.nanmean(change[o] ** 2))) for o in held["others"]}
         out[c] = {"asked": value, "rmse": float(np.sqrt(np.nanmean((change[c] - value) ** 2))),
@@ -250,7 +251,7 @@ def test_each_slider_moves_its_channel_of_a_known_measure_and_holds_the_others()
     measure = LinearMeasure(g.num_ws, g.style_dim)
     domain = get_domain("demo")
     controls = calibrate(domain, g, measure=measure)
-    editor = Editor(domain, g, FastRenderer(g), PhotoEncoder(domain, g, None), controls=controls)
+    editor = Editor(domain, g, FastRenderer(g), PhotoEncoder(domain, g, None), directions=lambda: controls)
     figures = slider_check(editor, measure, range(5000, 5004))
     assert set(figures) == set(DRIVEN_CHANNELS)
     assert_within_held_out(figures, 2.0, {c: 1e-6 * abs(TYPICAL[c]) for c in DRIVEN_CHANNELS})
@@ -269,8 +270,9 @@ def test_on_real_weights_each_slider_moves_its_channel_as_the_tracker_measures_i
     held-out error (plus the measurer's jitter: 0.5° of pose, 0.005 inter-ocular distances)."""
     monkeypatch.setenv("LGANIM_WEIGHTS", str(REAL_WEIGHTS))
     human = Animator.from_pretrained("human")
-    controls = load_controls(human.domain, human.files, human.stylegan, calibrate_if_missing=True)
-    editor = Editor(human.domain, human.stylegan, human.renderer, human.photos, human.files, controls=controls)
+    controls = load_directions(human.domain, human.files, human.stylegan, calibrate_if_missing=True)
+    editor = Editor(human.domain, human.stylegan, human.renderer, human.photos, human.files,
+                    directions=lambda: controls)
     figures = slider_check(editor, landmark_measure, range(7000, 7008), side=MEASURE_SIDE)
     print(figures)
     assert figures, "no channel was measured by the calibration"

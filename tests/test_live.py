@@ -6,7 +6,6 @@ import pytest
 from PIL import Image
 
 from lganim.config import LIVE_EASE_SECONDS, LIVE_HOLD_SECONDS
-from lganim.driving import prepare_drive
 from lganim.errors import LganimError
 from lganim.live import LiveFace, LiveSession, live_face
 from lganim.pipeline import Animator
@@ -98,7 +97,7 @@ def test_the_recorded_track_replays_in_the_drive_path(anim, tmp_path):
     frames = [face(a, (2 * a, a)) for a in (0, 4, 8, 12, 8)]
     shown = np.stack([session.step(f, 0.04 * k) for k, f in enumerate(frames)])
     path = session.track().save(tmp_path / "live.json")
-    plan = prepare_drive(anim, DriveRequest(Driving("video", path), seed=4), tmp_path).plan
+    plan = anim.drive(DriveRequest(driving=Driving(kind="video", source=path), seed=4)).plan
     replayed = np.concatenate([c.frames for c in anim.render(plan)], axis=1)[0]
     assert replayed.shape == shown.shape                                     # one frame per live step
     diff = np.abs(replayed.astype(int) - shown)

@@ -85,12 +85,12 @@ def counted(anim, monkeypatch):
 def test_stream_is_batched_time_major_and_equals_the_call(anim, counted):
     anim.chunk_size = 4                      # 2 clips -> 2 time steps per synthesis call
     try:
-        chunks = list(anim.stream(Request([PROMPT, "The person is surprised."], [1, 2], num_frames=5)))
+        chunks = list(anim(Request(prompts=[PROMPT, "The person is surprised."], seeds=[1, 2], num_frames=5)).chunks())
     finally:
         anim.chunk_size = 16
     # frame 0 was rendered for the motion CLIP's image embedding (one call of 2): it comes first, never again
     assert counted.calls == [2, 4, 4]
-    assert [c.start for c in chunks] == [0, 1, 3]
+    assert [c.index for c in chunks] == [0, 1, 3]
     assert [c.frames.shape[1] for c in chunks] == [1, 2, 2]
     whole = anim([PROMPT, "The person is surprised."], seed=[1, 2], num_frames=5).frames
     streamed = np.concatenate([c.frames for c in chunks], axis=1).astype(int)
@@ -98,8 +98,9 @@ def test_stream_is_batched_time_major_and_equals_the_call(anim, counted):
 
 
 def test_no_frame_is_rendered_twice(anim, counted, tmp_path, monkeypatch):
-    anim("The person is smiling.", seed=1, num_frames=6)
-    assert sum(counted.calls) == 6                                   # frame 0 once (for CLIP), then 5
+    result = anim("The person is smiling.", seed=1, num_frames=6)
+    assert sum(counted.calls) == 1                                   # frame 0 for CLIP; the rest when asked for
+    assert result.frames.shape[1] == 6 and sum(counted.calls) == 6   # frame 0 once, then 5
     counted.calls.clear()
     still = anim("The person is smiling.", seed=1, num_frames=6, strength=0.0)
     assert sum(counted.calls) == 1 and (still.frames == still.frames[:, :1]).all()
@@ -108,7 +109,7 @@ def test_no_frame_is_rendered_twice(anim, counted, tmp_path, monkeypatch):
                                       fit_settings=FitSettings(steps=1, batch=1, frames=2))
     fit_counter = CountingRenderer(fitted.renderer)
     fitted.renderer = fit_counter
-    fitted("The person is smiling.", seed=1, num_frames=6)
+    fitted("The person is smiling.", seed=1, num_frames=6).frames
     assert sum(fit_counter.calls) == 6                               # fitted motion needs no first frame
 
 
@@ -138,9 +139,10 @@ def test_a_rerender_renders_fewer_frames_than_a_fresh_request(anim, monkeypatch)
     stream = anim.renderer.stream
     monkeypatch.setattr(anim.renderer, "stream", lambda ws, *a, **k: (rendered.append(len(ws)), stream(ws, *a, **k))[1])
     result = anim(PROMPT, seed=3, num_frames=16)
+    result.frames
     fresh = sum(rendered)
     rendered.clear()
-    result.rerender(strength=0.5)
+    result.rerender(strength=0.5).frames
     assert fresh == 16 and sum(rendered) == 15                       # frame 0 is rendered once, then reused
 
 
@@ -153,7 +155,7 @@ def test_motion_sources_add(anim):
             offsets[:, 1:] = 0.01
             return Motion(offsets)
 
-    request = Request(PROMPT, 4, num_frames=3)
+    request = Request(prompts=PROMPT, seeds=4, num_frames=3)
     alone = anim.prepare(request).motion.offsets
     both = anim.prepare(request, source=MotionSum([anim.motion, Constant()])).motion.offsets
     torch.testing.assert_close(both - alone, Constant().motion(request, torch.zeros(1, *alone.shape[2:]), None)
@@ -163,17 +165,21 @@ def test_motion_sources_add(anim):
 def test_photo_is_aligned_inverted_and_pasted_back(anim):
     result = anim(PROMPT, image=FIXTURES / "faces" / "astronaut.png", num_frames=3)
     assert result.frames.shape == (1, 3, 512, 512, 3)         # the photo's framing
-    plan = anim.prepare(Request(PROMPT, image=FIXTURES / "faces" / "astronaut.png", num_frames=2, paste_back=False))
+    plan = anim.prepare(Request(prompts=PROMPT, image=FIXTURES / "faces" / "astronaut.png", num_frames=2,
+                                paste_back=False))
     assert plan.photo.canvas is None and plan.photo.aligned.image.shape == (128, 128, 3)
 
 
 def test_photo_refinement_moves_the_code_closer_to_the_photo(anim):
     image = FIXTURES / "faces" / "astronaut.png"
-    losses = []
-    plain = anim.prepare(Request(PROMPT, image=image, num_frames=1, paste_back=False))
-    refined = anim.prepare(Request(PROMPT, image=image, num_frames=1, paste_back=False, refine_steps=5),
-                           progress=lambda step, total, loss: losses.append(loss))
+    losses, stages = [], []
+    photo = anim.photos.read(image, 0, False)
+    anim.photos.invert(photo, 5, lambda step, total, loss: losses.append(loss))
     assert len(losses) == 5 and losses[-1] < losses[0]
+    plain = anim.prepare(Request(prompts=PROMPT, image=image, num_frames=1, paste_back=False))
+    refined = anim.prepare(Request(prompts=PROMPT, image=image, num_frames=1, paste_back=False, refine_steps=5),
+                           progress=lambda stage, step, total: stages.append((stage, step, total)))
+    assert stages == [("Refining the photo", k, 5) for k in range(1, 6)]
     assert not torch.equal(plain.ws, refined.ws)
 
 
@@ -193,9 +199,9 @@ def test_fitted_motion_reports_progress_through_prepare(tmp_path, monkeypatch):
     fitted = Animator.from_pretrained("demo", motion="fit", device="cpu",
                                       fit_settings=FitSettings(steps=3, batch=1, frames=2))
     seen = []
-    plan = fitted.prepare(Request(PROMPT, 1, num_frames=4),
-                          progress=lambda step, total, loss: seen.append((step, total)))
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+    plan = fitted.prepare(Request(prompts=PROMPT, seeds=1, num_frames=4),
+                          progress=lambda stage, step, total: seen.append((stage, step, total)))
+    assert seen == [("Fitting the motion to the prompt", k, 3) for k in (1, 2, 3)]
     assert plan.ws.shape[1] == 4 and torch.equal(plan.ws[:, 0], seed_codes(fitted.stylegan, [1], 1.0))
 
 
@@ -231,5 +237,5 @@ def test_an_official_training_checkpoint_file_animates(tmp_path, anim):
 
 
 def test_streaming_leaves_no_inference_mode_between_chunks(anim):
-    for _ in anim.stream(Request(PROMPT, 1, num_frames=3)):
+    for _ in anim(Request(prompts=PROMPT, seeds=1, num_frames=3)).chunks():
         assert not torch.is_inference_mode_enabled()     # the consumer's code runs in its own mode

@@ -1,10 +1,12 @@
 """One validation layer: every value of a request is checked once, with the same one-line message everywhere."""
+import dataclasses
 import math
 from types import SimpleNamespace
 
 import pytest
 
 from lganim import checks
+from lganim import request as request_module
 from lganim.config import MAX_DRIVEN_FRAMES, FitSettings, LossWeights
 from lganim.errors import LganimError
 from lganim.request import (
@@ -15,15 +17,16 @@ from lganim.request import (
     parse_prompt_lines,
     parse_seed_list,
 )
+from tests import FACE_PHOTO
 
 PROMPT = "The person is smiling."
 
 
 def test_prompts_and_seeds_are_broadcast():
-    assert Request("a", [1, 2]).prompts == ("a", "a")
-    assert Request(["a", "b"], 7).seeds == (7, 7)
-    assert Request("a", 3.0).seeds == (3,)                           # a whole number from JSON or a slider
-    photo = Request(["a", "b"], [1, 2, 3], image="face.png")         # a photo: the seeds are not used
+    assert Request(prompts="a", seeds=[1, 2]).prompts == ("a", "a")
+    assert Request(prompts=["a", "b"], seeds=7).seeds == (7, 7)
+    assert Request(prompts="a", seeds=3.0).seeds == (3,)                # a whole number from JSON or a slider
+    photo = Request(prompts=["a", "b"], seeds=[1, 2, 3], image=FACE_PHOTO)         # a photo: the seeds are not used
     assert photo.seeds == (None, None) and photo.batch == 2
 
 
@@ -36,7 +39,7 @@ def test_prompts_and_seeds_are_broadcast():
 ])
 def test_bad_prompts_and_seeds(prompts, seeds, message):
     with pytest.raises(LganimError, match=message) as err:
-        Request(prompts, seeds)
+        Request(prompts=prompts, seeds=seeds)
     assert "\n" not in str(err.value)
 
 
@@ -56,12 +59,12 @@ def test_bad_prompts_and_seeds(prompts, seeds, message):
 ])
 def test_bad_settings_are_one_line_errors(kwargs, message):
     with pytest.raises(LganimError) as err:
-        Request(PROMPT, 0, **kwargs)
+        Request(prompts=PROMPT, seeds=0, **kwargs)
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_with_changes_checks_again():
-    request = Request(PROMPT, 1, strength=1.0)
+    request = Request(prompts=PROMPT, seeds=1, strength=1.0)
     assert request.with_changes(strength=0.0).strength == 0.0 and request.strength == 1.0
     with pytest.raises(LganimError, match="fps"):
         request.with_changes(fps=1000)
@@ -90,45 +93,51 @@ def test_checks_and_configs_share_the_rules():
 
 
 def test_a_request_without_prompts_is_driven_and_may_be_long():
-    driven = Request([], 3, num_frames=MAX_DRIVEN_FRAMES)
+    driven = Request(prompts=[], seeds=3, num_frames=MAX_DRIVEN_FRAMES)
     assert driven.prompts == () and driven.batch == 1 and driven.seeds == (3,)
     with pytest.raises(LganimError, match="num_frames must be a whole number from 1 to 256"):
-        Request("a", 3, num_frames=257)                              # a language-guided clip is short
+        Request(prompts="a", seeds=3, num_frames=257)                              # a language-guided clip is short
 
 
 def test_drive_requests_check_every_value_before_any_work(tmp_path):
-    video = Driving("video", tmp_path / "v.mp4", region="lips", smooth=0.5)
-    request = DriveRequest(video, seed=4, fps=None, prompt=" The person is smiling. ")
+    clip = tmp_path / "v.mp4"
+    clip.write_bytes(b"")                                  # only whether it exists is checked here
+    video = Driving(kind="video", source=clip, region="lips", smooth=0.5)
+    request = DriveRequest(driving=video, seed=4, fps=None, prompt=" The person is smiling. ")
     assert request.prompt == "The person is smiling." and request.fps is None
-    face = request.face(300, 25)
+    face = request.as_request(300, 25)
     assert face.prompts == () and face.seeds == (4,) and face.num_frames == 300 and face.fps == 25
     for make, message in [
-            (lambda: DriveRequest(video, prompt=5), "prompt must be text"),
-            (lambda: DriveRequest(video, prompt="x" * 100_000), "prompt is too long"),
-            (lambda: DriveRequest(video, fps=61), "fps must be a whole number from 1 to 60"),
-            (lambda: DriveRequest(video, seed=-1), "seed must be a whole number"),
-            (lambda: DriveRequest("video"), "driving must be a Driving"),
-            (lambda: Driving("video"), "Give the driving video"),
-            (lambda: Driving("audio"), "Give the audio"),
-            (lambda: Driving("text", text=""), "text is empty"),
-            (lambda: Driving("smell", tmp_path), "kind must be one of video, audio, text"),
-            (lambda: Driving("video", tmp_path, region="ears"), "region must be one of"),
-            (lambda: Driving("audio", tmp_path, style_mode="loud"), "style mode must be one of stats, copy"),
-            (lambda: Driving("audio", tmp_path, pose_scale=-1), "from 0 to 10"),
-            (lambda: Driving("text", text="Hi", rate=5), "speaking rate"),
-            (lambda: Driving("audio", tmp_path, blinks_per_minute=100), "blink rate")]:
+            (lambda: DriveRequest(driving=video, prompt=5), "prompt must be text"),
+            (lambda: DriveRequest(driving=video, prompt="x" * 100_000), "prompt is too long"),
+            (lambda: DriveRequest(driving=video, fps=61), "fps must be a whole number from 1 to 60"),
+            (lambda: DriveRequest(driving=video, seed=-1), "seed must be a whole number"),
+            (lambda: DriveRequest(driving="video"), "driving must be a Driving"),
+            (lambda: Driving(kind="video"), "Give the driving video"),
+            (lambda: Driving(kind="audio"), "Give the audio"),
+            (lambda: Driving(kind="video", source=tmp_path / "gone.mp4"), "The driving video 'gone.mp4' was not found"),
+            (lambda: Driving(kind="audio", source=tmp_path), "is a folder, not a file"),
+            (lambda: Driving(kind="audio", source=clip, style=tmp_path / "s.mp4"), "The style video 's.mp4' was not"),
+            (lambda: Driving(kind="text", text=""), "text is empty"),
+            (lambda: Driving(kind="smell", source=clip), "kind must be one of video, audio, text"),
+            (lambda: Driving(kind="video", source=clip, region="ears"), "region must be one of"),
+            (lambda: Driving(kind="audio", source=clip, style_mode="loud"),
+             "style mode must be one of stats, copy"),
+            (lambda: Driving(kind="audio", source=clip, pose_scale=-1), "from 0 to 10"),
+            (lambda: Driving(kind="text", text="Hi", rate=5), "speaking rate"),
+            (lambda: Driving(kind="audio", source=clip, blinks_per_minute=100), "blink rate")]:
         with pytest.raises(LganimError, match=message) as err:
             make()
         assert "\n" not in str(err.value)
 
 
 def test_edit_requests_check_every_value_before_any_work():
-    edit = EditRequest(7, controls={"yaw": 10, "smile": 0.5}, prompts={" The person is surprised. ": -0.5})
+    edit = EditRequest(seed=7, controls={"yaw": 10, "smile": 0.5}, prompts={" The person is surprised. ": -0.5})
     assert edit.seed == 7 and edit.controls == {"yaw": 10.0, "smile": 0.5}
     assert edit.prompts == {"The person is surprised.": -0.5}
-    assert EditRequest(3, image=b"photo").seed is None and EditRequest().controls == {} == EditRequest().prompts
+    assert EditRequest(seed=3, image=b"photo").seed is None and EditRequest().controls == {} == EditRequest().prompts
     for make, message in [
-            (lambda: EditRequest(-1), "seed must be a whole number"),
+            (lambda: EditRequest(seed=-1), "seed must be a whole number"),
             (lambda: EditRequest(controls=[("yaw", 1)]), "controls must be a dict"),
             (lambda: EditRequest(controls={3: 1.0}), "named by its channel"),
             (lambda: EditRequest(controls={"yaw": "ten"}), "The control yaw must be a number, got 'ten'"),
@@ -145,12 +154,24 @@ def test_edit_requests_check_every_value_before_any_work():
 
 def test_a_request_may_start_from_an_edit():
     edit = SimpleNamespace(w=None, domain="demo", seed=5, truncation=0.7, photo=None, move=None)
-    request = Request(["a", "b"], start=edit)
+    request = Request(prompts=["a", "b"], start=edit)
     assert request.seeds == (5, 5) and request.start is edit
-    assert Request("a", start=SimpleNamespace(**{**vars(edit), "seed": None})).seeds == (None,)
-    face = DriveRequest(Driving("text", text="Hi"), seed=1, start=edit).face(10, 25)
+    assert Request(prompts="a", start=SimpleNamespace(**{**vars(edit), "seed": None})).seeds == (None,)
+    face = DriveRequest(driving=Driving(kind="text", text="Hi"), seed=1, start=edit).as_request(10, 25)
     assert face.start is edit and face.seeds == (5,)
     with pytest.raises(LganimError, match="start must be an edit of a face"):
-        Request("a", start="face.png")
+        Request(prompts="a", start="face.png")
     with pytest.raises(LganimError, match="not both"):
-        DriveRequest(Driving("text", text="Hi"), image="face.png", start=edit)
+        DriveRequest(driving=Driving(kind="text", text="Hi"), image=FACE_PHOTO, start=edit)
+
+
+def test_every_request_is_keyword_only_and_frozen():
+    """A new field never shifts the meaning of a caller's arguments: requests take keywords only."""
+    kinds = [c for c in vars(request_module).values() if dataclasses.is_dataclass(c) and isinstance(c, type)]
+    assert {c.__name__ for c in kinds} >= {"Request", "Driving", "DriveRequest", "PredictRequest", "EditRequest",
+                                           "LiveRequest"}
+    for kind in kinds:
+        assert all(f.kw_only for f in dataclasses.fields(kind)), kind.__name__
+        assert kind.__dataclass_params__.frozen, kind.__name__
+        with pytest.raises(TypeError, match="positional"):
+            kind("x")

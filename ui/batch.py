@@ -22,7 +22,7 @@ from lganim.config import (
     MAX_FRAMES,
     SCHEDULES,
 )
-from lganim.request import Request, parse_prompt_lines, parse_seed_list
+from lganim.request import PredictRequest, Request, parse_prompt_lines, parse_seed_list
 
 from . import jobs
 from .common import answers, cancelled, generate, lines, predict, reporter
@@ -46,8 +46,8 @@ def animate_batch(domain: str = "demo", seeds: str = "1, 2, 3, 4", prompts: str 
                   num_frames: int = DEFAULT_FRAMES, fps: int = DEFAULT_FPS, strength: float = DEFAULT_STRENGTH,
                   truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
     """Several seeds and/or prompts in one batched run: one MP4 per clip."""
-    request = Request(parse_prompt_lines(prompts), parse_seed_list(seeds), None, num_frames, fps, strength,
-                      truncation, schedule)
+    request = Request(prompts=parse_prompt_lines(prompts), seeds=parse_seed_list(seeds), num_frames=num_frames, fps=fps,
+                      strength=strength, truncation=truncation, schedule=schedule)
     spec = checked_domain(domain, request)
     yield (None, None, None, gr.skip(), "Starting…")
     with closing(generate(spec.name, request, False, reporter(progress))) as updates:
@@ -61,10 +61,11 @@ def predict_futures(domain: str = "demo", seeds: str = "1", prompts: str = "", s
     prompts drawn from the seed; else the first prompt drives every future. The videos are captioned with what
     they animate."""
     chosen = parse_prompt_lines(prompts)[0] if isinstance(prompts, str) and prompts.strip() else None
-    request = Request([chosen or DEFAULT_PROMPT], parse_seed_list(seeds)[:1], None, num_frames, fps)
+    request = PredictRequest(seed=parse_seed_list(seeds)[0], samples=samples, prompt=chosen, num_frames=num_frames,
+                             fps=fps)
     spec = checked_domain(domain, request)
     yield (None, None, None, gr.skip(), "Starting…")
-    with closing(predict(spec.name, request, samples, chosen, reporter(progress))) as updates:
+    with closing(predict(spec.name, request, reporter(progress))) as updates:
         yield from outputs(updates)
 
 
@@ -112,7 +113,7 @@ def build(domain: gr.Dropdown, truncation_default: gr.Number) -> None:
         batch = go.click(animate_batch, inputs=[domain, seeds, prompts, num_frames, fps, strength, truncation,
                                                 schedule], outputs=batch_out, api_name="animate_batch",
                          preprocess=False, show_progress="minimal", show_progress_on=[status])
-        futures_prompts = gr.Textbox(visible=False)           # what /predict gets: the prompt only when ticked
+        futures_prompts = gr.Textbox("", visible=False)          # what /predict gets: the prompt only when ticked
         futures = go_predict.click(lambda p, use: p if use else "", inputs=[prompts, own], outputs=futures_prompts,
                                    queue=False, api_visibility="private").then(
             predict_futures, inputs=[domain, seeds, futures_prompts, samples, num_frames, fps], outputs=batch_out,

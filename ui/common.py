@@ -16,11 +16,13 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from lganim.config import DEFAULT_PROMPT
 from lganim.errors import LganimError
-from lganim.request import DriveRequest, Request
+from lganim.request import DriveRequest, PredictRequest, Request
 
 from . import jobs, zerogpu
 from .files import REQUEST_DIR_PREFIX
+from .guard import is_url
 from .models import Animators
 from .settings import Settings
 
@@ -106,14 +108,15 @@ def uploaded_file(payload, upload_root: str | Path, name: str = "image", kind: s
     """The path of a file a web client uploaded ({"path": ...}), or None for no file.
 
     Only uploads are accepted: files inside `upload_root` (the server's upload cache) but outside the result folders
-    of requests — a client must upload its file, never name one that is already on the server, another session's
-    results included.
+    of requests, named by a path (not a URL). On a server the page has already made sure that the calling client
+    uploaded it (ui/page.py: another client's upload, a result or a preview is refused, whatever its path).
     """
     if payload is None:
         return None
     path = payload.get("path") if isinstance(payload, dict) else None
     root = Path(upload_root).resolve()
-    resolved = Path(path).resolve() if isinstance(path, str) else None
+    named = isinstance(path, str) and "\x00" not in path and not is_url(path)
+    resolved = Path(path).resolve() if named else None
     if (resolved is None or not resolved.is_file() or not resolved.is_relative_to(root)
             or resolved.relative_to(root).parts[0].startswith(REQUEST_DIR_PREFIX)):
         raise LganimError(f"{name} must be an uploaded {kind} file (gradio_client.handle_file(path)), or empty.")
@@ -123,6 +126,11 @@ def uploaded_file(payload, upload_root: str | Path, name: str = "image", kind: s
 def upload(payload, name: str = "image", kind: str = "image") -> Path | None:
     """The path of an uploaded file (its payload {"path": ...}), or None."""
     return uploaded_file(payload, FILES, name, kind)
+
+
+def optional_prompt(prompt):
+    """A prompt field: empty means none (anything that is not text is left for the request to refuse)."""
+    return None if prompt is None or (isinstance(prompt, str) and not prompt.strip()) else prompt
 
 
 def lines(columns: dict | None, x: str, y: str, color: str):
@@ -152,8 +160,9 @@ def drive(domain: str, request: DriveRequest, progress):
     yield from jobs.drive(ANIMATORS, domain, request, FILES, progress, settings())
 
 
-@on_gpu(duration=lambda domain, face, samples, prompt, progress: zerogpu.gpu_seconds(
-    ANIMATORS, domain, face, frames=samples * face.num_frames))
-def predict(domain: str, face: Request, samples: int, prompt: str | None, progress):
+@on_gpu(duration=lambda domain, request, progress: zerogpu.gpu_seconds(
+    ANIMATORS, domain, request.as_request(request.prompt or DEFAULT_PROMPT),
+    frames=request.samples * request.num_frames))
+def predict(domain: str, request: PredictRequest, progress):
     """The work of K predicted futures of one face, as updates."""
-    yield from jobs.predict(ANIMATORS, domain, face, samples, FILES, progress, settings(), prompt)
+    yield from jobs.predict(ANIMATORS, domain, request, FILES, progress, settings())

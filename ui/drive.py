@@ -16,8 +16,8 @@ from lganim.config import MAX_FPS, MAX_SEED, REGIONS
 from lganim.request import DriveRequest, Driving
 
 from . import jobs
-from .common import answers, cancelled, drive, lines, reporter, upload
-from .edit import from_edit_note
+from .common import answers, cancelled, drive, lines, optional_prompt, reporter, upload
+from .handoff import from_edit_note
 from .models import checked_domain
 
 EXAMPLE_VIDEO = str(Path(__file__).resolve().parents[1] / "examples" / "driving.mp4")
@@ -36,14 +36,9 @@ def outputs(updates: Iterator[jobs.Update]):
                lines(u.curves, "t", "value", "channel"), u.status)
 
 
-def optional_prompt(prompt):
-    """A prompt field: empty means none (anything that is not text is left for the request to refuse)."""
-    return None if prompt is None or (isinstance(prompt, str) and not prompt.strip()) else prompt
-
-
 def driven(domain, request: DriveRequest, progress):
     """Run a driven face (refused before anything loads if the domain cannot serve it); its outputs per update."""
-    spec = checked_domain(domain, request.face(1, 1))
+    spec = checked_domain(domain, request.as_request(1, 1))
     yield (None, None, None, None, gr.skip(), "Starting…")
     with closing(drive(spec.name, request, reporter(progress))) as updates:
         yield from outputs(updates)
@@ -56,9 +51,10 @@ def drive_face(image=None, domain: str = "demo", seed: int = 0, driving_video=No
     """The face follows the driving video's head pose and expression, relative to its first frame; the video's
     sound is kept. fps 0: one output frame per driving frame, at its times. start: an edit to start from (the
     session's, from the Edit tab's "Drive from here"; never an API input) instead of the seed or photo."""
-    driving = Driving("video", upload(driving_video, "driving_video", "video"), region=region,
+    driving = Driving(kind="video", source=upload(driving_video, "driving_video", "video"), region=region,
                       pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
-    request = DriveRequest(driving, seed, upload(image), fps or None, optional_prompt(prompt), start=start)
+    request = DriveRequest(driving=driving, seed=seed, image=upload(image), fps=fps or None,
+                           prompt=optional_prompt(prompt), start=start)
     yield from driven(domain, request, progress)
 
 

@@ -24,22 +24,21 @@ from contextlib import closing
 
 import gradio as gr
 
-from lganim.config import DEFAULT_PROMPT, MAX_EDIT_AMOUNT, MAX_SEED
+from lganim.config import CHANNELS, DEFAULT_PROMPT, MAX_EDIT_AMOUNT, MAX_SEED
 from lganim.edit import ControlRange, Edit, cached_ranges, control_ranges
 from lganim.errors import LganimError
 from lganim.request import EditRequest, Request
-from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
 
 from . import zerogpu
-from .common import ANIMATORS, answered, answers, generate, on_gpu, reporter, upload
+from .common import ANIMATORS, answers, generate, on_gpu, reporter, upload
+from .handoff import NO_EDIT
 from .models import checked_domain
 
 LANGUAGE_SLIDERS = 3                 # sentence boxes on the page (the API's prompt, amount, prompt_2, amount_2, ...)
 SLIDER_STEPS = 100                   # steps across a channel's range
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
 OUTPUTS, STATUS = 3, 1               # (image, status, the edit) and where the status is
-NO_EDIT = "Edit a face first: the clip starts from the edited face."
 CLIP_OUTPUTS, CLIP_STATUS = 2, 1     # (video, status) of "Animate from here"
 
 
@@ -75,14 +74,15 @@ LATEST = LatestWins()
 def edit_seconds(domain: str, request: EditRequest) -> int:
     """ZeroGPU time of one edit: one frame, plus loading, new prompts' fits, the photo and, when a slider asks for
     one, the domain's calibration (`zerogpu.gpu_seconds`)."""
-    face = Request(tuple(request.prompts), (request.seed or 0,), request.image, refine_steps=request.refine_steps)
+    face = Request(prompts=tuple(request.prompts), seeds=(request.seed or 0,), image=request.image,
+                   refine_steps=request.refine_steps)
     return zerogpu.gpu_seconds(ANIMATORS, domain, face, frames=1, controls=bool(request.controls))
 
 
 @on_gpu(duration=edit_seconds)
 def edit_work(domain: str, request: EditRequest) -> Edit:
     """The GPU work of one edit: the domain's editor (its start codes and prompt directions kept between edits)."""
-    return ANIMATORS.get(domain).editor.edit(request)
+    return ANIMATORS.get(domain).edit(request)
 
 
 def language(*pairs) -> dict[str, float]:
@@ -117,8 +117,9 @@ def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0,
     values = dict(yaw=yaw, pitch=pitch, roll=roll, tx=tx, ty=ty, scale=scale, mouth_open=mouth_open,
                   mouth_wide=mouth_wide, smile=smile, eye_l=eye_l, eye_r=eye_r, brow=brow)
     photo = upload(image)
-    edit_request = EditRequest(seed, photo, values, language(prompt, amount, prompt_2, amount_2, prompt_3, amount_3))
-    spec = checked_domain(domain, Request((), (edit_request.seed or 0,), photo))
+    edit_request = EditRequest(seed=seed, image=photo, controls=values,
+                               prompts=language(prompt, amount, prompt_2, amount_2, prompt_3, amount_3))
+    spec = checked_domain(domain, Request(seeds=(edit_request.seed or 0,), image=photo))
     start = time.perf_counter()
     session = getattr(request, "session_hash", None) or "local"
     edit = LATEST.run(session, lambda: edit_work(spec.name, edit_request))
@@ -133,35 +134,12 @@ def animate_from(start: Edit | None, prompt: str = DEFAULT_PROMPT, progress=gr.P
     """A clip of the prompt's motion that starts from the last edit (its code, photo and crop move): (MP4, status)."""
     if start is None:
         raise LganimError(NO_EDIT)
-    request = Request([prompt], start=start)
+    request = Request(prompts=[prompt], start=start)
     spec = checked_domain(start.domain, request)
     yield None, "Starting…"
     with closing(generate(spec.name, request, False, reporter(progress))) as updates:
         for u in updates:
             yield (str(u.videos[0]) if u.videos else gr.skip()), u.status
-
-
-FROM_EDIT = ("Starts from **the edited face** of the Edit tab (its code, photo and crop move); give a seed or a "
-             "photo here to start from that instead.")
-
-
-def from_edit_note(seed: gr.Number, image: gr.Image, start: gr.State, elem_id: str) -> gr.Markdown:
-    """In a tab a face can be handed to ("Drive from here"): the note that its face is the edit; giving a seed or a
-    photo there forgets the edit (and hides the note)."""
-    note = gr.Markdown(FROM_EDIT, visible=False, elem_id=elem_id)
-    gr.on([seed.input, image.upload, image.clear], lambda: (None, gr.update(visible=False)), outputs=[start, note],
-          queue=False, api_visibility="private")
-    return note
-
-
-def hand_off(tab: str):
-    """The handler of "<Drive|Talk> from here": the session's last edit becomes the `tab`'s start, which it opens."""
-    @answered
-    def to_tab(start: Edit | None):
-        if start is None:
-            raise LganimError(NO_EDIT)
-        return start, gr.update(visible=True), gr.Tabs(selected=tab)
-    return to_tab
 
 
 # The edited face stays in view while the sliders scroll: on a desktop its column sticks to the top; on a phone
@@ -282,5 +260,5 @@ def build(domain: gr.Dropdown) -> dict:
 
 
 __all__ = ["CSS", "LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",
-           "edit_face", "animate_from", "FROM_EDIT",
-           "from_edit_note", "hand_off", "domain_ranges", "new_domain", "random_seed", "zeros", "build"]
+           "edit_face", "animate_from",
+           "domain_ranges", "new_domain", "random_seed", "zeros", "build"]

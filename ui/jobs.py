@@ -2,11 +2,12 @@
 a re-render of a finished clip, a driven face, predicted futures. The page turns these updates into widgets; what it
 shows is decided here. Every update pickles (on ZeroGPU they come from the GPU worker).
 
-Memory and disk stay bounded: frames go from the renderer to one MP4 encoder per clip chunk by chunk (what stays
-in memory is a chunk, the frames of the strip and frame 0), the MP4 is playable as soon as the last frame is
-rendered, and the GIF and the side-by-side video are made from the MP4 by ffmpeg afterwards. A request stops
-between two chunks when it runs past its time budget or its disk budget; closing its stream (Cancel) stops it and
-removes its folder.
+Every request enters through its door on the Animator (`anim(request)`, `anim.drive`, `anim.predict`) and its frames
+go through the library's output stage (lganim.outputs) into the request's folder: one MP4 per clip chunk by chunk
+(what stays in memory is a chunk, the frames of the strip and frame 0), playable as soon as the last frame is
+rendered; the GIF and the side-by-side video are made from the MP4 by ffmpeg afterwards. A request stops between
+two chunks when it runs past its time budget or its disk budget; closing its stream (Cancel) stops it and removes
+its folder.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import dataclasses
 import logging
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,17 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lganim.driving import DrivenPlan, prepare_drive
 from lganim.errors import LganimError
-from lganim.media.preview import frame_strip, motion_curves, strip_indices, tile, track_curves
-from lganim.media.writers import Mp4Encoder, gif_from_mp4, side_by_side
-from lganim.motion.calibration import load_controls
-from lganim.motion.controls import LAYER_GROUPS
-from lganim.motion.futures import futures
-from lganim.pipeline import Animator, FrameChunk, Plan
-from lganim.request import DriveRequest, Request
+from lganim.media.preview import motion_curves, tile, track_curves
+from lganim.motion.directions import LAYER_GROUPS
+from lganim.outputs import Outputs, OutputWriter
+from lganim.pipeline import AnimationResult, Animator
+from lganim.plan import FrameChunk, Plan
+from lganim.request import DriveRequest, PredictRequest, Request
 
-from .files import request_dir
+from .files import make_room, release, request_dir, size_of
 from .models import Animators
 from .settings import Settings
 
@@ -114,15 +112,20 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
         progress(0, f"Loading the {domain} models (first request only)…")
     yield Update(f"Loading the {domain} models…" if first_load else "Planning the motion…")
     anim = animators.get(domain)
+    make_room(files_root, settings.disk_bytes, estimate(request, anim))       # or refused before any work
     progress(0, "Planning the motion…")
 
-    def optimising(step: int, total: int, loss: float) -> None:  # photo refinement / fitting a new prompt
-        progress(step / total, f"Fitting the motion to the prompt: step {step}/{total} (loss {loss:.3f})")
-
-    plan = anim.prepare(request, progress=optimising)
+    result = anim(request, progress=stages(progress))
+    plan = result.plan
     if plan.photo is not None:
         yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
-    yield from stream_clip(anim.render(plan), plan, anim, files_root, progress, budget, write_gif=write_gif)
+    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, budget, write_gif=write_gif)
+
+
+def stages(progress: StatusProgress):
+    """A door's progress(stage, done, total) as the status line."""
+    return lambda stage, done, total: progress(done / total if total else 0,
+                                               f"{stage}: step {done}/{total}" if total else f"{stage}…")
 
 
 def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: StatusProgress | None,
@@ -131,13 +134,12 @@ def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress:
     model); frame 0 is reused where its code did not change."""
     progress = progress or quiet
     anim = animators.get(clip.domain)
-    plan, chunks = anim.rerender(clip.plan.to(anim.device), clip.first[:, None], strength=strength,
-                                 truncation=truncation, fps=fps)
-    if chunks is None:                                       # only fps changed: the same frames, at another rate
-        chunks = anim.render(plan, first=clip.first)
+    result = AnimationResult(clip.plan.to(anim.device), anim, first=clip.first).rerender(
+        strength=strength, truncation=truncation, fps=fps)
+    plan = result.plan
     if plan.photo is not None:                               # the crop again, for a caller that reads the last answer
         yield Update("Re-rendering…", aligned=plan.photo.aligned.image)
-    yield from stream_clip(chunks, plan, anim, files_root, progress, Budget(settings))
+    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, Budget(settings))
 
 
 def background(work: Callable, progress: StatusProgress) -> Iterator:
@@ -198,71 +200,61 @@ def drive(animators: Animators, domain: str, request: DriveRequest, files_root: 
     budget = Budget(settings)
     yield Update("Reading what drives the face…")
     anim = animators.get(domain)
-    with tempfile.TemporaryDirectory(prefix="lganim-sound-") as scratch:
-        work = background(lambda report: prepare_drive(anim, request, Path(scratch), progress=report), progress)
-        while True:
-            try:
-                line = next(work)
-            except StopIteration as end:
-                driven: DrivenPlan = end.value
-                break
-            budget.check(0, 0)
-            yield Update(line)
-        plan = driven.plan
-        beside = request.driving.source if request.driving.kind == "video" else None
-        if beside is not None and Path(beside).suffix.lower() in (".json", ".csv"):
-            beside = None                                     # a track file: nothing to show beside the face
-        yield from stream_clip(anim.render(plan), plan, anim, files_root, progress, budget,
-                               video_fps=driven.video_fps, envelope=driven.envelope, beside=beside,
-                               write_gif=False)
+    work = background(lambda report: anim.drive(request, progress=report), progress)
+    while True:
+        try:
+            line = next(work)
+        except StopIteration as end:
+            result: AnimationResult = end.value
+            break
+        budget.check(0, 0)
+        yield Update(line)
+    plan = result.plan
+    beside = request.driving.source if request.driving.kind == "video" else None
+    if beside is not None and Path(beside).suffix.lower() in (".json", ".csv"):
+        beside = None                                         # a track file: nothing to show beside the face
+    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, budget, beside=beside)
 
 
-def predict(animators: Animators, domain: str, face: Request, samples: int, files_root: str | Path,
-            progress: StatusProgress | None, settings: Settings, prompt: str | None = None,
-            diversity: float = 4.0) -> Iterator[Update]:
-    """K plausible futures of one face (the request's first seed, or its photo) as K videos captioned with the
-    prompt each animates: sequences of the paper's prompts (drawn from the seed), or `prompt` for all of them."""
+def predict(animators: Animators, domain: str, request: PredictRequest, files_root: str | Path,
+            progress: StatusProgress | None, settings: Settings) -> Iterator[Update]:
+    """K plausible futures of one face (`anim.predict`) as K videos captioned with the prompt each animates."""
     progress = progress or quiet
     budget = Budget(settings)
     yield Update("Drawing the futures…")
     anim = animators.get(domain)
-    controls = load_controls(anim.domain, anim.files, anim.stylegan, calibrate_if_missing=anim.device.type == "cuda")
-    face = face.with_changes(prompts=face.prompts[:1], seeds=face.seeds[:1])
-    drawn = futures(anim.motion, controls, anim.domain.subject, samples, face.seeds[0] or 0, face.num_frames,
-                    face.fps, prompt, diversity)
-    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
-                         needed=estimate(face, anim) * samples)
+    results = anim.predict(request, progress=stages(progress))
+    t, k = request.num_frames, len(results)
+    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.disk_bytes,
+                         needed=estimate(results[0].plan.request, anim) * k)
     finished = False
     try:
         videos, strips, offsets = [], [], []
-        for k, future in enumerate(drawn):
-            plan = anim.prepare(face.with_changes(prompts=[future.prompt]), source=future.source,
-                                generator=future.generator)
-            shown = strip_indices(face.num_frames)
-            picked = []
-            with Mp4Encoder(folder / f"future{k}.mp4", face.fps, max_bytes=settings.request_bytes) as encoder:
-                for chunk in anim.render(plan):
-                    encoder.add(chunk.frames[0])
-                    picked += [chunk.frames[0, j - chunk.start] for j in shown
-                               if chunk.start <= j < chunk.start + chunk.frames.shape[1]]
-                    budget.check(chunk.start + chunk.frames.shape[1], face.num_frames)
-                    live = chunk.frames[0, -1]
-            videos.append(encoder.path)
-            strips.append(np.stack(picked))
-            offsets.append(plan.motion.offsets[0].float().cpu().numpy())
-            line = f"Future {k + 1}/{samples}: {future.prompt}"
-            progress((k + 1) / samples, line)
-            yield Update(line, live=live, done=(k + 1) * face.num_frames, total=samples * face.num_frames)
-        captions = [f.prompt for f in drawn]
-        update = Update(done_line(anim, samples, face.num_frames, *strips[0].shape[1:3], face.fps, budget),
-                        live=live, videos=videos, captions=captions, strip=frame_strip(np.stack(strips)),
+        for i, result in enumerate(results):
+            room = settings.request_bytes - size_of(folder)                  # all the futures count together
+            with OutputWriter(Outputs(videos=[folder / f"future{i}.mp4"], max_bytes=room), result.plan) as writer:
+                for chunk in result.chunks():
+                    writer.add(chunk)
+                    budget.check(writer.done, t)
+                written = writer.finish()
+            videos.append(written.videos[0])
+            strips.append(written.strip)
+            offsets.append(result.plan.motion.offsets[0].float().cpu().numpy())
+            line = f"Future {i + 1}/{k}: {result.info['prompt']}"
+            progress((i + 1) / k, line)
+            yield Update(line, live=written.last[0], done=(i + 1) * t, total=k * t)
+        captions = [r.info["prompt"] for r in results]
+        h, w = written.last.shape[1:3]
+        update = Update(done_line(anim, k, t, h, w, request.fps, budget), live=written.last[0], videos=videos,
+                        captions=captions, strip=np.concatenate(strips, axis=0),
                         plot=motion_curves(np.stack(offsets), [f"{i}: {c[:40]}" for i, c in enumerate(captions)]),
-                        done=samples * face.num_frames, total=samples * face.num_frames)
+                        done=k * t, total=k * t)
         finished = True
         yield update
     finally:
         if not finished:                                     # failed or cancelled
             shutil.rmtree(folder, ignore_errors=True)
+        release(folder)
 
 
 def estimate(request: Request, anim: Animator) -> int:
@@ -278,70 +270,61 @@ def done_line(anim: Animator, clips: int, frames: int, height: int, width: int, 
 
 
 def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
-                progress: StatusProgress, budget: Budget, *, video_fps: float | None = None,
-                envelope: np.ndarray | None = None, beside: Path | None = None,
+                progress: StatusProgress, budget: Budget, *, beside: Path | None = None,
                 write_gif: bool = False) -> Iterator[Update]:
-    """Stream a plan's frames as updates while they are encoded, one MP4 per clip (with the motion's sound); then
-    the results (MP4s, strip, motion, track files); then the GIF or the side-by-side video. Nothing is left if it
-    stops before the MP4s are written."""
+    """Stream a plan's frames as updates while the output stage encodes them, one MP4 per clip (with the motion's
+    sound); then the results (MP4s, strip, motion, track files); then the GIF or the side-by-side video. Nothing is
+    left if it stops before the MP4s are written."""
     request = plan.request
     b, t = request.batch, request.num_frames
-    fps = video_fps or request.fps
     settings = budget.settings
-    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
+    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.disk_bytes,
                          needed=estimate(request, anim))
-    encoders = [Mp4Encoder(folder / f"clip{i}.mp4", fps, plan.motion.audio, max_bytes=settings.request_bytes)
-                for i in range(b)]
-    shown, picked, first, done = strip_indices(t), [], None, 0
-    finished = False
+    outputs = Outputs(videos=[folder / f"clip{i}.mp4" for i in range(b)],
+                      gifs=[folder / "clip0.gif"] if write_gif else [],
+                      tracks=[folder / "track.json", folder / "track.csv"] if plan.motion.track is not None else [],
+                      beside=None if beside is None else folder / "side_by_side.mp4", driving=beside,
+                      max_bytes=settings.request_bytes)
+    done = 0
     try:
-        for chunk in frame_chunks:                                          # chunk.frames [B, n, H, W, 3]
-            n = chunk.frames.shape[1]
-            for i, encoder in enumerate(encoders):
-                encoder.add(chunk.frames[i])
-            picked += [chunk.frames[:, j - chunk.start] for j in shown if chunk.start <= j < chunk.start + n]
-            first = chunk.frames[:, 0] if chunk.start == 0 else first
-            done = chunk.start + n
-            progress(done / t, f"Rendered {done}/{t} frames")
-            yield Update(f"Rendering… {done}/{t} frames", live=tile(chunk.frames[:, -1]), done=done, total=t)
-            budget.check(done, t)
-        last = chunk.frames[:, -1]
-        progress(1.0, "Writing the video…")
-        videos = [encoder.finish() for encoder in encoders]
-        log.info("%s: %d clip(s) × %d frames in %.2f s", anim.domain.name, b, t, clock() - budget.started)
-        strip = frame_strip(np.stack(picked, axis=1))                       # [B, ≤8, H, W, 3] → one picture
-        motion, tracks, curves = plan.motion, None, None
-        if motion.audio is not None:                        # kept with the clip: a re-render muxes it again
-            motion = dataclasses.replace(motion, audio=Path(shutil.copy2(motion.audio, folder / "sound.wav")))
-        if motion.track is not None:
-            tracks = [motion.track.save(folder / "track.json"), motion.track.save(folder / "track.csv")]
-            curves = (track_curves(motion.track) if envelope is None else
-                      track_curves(motion.track, ["mouth_open"], {"speech envelope": envelope}))
-        plan = dataclasses.replace(plan, motion=motion).to("cpu")
-        h, w = last.shape[1:3]
-        status = done_line(anim, b, t, h, w, fps, budget)
-        result = Update(status, live=tile(last), videos=videos, captions=labels_of(request), strip=strip,
-                        plot=motion_curves(motion.offsets.float().cpu().numpy(), labels_of(request),
-                                           layer_groups(anim.stylegan.num_ws)),
-                        clip=Clip(anim.domain.name, plan, first), tracks=tracks, curves=curves, done=t, total=t)
-        finished = True
-        if not (write_gif or beside):
-            yield result
-            return
-        yield dataclasses.replace(result, status=status + " · making the " + ("GIF…" if write_gif else
-                                                                               "side-by-side video…"))
-        if write_gif:
-            result.gif = gif_from_mp4(videos[0], folder / "clip0.gif")
-        if beside is not None:
-            result.side_by_side = side_by_side(beside, videos[0], folder / "side_by_side.mp4")
-        yield result
+        with OutputWriter(outputs, plan) as writer:
+            for chunk in frame_chunks:                                      # chunk.frames [B, n, H, W, 3]
+                writer.add(chunk)
+                done = writer.done
+                progress(done / t, f"Rendered {done}/{t} frames")
+                yield Update(f"Rendering… {done}/{t} frames", live=tile(chunk.frames[:, -1]), done=done, total=t)
+                budget.check(done, t)
+            progress(1.0, "Writing the video…")
+            written = writer.finish()
+    except BaseException:                                                   # failed or cancelled: nothing is left
+        log.info("%s: stopped after %d/%d frames", anim.domain.name, done, t)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
-        if not finished:                                                    # failed or cancelled
-            for encoder in encoders:
-                encoder.abort()
-            log.info("%s: stopped after %d/%d frames", anim.domain.name, done, t)
-            shutil.rmtree(folder, ignore_errors=True)
+        release(folder)                       # its files are whole (or gone): they may go for room from now on
+    log.info("%s: %d clip(s) × %d frames in %.2f s", anim.domain.name, b, t, clock() - budget.started)
+    motion, curves = plan.motion, None
+    if motion.track is not None:
+        curves = (track_curves(motion.track) if plan.envelope is None else
+                  track_curves(motion.track, ["mouth_open"], {"speech envelope": plan.envelope}))
+    h, w = written.last.shape[1:3]
+    status = done_line(anim, b, t, h, w, written.fps, budget)
+    result = Update(status, live=tile(written.last), videos=written.videos, captions=labels_of(request),
+                    strip=written.strip,
+                    plot=motion_curves(motion.offsets.float().cpu().numpy(), labels_of(request),
+                                       layer_groups(anim.stylegan.num_ws)),
+                    clip=Clip(anim.domain.name, plan.to("cpu"), written.first), tracks=written.tracks or None,
+                    curves=curves, done=t, total=t)
+    if not (write_gif or beside):
+        yield result
+        return
+    yield dataclasses.replace(result, status=status + " · making the " + ("GIF…" if write_gif else
+                                                                           "side-by-side video…"))
+    writer.finish_derived()
+    result.gif = written.gifs[0] if written.gifs else None
+    result.side_by_side = written.beside
+    yield result
 
 
-__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "rerender", "background", "drive", "predict",
-           "estimate", "stream_clip"]
+__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "stages", "rerender", "background", "drive",
+           "predict", "estimate", "stream_clip"]

@@ -35,7 +35,7 @@ from lganim.request import LiveRequest
 
 from . import zerogpu
 from .common import ANIMATORS, FILES, answered, settings, upload
-from .files import request_dir
+from .files import release, request_dir
 from .models import checked_domain
 
 ZERO_GPU_NOTE = ("Live puppeteering does not run on this ZeroGPU Space: ZeroGPU lends its GPU for one call at a time, "
@@ -80,9 +80,9 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
         raise LganimError(ZERO_GPU_NOTE)
     if frame is None:
         return gr.skip(), gr.skip(), state
-    request = LiveRequest(seed, upload(None if photo is None else {"path": photo}, "photo"), region=region,
-                          pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
-    spec = checked_domain(domain, request.face())
+    request = LiveRequest(seed=seed, image=upload(None if photo is None else {"path": photo}, "photo"),
+                          region=region, pose_scale=pose_scale, expression_scale=expression_scale, smooth=smooth)
+    spec = checked_domain(domain, request.as_request())
     state = state or LiveState()
     with state.lock:
         key = (spec.name, request.seed, str(request.image), request.smooth)
@@ -90,7 +90,8 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
             if state.recorder is not None:
                 state.recorder.abort()
                 state.recorder = None
-            state.session, state.key = LiveSession(ANIMATORS.get(spec.name), request), key
+                release(state.folder)
+            state.session, state.key = ANIMATORS.get(spec.name).live(request), key
         else:
             state.session.set_drive(region=request.region, pose_scale=request.pose_scale,
                                     expression_scale=request.expression_scale)
@@ -108,15 +109,18 @@ def record(state: LiveState | None):
     with state.lock:
         if state.recorder is None:
             limits = settings()
-            state.folder = request_dir(FILES, max_age=limits.files_seconds, total=limits.results_bytes,
+            state.folder = request_dir(FILES, max_age=limits.files_seconds, total=limits.disk_bytes,
                                        needed=limits.request_bytes)
             state.recorder = Mp4Recorder(state.folder / "live.mp4", LIVE_RECORD_FPS, max_bytes=limits.request_bytes)
             state.after, state.started = state.session.last_time, time.monotonic()
             return gr.update(value="Stop and save"), None, "Recording… (Stop and save ends it)", state
         recorder, state.recorder = state.recorder, None
-        mp4, frames = recorder.close()
-        track = state.session.track(after=state.after)
-        files = [mp4, track.save(state.folder / "live.json"), track.save(state.folder / "live.csv")]
+        try:
+            mp4, frames = recorder.close()
+            track = state.session.track(after=state.after)
+            files = [mp4, track.save(state.folder / "live.json"), track.save(state.folder / "live.csv")]
+        finally:
+            release(state.folder)
         status = (f"Saved {frames} frames ({frames / LIVE_RECORD_FPS:.1f} s at {LIVE_RECORD_FPS} fps) and the "
                   f"track ({len(track)} samples): replay it in the Drive tab.")
         return gr.update(value="Record a clip"), [str(f) for f in files], status, state

@@ -58,7 +58,8 @@ def animate(image=None, domain: str = "demo", seed: int = 0, prompt: str = DEFAU
             truncation: float | None = None, schedule: str = DEFAULT_SCHEDULE, progress=gr.Progress()):
     """Animate one face: frames stream while they render, then the MP4, then the GIF. truncation None: the domain's
     ψ."""
-    request = Request([prompt], (seed,), upload(image), num_frames, fps, strength, truncation, schedule)
+    request = Request(prompts=[prompt], seeds=(seed,), image=upload(image), num_frames=num_frames, fps=fps,
+                      strength=strength, truncation=truncation, schedule=schedule)
     spec = checked_domain(domain, request)
     yield (None, None, None, None, gr.skip(), "Starting…", None, gr.skip())   # clear the last clip's results
     with closing(generate(spec.name, request, True, reporter(progress))) as updates:

@@ -16,9 +16,8 @@ import gradio as gr
 from lganim.config import DEFAULT_DRIVEN_FPS, MAX_FPS, MAX_SEED, STYLE_MODES
 from lganim.request import DriveRequest, Driving
 
-from .common import answers, cancelled, drive, lines, reporter, upload
-from .drive import optional_prompt
-from .edit import from_edit_note
+from .common import answers, cancelled, drive, lines, optional_prompt, reporter, upload
+from .handoff import from_edit_note
 from .models import checked_domain
 
 EXAMPLE_SPEECH = str(Path(__file__).resolve().parents[1] / "examples" / "speech.wav")
@@ -42,11 +41,12 @@ def talk(image=None, domain: str = "demo", seed: int = 0, audio=None, text: str 
     session's, from the Edit tab's "Talk from here"; never an API input) instead of the seed or photo."""
     text = text.strip() if isinstance(text, str) else ""
     sound = None if text else upload(audio, "audio", "audio")
-    driving = Driving("text" if text else "audio", sound, text=text, voice=voice, pose_scale=pose_scale,
+    driving = Driving(kind="text" if text else "audio", source=sound, text=text, voice=voice, pose_scale=pose_scale,
                       expression_scale=expression_scale, style=upload(style_video, "style_video", "video"),
                       style_mode=style_mode, still=bool(still))
-    request = DriveRequest(driving, seed, upload(image), fps, optional_prompt(prompt), start=start)
-    spec = checked_domain(domain, request.face(1, 1))
+    request = DriveRequest(driving=driving, seed=seed, image=upload(image), fps=fps, prompt=optional_prompt(prompt),
+                           start=start)
+    spec = checked_domain(domain, request.as_request(1, 1))
     yield (None, None, None, gr.skip(), "Starting…")
     with closing(drive(spec.name, request, reporter(progress))) as updates:
         yield from outputs(updates)

@@ -72,7 +72,7 @@ def drive_seconds(animators: Animators, domain: str, request: DriveRequest) -> i
     except LganimError:                                         # the request itself will say what is wrong
         return 60
     tracking = 0.1 * 30 * (seconds * (driving.kind == "video") + style)
-    face = request.face(1, fps)
+    face = request.as_request(1, fps)
     return int(min(gpu_seconds(animators, domain, face, frames=math.ceil(seconds * fps), controls=True) + tracking,
                    300))
 

@@ -1,8 +1,9 @@
 """Command line: `python -m lganim COMMAND ...` (see `--help`).
 
 Exit status: 0 done; 2 a user mistake, with one line on stderr starting `error:`; 1 an internal error (a bug);
-130 interrupted. Nothing half-written is left behind. The grammar is `parser.py`; each command's module is
-imported only to run it, so `--help` imports no torch.
+130 interrupted. Nothing half-written is left behind. The grammar is `parser.py`; what a command asks for is built
+and checked by `requests.py` first (its files, values and outputs), without torch, so a mistake is answered at once;
+each command's module is imported only to run it, so `--help` imports no torch.
 """
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ import os
 import sys
 
 from ..errors import LganimError
+from . import requests
 from .parser import COMMANDS, build_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _, _, module, function = COMMANDS[args.command]
+    _, _, module, function, check = COMMANDS[args.command]
     try:
+        built = () if check is None else (getattr(requests, check)(args),)
         # the command's module (and torch with it) only now: the CLI dispatch is one of the two lazy imports
-        return getattr(importlib.import_module(module), function)(args)
+        return getattr(importlib.import_module(module), function)(args, *built)
     except LganimError as e:
         print(f"error: {e.full_message()}", file=sys.stderr)
         return 2

@@ -1,48 +1,38 @@
-"""What the commands that make videos share: loading the domain, the face of the request, and rendering straight
-into the file (checking where outputs go and the progress bars of stages are `outputs.py`, which needs no torch)."""
+"""What the commands that make videos share: loading the domain (its device said on stderr) and writing a result's
+clips through the library's output stage (lganim.outputs), frames streamed from the renderer into the files."""
 from __future__ import annotations
 
-from pathlib import Path
+import sys
 
-import numpy as np
 from tqdm import tqdm
 
 from ..device import device_line
-from ..media.writers import write_mp4_stream, write_video
-from ..pipeline import Animator, Plan
-from ..request import Request
-from .outputs import check_out, stage_bars
+from ..outputs import Outputs, Written
+from ..pipeline import AnimationResult, Animator
+from .requests import ClipFiles
 
 
 def load(args) -> Animator:
     """The domain's Animator for the command's --domain, --motion, --device, --dtype; says which device it uses."""
     anim = Animator.from_pretrained(args.domain, motion=getattr(args, "motion", None), device=args.device,
                                     dtype=args.dtype)
-    print(device_line(anim.device))
+    print(device_line(anim.device), file=sys.stderr)
     return anim
 
 
-def face_request(args, prompts, num_frames: int, fps: int) -> Request:
-    """The request of the command's face options (--seed or --image, --face, --no-paste-back, --refine)."""
-    return Request(prompts, args.seed or 0, args.image, num_frames, fps, getattr(args, "strength", 1.0),
-                   args.truncation, getattr(args, "schedule", "linear"), args.face, not args.no_paste_back,
-                   args.refine)
+def write_clips(result: AnimationResult, files: ClipFiles) -> Written:
+    """Render the result straight into its files (a progress bar on a terminal) and say what was written."""
+    outputs = Outputs(videos=files.videos, gifs=() if files.gif is None else (files.gif,), strip=files.strip,
+                      tracks=() if files.track is None else (files.track,))
+    with tqdm(total=result.plan.request.num_frames, unit="frame", desc="rendering", disable=None) as bar:
+        written = result.write(outputs, progress=lambda done, total: bar.update(done - bar.n))
+    h, w = written.last.shape[1:3]
+    sound = ", with sound" if result.plan.motion.audio is not None else ""
+    for path in written.videos:
+        print(f"wrote {path} ({written.frames} frames, {w}x{h}, {written.fps:g} fps{sound})")
+    for path in [*written.gifs, *([written.strip_file] if written.strip_file else []), *written.tracks]:
+        print(f"wrote {path}")
+    return written
 
 
-def render_to(anim: Animator, plan: Plan, out: Path, fps: float) -> int:
-    """Render the plan straight into `out` (MP4 streamed chunk by chunk, with the motion's audio; or GIF): its
-    frame count. Nothing is left at `out` if rendering fails or is interrupted."""
-    total = plan.request.batch * plan.request.num_frames
-    with tqdm(total=total, unit="frame", desc="rendering", disable=None) as bar:
-        def chunks():
-            for chunk in anim.render(plan):
-                bar.update(chunk.frames.shape[0] * chunk.frames.shape[1])
-                yield chunk.frames[0]                                             # [n, H, W, 3] of clip 0
-        if out.suffix.lower() == ".gif":                                          # one palette: all frames first
-            frames = np.concatenate(list(chunks()))
-            write_video(frames, out, fps)
-            return len(frames)
-        return write_mp4_stream(chunks(), out, fps, audio=plan.motion.audio)[1]
-
-
-__all__ = ["check_out", "stage_bars", "load", "face_request", "render_to"]
+__all__ = ["load", "write_clips"]

@@ -24,7 +24,7 @@ def run(args) -> int:
     settings = FitSettings(steps=args.steps, max_seconds=args.seconds, batch=args.batch, frames=args.frames,
                            lr=args.lr, seed=args.seed, negatives=not args.no_negatives, weights=dict(args.weight))
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
-    print(device_line(device))
+    print(device_line(device), file=sys.stderr)
     files = domain_files(spec)
     stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=device, dtype=dtype)
     fitter = build_fitter(spec, files, stylegan, settings=settings, cache=not args.no_cache)

@@ -8,34 +8,21 @@ import time
 import torch
 from tqdm import tqdm
 
-from .. import checks
-from ..config import MAX_FPS, TRACK_SUFFIXES
-from ..errors import LganimError
 from ..files import write_json
-from ..live import LiveSession
-from ..media.video_reader import iter_video, probe_video
+from ..media.ffmpeg import MediaInfo
+from ..media.video_reader import iter_video
 from ..media.writers import write_mp4_stream
 from ..request import LiveRequest
-from .common import check_out, load
+from .common import load
 
 
-def run(args) -> int:
-    check_out(args.out, (".mp4",))
-    for path, flag, suffixes in ((args.json, "--json", (".json",)), (args.track_out, "--track-out", TRACK_SUFFIXES)):
-        if path is not None:
-            check_out(path, suffixes, flag)
-    threads = checks.whole("--threads", args.threads, 1, 256)
-    request = LiveRequest(args.seed, args.image, args.truncation, args.face, not args.no_paste_back, args.refine,
-                          args.region, args.pose_scale, args.expression_scale, args.smooth)
-    info = probe_video(args.video)                      # limits and format from the header, before any work
+def run(args, built: tuple[LiveRequest, MediaInfo]) -> int:
+    request, info = built                               # the video's header, read before any work
     fps = info.fps
-    if not fps or not 1 <= fps <= MAX_FPS:
-        raise LganimError(f"{args.video.name} runs at {fps or 'an unknown rate of'} frames a second; the live loop "
-                          f"takes videos of 1 to {MAX_FPS} frames a second (re-encode it, e.g. with -r 25).")
     anim = load(args)
     if anim.device.type == "cpu":
-        torch.set_num_threads(threads)
-    session = LiveSession(anim, request)
+        torch.set_num_threads(args.threads)
+    session = anim.live(request)
     expected = round(info.duration * fps) if info.duration else None
     size = []                                           # (width, height) of the puppet's frames
     start = time.perf_counter()

@@ -68,8 +68,16 @@ def add_animate(p) -> None:
     p.add_argument("--motion", type=Path, help="a motion checkpoint folder from `lganim train`, a checkpoint file "
                    "of the authors' training script, or 'fit' to fit the prompt (the default on real domains, "
                    "which have no trained motion)")
-    p.add_argument("--out", type=Path, default=Path("animation.mp4"), help="output .mp4 or .gif")
+    p.add_argument("--out", type=Path, default=Path("animation.mp4"),
+                   help="output .mp4 or .gif (several clips: <name>_0.mp4, <name>_1.mp4 ...)")
+    add_extra_outputs(p)
     add_device(p)
+
+
+def add_extra_outputs(p) -> None:
+    """Files a command that writes clips can also write, from the same frames."""
+    p.add_argument("--gif", type=Path, help="also write the (first) clip as a looping GIF, made from its MP4")
+    p.add_argument("--strip", type=Path, help="also write a frame strip (.png): 8 frames per clip, a row per clip")
 
 
 def add_edit(p) -> None:
@@ -250,6 +258,7 @@ def add_driven(p, fps_default: int | None) -> None:
     p.add_argument("--fps", type=int, default=fps_default, help=f"frames per second of the output (default {default})")
     p.add_argument("--out", type=Path, required=True, help="output .mp4 (with the sound)")
     p.add_argument("--track-out", type=Path, help="also write the motion track that drove the face (.json or .csv)")
+    add_extra_outputs(p)
     p.add_argument("--motion", type=Path, help="the language motion for --prompt: as for animate")
     add_device(p)
 
@@ -324,40 +333,44 @@ def add_say(p) -> None:
     add_talking(p)
 
 
-# name -> (help, add_arguments, module that runs it, its function)
+# name -> (help, add_arguments, module that runs it, its function, the check in lganim.cli.requests that builds what it
+# gets besides the arguments, before any model or torch is imported: None for none)
 COMMANDS = {
     "doctor": ("check this machine: every file each domain needs, loaded and used once (run it first)", add_doctor,
-               "lganim.cli.doctor", "run"),
-    "animate": ("animate a face from a sentence and write an MP4/GIF", add_animate, "lganim.cli.animate", "run"),
+               "lganim.cli.doctor", "run", None),
+    "animate": ("animate a face from a sentence and write an MP4/GIF", add_animate, "lganim.cli.animate", "run",
+                "animate"),
     "edit": ("edit a still face with head pose, expression and sentence sliders, and write the image", add_edit,
-             "lganim.cli.edit", "run"),
+             "lganim.cli.edit", "run", "edit"),
     "align": ("find the face in a photo and write its FFHQ-style aligned crop", add_align, "lganim.cli.animate",
-              "align"),
+              "align", "align"),
     "download": ("fetch a domain's weights into the cache (demo: build them)", add_download, "lganim.cli.weights",
-                 "download"),
+                 "download", None),
     "domains": ("list the domains with their licence, size and whether they are cached", add_domains,
-                "lganim.cli.weights", "domains"),
-    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.track", "track"),
+                "lganim.cli.weights", "domains", None),
+    "track": ("track the face of a video into a motion track (.json/.csv)", add_track, "lganim.cli.track", "track",
+              "track"),
     "retarget": ("drive a face with a video (or a motion track), its sound kept", add_retarget, "lganim.cli.drive",
-                 "retarget"),
-    "predict": ("plausible futures of a face: several short videos", add_predict, "lganim.cli.drive", "predict"),
+                 "run", "retarget"),
+    "predict": ("plausible futures of a face: several short videos", add_predict, "lganim.cli.predict", "run",
+                "predict"),
     "talk": ("make a face talk from audio (mouth from the speech envelope, not phoneme-exact)", add_talk,
-             "lganim.cli.drive", "talk"),
-    "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.drive", "say"),
+             "lganim.cli.drive", "run", "talk"),
+    "say": ("make a face say a sentence (espeak-ng speech)", add_say, "lganim.cli.drive", "run", "say"),
     "live": ("puppeteer a face with a video played as a live camera, frame by frame (MP4, speed as JSON)", add_live,
-             "lganim.cli.live", "run"),
+             "lganim.cli.live", "run", "live"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
-            "run"),
+            "run", None),
     "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",
-                  add_calibrate, "lganim.cli.calibrate", "run"),
+                  add_calibrate, "lganim.cli.calibrate", "run", None),
     "train": ("train the paper's motion generator (torchrun for several processes)", add_train,
-              "lganim.cli.train", "run"),
+              "lganim.cli.train", "run", None),
     "eval": ("ACD-face, ACD-shape, MS-SSIM and CLIP score of a video or a pipeline run", add_eval,
-             "lganim.training.evaluate", "run"),
+             "lganim.training.evaluate", "run", None),
     "space": ("write a ready Hugging Face Space folder of the app (and push it with --push)", add_space,
-              "lganim.cli.space", "run"),
+              "lganim.cli.space", "run", None),
     "bench": ("time the fp32 per-frame reference against the batched fast renderer, or the fit (JSON)", add_bench,
-              "lganim.tools.bench", "run"),
+              "lganim.tools.bench", "run", None),
 }
 
 
@@ -365,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lganim",
                                      description="Language-guided face animation (Hang et al., TMM 2023).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, add, _, _) in COMMANDS.items():
+    for name, (help_text, add, *_) in COMMANDS.items():
         add(sub.add_parser(name, help=help_text, description=help_text))
     return parser
 

@@ -2,17 +2,15 @@
 the command starts at once."""
 from __future__ import annotations
 
-from ..config import TRACK_SUFFIXES
-from ..media.video_reader import probe_video
+from pathlib import Path
+
 from ..tracks.video import track_video
-from .outputs import check_out, stage_bars
+from .progress import stage_bars
 
 
-def track(args) -> int:
-    check_out(args.out, TRACK_SUFFIXES)
-    probe_video(args.video)                                 # limits and format from the header, before decoding
+def track(args, video: Path) -> int:
     with stage_bars() as progress:
-        result = track_video(args.video, neutral=args.neutral, smooth=args.smooth,
+        result = track_video(video, neutral=args.neutral, smooth=args.smooth,
                              progress=lambda done, total: progress("tracking the face", done, total)).track
     result.save(args.out)
     print(f"wrote {args.out} ({len(result)} samples over {result.duration:.2f} s, {result.fps:.3f} fps average, "

@@ -52,11 +52,6 @@ class AlignedFace:
         """3x3 affine matrix: [x, y, 1] in photo = M @ [u, v, 1] in crop (crop pixels of this `size`)."""
         return crop_to_photo(self.quad, self.size)
 
-    @property
-    def photo_to_crop(self) -> np.ndarray:
-        """3x3 affine matrix: the inverse of `crop_to_photo`."""
-        return np.linalg.inv(self.crop_to_photo)
-
 
 # --------------------------------------------------------------------------------------------- models
 

@@ -75,7 +75,7 @@ def measure_face(landmarks: np.ndarray) -> FaceMeasures:
 
 
 def relative_channels(face: FaceMeasures, neutral: FaceMeasures) -> dict[str, float]:
-    """The motion-track channels of a face relative to the neutral frame's (see lganim.tracks.track.CHANNELS):
+    """The motion-track channels of a face relative to the neutral frame's (see lganim.config.CHANNELS):
     expression measures minus the neutral's; yaw and pitch of the rotation that takes the neutral head to this one;
     roll = the crop square's turn (counter-clockwise positive, in [-180, 180)); tx, ty = its centre's shift over the
     neutral square's side (right, down); scale = ln(side / neutral side)."""

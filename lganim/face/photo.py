@@ -127,6 +127,20 @@ def _array_to_rgb(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def check_photo(source, max_pixels: int = MAX_PIXELS) -> None:
+    """What `load_photo` refuses from the header alone (a missing file, not an image, too large, too small or too
+    elongated), without decoding the pixels: a command checks its photo before any model loads."""
+    if isinstance(source, np.ndarray):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with _open(source) as img:
+                _check_geometry(img.width, img.height, max_pixels)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise LganimError("The photo declares too many pixels to decode safely; use a smaller photo.") from None
+
+
 def load_photo(source, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a photo into uint8 [H, W, 3] RGB.
 
@@ -171,4 +185,4 @@ def load_photo(source, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-__all__ = ["load_photo", "MAX_PIXELS", "MIN_SIDE", "MAX_ASPECT"]
+__all__ = ["check_photo", "load_photo", "MAX_PIXELS", "MIN_SIDE", "MAX_ASPECT"]

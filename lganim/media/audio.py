@@ -71,14 +71,10 @@ def _check_length(seconds: float, what: str) -> None:
                           "cut it shorter first.")
 
 
-def decode_audio(path, sample_rate: int = FEATURE_RATE) -> Audio:
-    """Decode the first audio stream of `path` (any format ffmpeg reads) to mono float32 at `sample_rate` Hz.
-
-    Refuses files that are not media, have no sound, last longer than MAX_AUDIO_SECONDS (read from the
-    header before decoding) or decode to nothing.
-    """
+def probe_audio(path) -> ffmpeg.MediaInfo:
+    """Read the header of a sound (or a video's sound) and check it: a media file with sound, at most
+    MAX_AUDIO_SECONDS long, sampled fast enough for speech."""
     path = Path(path)
-    rate = _check_rate(sample_rate)
     info = ffmpeg.probe(path)
     if not info.has_audio:
         raise LganimError(f"'{path.name}' has no audio track; give a file with sound "
@@ -88,6 +84,18 @@ def decode_audio(path, sample_rate: int = FEATURE_RATE) -> Audio:
     if info.sample_rate is not None and info.sample_rate < MIN_SOURCE_RATE:
         raise LganimError(f"'{path.name}' is sampled at {info.sample_rate} Hz; speech needs at least "
                           f"{MIN_SOURCE_RATE} Hz: record or export it at 16 kHz or more.")
+    return info
+
+
+def decode_audio(path, sample_rate: int = FEATURE_RATE) -> Audio:
+    """Decode the first audio stream of `path` (any format ffmpeg reads) to mono float32 at `sample_rate` Hz.
+
+    Refuses files that are not media, have no sound, last longer than MAX_AUDIO_SECONDS (read from the
+    header before decoding) or decode to nothing.
+    """
+    path = Path(path)
+    rate = _check_rate(sample_rate)
+    info = probe_audio(path)
     # -t bounds the output even when the header lies about the length.
     done = ffmpeg.run(["-loglevel", "error", *ffmpeg.input_args(path), "-map", "0:a:0",
                        "-t", f"{MAX_AUDIO_SECONDS + 1:g}", "-f", "f32le", "-ac", "1", "-ar", str(rate), "pipe:1"],
@@ -139,4 +147,5 @@ def write_wav(audio: Audio, path) -> Path:
 # ---------------------------------------------------------------------------------------- motion track
 
 
-__all__ = ["Audio", "FEATURE_RATE", "SOUND_RATE", "decode_audio", "has_audio", "audio_duration", "write_wav"]
+__all__ = ["Audio", "FEATURE_RATE", "SOUND_RATE", "probe_audio", "decode_audio", "has_audio", "audio_duration",
+           "write_wav"]

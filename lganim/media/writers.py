@@ -7,9 +7,9 @@ is the frames given, whatever the fps):
   is encoded while it renders, in constant memory, and is playable as soon as its last frame is rendered. An audio
   track (any file ffmpeg reads) is muxed in afterwards without re-encoding the video: AAC, padded with silence or
   cut to the video's length, so the file keeps exactly T frames.
-- GIF: one palette for the whole clip (palettegen/paletteuse), looping forever; from frames (`write_gif`) or from
-  a finished MP4 (`gif_from_mp4`, no frames in memory). Pillow is not used to write GIFs because it merges identical
-  consecutive frames (a still first frame, or strength 0), which would change the frame count.
+- GIF: made from a finished MP4 (`gif_from_mp4`, no frames in memory), one palette for the whole clip
+  (palettegen/paletteuse), looping forever, every frame kept. Pillow is not used to write GIFs because it merges
+  identical consecutive frames (a still first frame, or strength 0), which would change the frame count.
 - A live view (`Mp4Recorder`): frames pushed as they are shown, with their times, encoded at a constant rate (each
   output frame shows what was on screen at its time).
 - Two videos side by side (`side_by_side`: a driving video beside the face it drove).
@@ -19,19 +19,16 @@ Every write goes to a hidden temporary file in the target folder and is moved in
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from .. import checks
-from ..config import MAX_FPS, VIDEO_SUFFIXES
+from ..config import MAX_FPS
 from ..errors import LganimError
 from ..files import atomic_path, publish, temp_beside
 from . import ffmpeg
-
-_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
 
 
 def _as_frames(frames) -> np.ndarray:
@@ -56,18 +53,6 @@ def _check_fps(fps) -> float:
     return checks.number("fps", fps, 1, MAX_FPS)
 
 
-def _check_path(path, suffix: str | None = None) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES or (suffix is not None and path.suffix.lower() != suffix):
-        wanted = suffix or " or ".join(VIDEO_SUFFIXES)
-        raise LganimError(f"The video file name must end in {wanted}, got '{path.name}'.")
-    if path.is_dir():
-        raise LganimError(f"'{path}' is a folder; give a file name ending in {path.suffix.lower()}.")
-    if not path.parent.is_dir():
-        raise LganimError(f"The folder '{path.parent}' does not exist; create it first.")
-    return path
-
-
 def _pad_even(frames: np.ndarray) -> np.ndarray:
     """Repeat the last row/column so that H and W are even (yuv420p needs 2x2 chroma blocks)."""
     pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
@@ -80,30 +65,37 @@ class EncoderError(Exception):
     """ffmpeg refused or failed to encode."""
 
 
-def _atomic_write(path: Path, write) -> Path:
-    """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`."""
+def _atomic_write(path: Path, write, max_bytes: int | None = None) -> Path:
+    """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`; a file larger than
+    `max_bytes` is refused (and removed) instead."""
+    if max_bytes is not None and max_bytes <= 0:
+        raise _too_large(path, 0)
     try:
         with atomic_path(path, suffix=path.suffix.lower()) as tmp:
             write(str(tmp))
-            if tmp.stat().st_size == 0:
+            size = tmp.stat().st_size
+            if size == 0:
                 raise EncoderError("the encoder wrote an empty file")
+            if max_bytes is not None and size > max_bytes:
+                raise _too_large(path, max_bytes)
     except (OSError, EncoderError) as err:                  # ffmpeg failed, or the disk: not the frames' source
         raise _write_error(path, err) from err
     return path
 
 
+def _too_large(path: Path, max_bytes: int) -> LganimError:
+    return LganimError(f"'{path.name}' would be larger than the {max_bytes / 1e6:.3g} MB this request may still "
+                       f"write; make the clip shorter or smaller.")
+
+
+def _size_limit(max_bytes: int | None) -> list[str]:
+    """ffmpeg's output option that stops writing once the file is over `max_bytes` (then refused, not kept)."""
+    return [] if max_bytes is None else ["-fs", str(max_bytes + 1)]
+
+
 def _write_error(path: Path, err: Exception) -> LganimError:
     first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
     return LganimError(f"Could not write '{path.name}': {first_line}. Check the folder is writable and has space.")
-
-
-def write_mp4(frames, path, fps, audio: str | Path | None = None) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to an H.264 MP4 with exactly T frames.
-
-    Odd heights/widths are padded by one repeated row/column (yuv420p needs even sizes). audio: a file whose
-    first audio stream becomes the video's sound (padded or cut to T / fps). Returns the path written.
-    """
-    return write_mp4_stream([_as_frames(frames)], path, fps, audio)[0]
 
 
 def write_mp4_stream(chunks: Iterable, path, fps, audio: str | Path | None = None) -> tuple[Path, int]:
@@ -126,7 +118,7 @@ class Mp4Encoder:
 
     def __init__(self, path, fps, audio: str | Path | None = None, max_bytes: int | None = None):
         self.fps = _check_fps(fps)
-        self.path = _check_path(path, ".mp4")
+        self.path = checks.output_file("The video file name", path, (".mp4",))
         if audio is not None and not Path(audio).is_file():
             raise LganimError(f"No audio file at '{Path(audio).name}'.")
         self.audio, self.max_bytes = audio, max_bytes
@@ -134,6 +126,11 @@ class Mp4Encoder:
         self.tmp = temp_beside(self.path, ".mp4")                    # the published file, muxed
         self.silent = temp_beside(self.path, ".mp4") if audio is not None else self.tmp   # the frames alone
         self.stream: ffmpeg.Stream | None = None
+
+    @property
+    def bytes_written(self) -> int:
+        """What the encoder has written so far."""
+        return self.silent.stat().st_size if self.stream is not None else 0
 
     def add(self, chunk) -> None:
         """Encode frames uint8 [n, H, W, 3] (every chunk of one size)."""
@@ -267,50 +264,28 @@ class Mp4Recorder:
         self._encoder.abort()
 
 
-def write_gif(frames, path, fps) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3], numpy or torch) to a looping GIF with exactly T frames.
-
-    One palette is computed over the whole clip. GIF delays are whole centiseconds; ffmpeg
-    alternates them so the average rate is `fps` (browsers slow down delays under 2 cs, so GIFs
-    above 50 fps play slower than asked). Returns the path written.
-    """
-    frames = _as_frames(frames)
-    fps = _check_fps(fps)
-    path = _check_path(path, ".gif")
-    num_frames, height, width, _ = frames.shape
-
-    def write(tmp: str):
-        cmd = ["-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-               "-r", repr(fps), "-i", "-",
-               "-filter_complex", "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse",
-               "-frames:v", str(num_frames), "-loop", "0", "-f", "gif", tmp]
-        done = ffmpeg.run(cmd, f"'{path.name}'", stdin=frames.tobytes())
-        if done.returncode != 0:
-            raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
-
-    return _atomic_write(path, write)
-
-
-def gif_from_mp4(mp4: str | Path, path: str | Path) -> Path:
+def gif_from_mp4(mp4: str | Path, path: str | Path, max_bytes: int | None = None) -> Path:
     """A looping GIF of every frame of an MP4 (one palette for the clip, ordered dithering: fast), made by ffmpeg
-    from the file (no frames in memory). Returns the path written."""
-    mp4, path = Path(mp4), _check_path(path, ".gif")
+    from the file (no frames in memory). Returns the path written. max_bytes: the most the file may take; a larger
+    one is refused with a one-line LganimError and not kept."""
+    mp4, path = Path(mp4), checks.output_file("The GIF file name", path, (".gif",))
 
     def write(tmp: str):
         graph = "[0:v:0]split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer[gif]"
         cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(mp4), "-filter_complex", graph, "-map", "[gif]",
-               "-fps_mode", "passthrough", "-loop", "0", "-f", "gif", tmp]
+               "-fps_mode", "passthrough", "-loop", "0", *_size_limit(max_bytes), "-f", "gif", tmp]
         done = ffmpeg.run(cmd, f"'{path.name}'")
         if done.returncode != 0:
             raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
 
-    return _atomic_write(path, write)
+    return _atomic_write(path, write, max_bytes)
 
 
-def side_by_side(left: str | Path, right: str | Path, path: str | Path) -> Path:
+def side_by_side(left: str | Path, right: str | Path, path: str | Path, max_bytes: int | None = None) -> Path:
     """An MP4 of two videos side by side (the left one scaled to the right one's height and resampled to its frame
-    rate), with the right one's sound; as long as the right one. Made by ffmpeg from the files, in constant memory."""
-    left, right, path = Path(left), Path(right), _check_path(path, ".mp4")
+    rate), with the right one's sound; as long as the right one. Made by ffmpeg from the files, in constant memory.
+    max_bytes as for `gif_from_mp4`."""
+    left, right, path = Path(left), Path(right), checks.output_file("The video file name", path, (".mp4",))
     info = ffmpeg.probe(right, ffmpeg.VIDEO)
     fps = info.fps or 25.0
     height = info.height + info.height % 2
@@ -320,39 +295,13 @@ def side_by_side(left: str | Path, right: str | Path, path: str | Path) -> Path:
                  f"[l][r]hstack=inputs=2:shortest=1,pad=ceil(iw/2)*2:ih[v]")
         cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(left), *ffmpeg.input_args(right),
                "-filter_complex", graph, "-map", "[v]", *(["-map", "1:a:0", "-c:a", "copy"] if info.has_audio else []),
-               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", tmp]
+               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", *_size_limit(max_bytes),
+               "-f", "mp4", tmp]
         done = ffmpeg.run(cmd, f"'{path.name}'")
         if done.returncode != 0:
             raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
 
-    return _atomic_write(path, write)
+    return _atomic_write(path, write, max_bytes)
 
 
-def write_video(frames, path, fps, audio: str | Path | None = None) -> Path:
-    """Write `frames` (uint8 [T, H, W, 3]) as MP4 (with `audio`, if given) or GIF (silent), chosen by the suffix."""
-    suffix = _check_path(path).suffix.lower()
-    return write_mp4(frames, path, fps, audio) if suffix == ".mp4" else write_gif(frames, path, fps)
-
-
-def count_frames(path) -> int:
-    """Number of frames in an MP4 (decoded by ffmpeg) or GIF (read by Pillow)."""
-    path = Path(path)
-    if not path.is_file():
-        raise LganimError(f"No video file at '{path}'.")
-    suffix = path.suffix.lower()
-    if suffix == ".gif":
-        from PIL import Image
-        with Image.open(path) as im:
-            return int(im.n_frames)
-    if suffix == ".mp4":
-        done = ffmpeg.run([*ffmpeg.input_args(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
-                          f"'{path.name}'")
-        counts = _FRAME_COUNT.findall(done.stderr.decode(errors="replace"))
-        if done.returncode != 0 or not counts:
-            raise LganimError(f"ffmpeg could not read '{path}'; it is not a valid MP4.")
-        return int(counts[-1])
-    raise LganimError(f"Can only count frames of .mp4 or .gif files, got '{path.name}'.")
-
-
-__all__ = ["write_mp4", "write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "write_gif", "gif_from_mp4", "side_by_side",
-           "write_video", "mux_audio", "count_frames"]
+__all__ = ["write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "gif_from_mp4", "side_by_side", "mux_audio"]

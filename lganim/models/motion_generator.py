@@ -311,25 +311,6 @@ class MotionGenerator(nn.Module):
         return self.mapper.v_mapper(image), txt_ws
 
 
-def compose_latents(w0: torch.Tensor, dw: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-    """Frames' W+ codes w[t] = w0 + strength * Δw[t].
-
-    w0: [B, L, D] (W+) or [B, D] / [B, 1, D] (one W code for every layer); dw: [B, T, L, D].
-    Returns [B, T, L, D].
-    """
-    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not math.isfinite(strength):
-        raise LganimError(f"strength must be a finite number, got {strength!r}")
-    if dw.ndim != 4:
-        raise LganimError(f"motion offsets must be [batch, frames, layers, dim], got {tuple(dw.shape)}")
-    if w0.ndim == 2:
-        w0 = w0[:, None]
-    B, _, L, D = dw.shape
-    if w0.ndim != 3 or w0.shape[0] != B or w0.shape[1] not in (1, L) or w0.shape[2] != D:
-        raise LganimError(f"w0 {tuple(w0.shape)} does not fit motion offsets {tuple(dw.shape)}: "
-                          f"expected [{B}, {L}, {D}] or [{B}, {D}]")
-    return w0[:, None] + strength * dw.to(w0.dtype)
-
-
 # --------------------------------------------------------------------------------------------
 # Official checkpoints (the authors' training script saves {'iter', 'arch', 'state_dict',
 # 'optimizer'}, state_dict from the DDP-wrapped UniEditModelv1: module.encoder.* / rnn.* / mapper.*)
@@ -337,4 +318,4 @@ def compose_latents(w0: torch.Tensor, dw: torch.Tensor, strength: float = 1.0) -
 
 
 __all__ = ["SCHEDULES", "check_schedule", "decay_weights", "step_sizes", "Mapper", "LatentRecurrent", "MotionState",
-           "MotionGenerator", "compose_latents"]
+           "MotionGenerator"]

@@ -276,10 +276,6 @@ class Generator(nn.Module):
             raise ValueError(f"expected W+ codes [B, {self.num_ws}, {self.style_dim}], got {tuple(w.shape)}")
         return w
 
-    def style_mix(self, w1: torch.Tensor, w2: torch.Tensor, inject_index: int) -> torch.Tensor:
-        """Layers [0, inject_index) from w1, the rest from w2 (both [B, D]) -> [B, L, D]."""
-        return torch.cat([self.broadcast_ws(w1)[:, :inject_index], self.broadcast_ws(w2)[:, inject_index:]], 1)
-
     def stored_noise(self) -> list[torch.Tensor]:
         return [getattr(self.noises, f"noise_{i}") for i in range(self.num_layers)]
 

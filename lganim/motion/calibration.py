@@ -44,7 +44,7 @@ from ..models.stylegan2 import Generator, to_uint8
 from ..startcodes import seed_codes
 from ..weights.domain_files import DomainFiles
 from ..weights.registry import Domain
-from .controls import (
+from .directions import (
     CHANNEL_GROUP,
     FALLBACK_COMPONENT,
     FALLBACK_SIGMAS,
@@ -53,9 +53,9 @@ from .controls import (
     MIN_WS,
     PROMPT_EXPRESSIONS,
     TYPICAL,
-    Controls,
-    cached_controls,
-    store_controls,
+    ControlDirections,
+    cached_directions,
+    store_directions,
 )
 from .fitted import PromptFitter, build_fitter
 from .sefa import place, sefa, spread
@@ -294,7 +294,7 @@ def uses_prompts(domain: Domain) -> bool:
 def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = None, samples: int = SAMPLES,
               components: int = COMPONENTS, step: float = STEP_SIGMAS, seed: int = SEED,
               progress: StepProgress | None = None, fitter: PromptFitter | None = None,
-              renderer: Renderer | None = None) -> Controls:
+              renderer: Renderer | None = None) -> ControlDirections:
     """Compute a domain's control directions on its loaded StyleGAN2 (on the StyleGAN2's device and dtype).
 
     The method (module doc): with a `measure` (images uint8 [N, h, w, 3], codes [N, L, D] -> channel -> [N], NaN
@@ -333,25 +333,25 @@ def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = 
         method = {c: "prompt" if c in prompted else "sefa-fallback" for c in DRIVEN_CHANNELS}
         meta.update(fit_settings=fitter.settings.key_dict())
     directions = {c: directions[c].float().cpu().contiguous() for c in DRIVEN_CHANNELS}
-    return Controls(domain.name, directions, method, r2, time.perf_counter() - start, meta)
+    return ControlDirections(domain.name, directions, method, r2, time.perf_counter() - start, meta)
 
 
 def calibrate_domain(domain: Domain, files: DomainFiles, stylegan: Generator, *, samples: int = SAMPLES,
-                     components: int = COMPONENTS, progress: StepProgress | None = None) -> Controls:
+                     components: int = COMPONENTS, progress: StepProgress | None = None) -> ControlDirections:
     """Compute the domain's control directions (`calibrate`, with a prompt fitter where it needs one) and cache
     them, replacing any cached entry."""
     fitter = build_fitter(domain, files, stylegan) if uses_prompts(domain) else None
-    controls = calibrate(domain, stylegan, samples=samples, components=components, progress=progress, fitter=fitter)
-    store_controls(controls, domain, files)
-    return controls
+    directions = calibrate(domain, stylegan, samples=samples, components=components, progress=progress, fitter=fitter)
+    store_directions(directions, domain, files)
+    return directions
 
 
 def calibration_seconds(domain: Domain, files: DomainFiles, stylegan: Generator) -> float:
-    """About how long `load_controls(..., calibrate_if_missing=True)` calibrates here: 0 when the directions are
+    """About how long `load_directions(..., calibrate_if_missing=True)` calibrates here: 0 when the directions are
     cached or take milliseconds (the untrained demo); the measured method's renders and measurements
     (`RENDER_SECONDS`, `MEASURE_SECONDS`); or the fits of the prompt method's expressions (`PromptFitter.fit_seconds`:
     the step time earlier fits measured on this device, or a first guess)."""
-    if domain.untrained or cached_controls(domain, files, stylegan) is not None:
+    if domain.untrained or cached_directions(domain, files, stylegan) is not None:
         return 0.0
     if uses_prompts(domain):
         fitter = build_fitter(domain, files, stylegan)
@@ -361,15 +361,15 @@ def calibration_seconds(domain: Domain, files: DomainFiles, stylegan: Generator)
     return measured_renders() * (render + MEASURE_SECONDS)
 
 
-def load_controls(domain: Domain, files: DomainFiles, stylegan: Generator, *, calibrate_if_missing: bool,
-                  progress: StepProgress | None = None) -> Controls:
+def load_directions(domain: Domain, files: DomainFiles, stylegan: Generator, *, calibrate_if_missing: bool,
+                    progress: StepProgress | None = None) -> ControlDirections:
     """The domain's control directions: cached, else computed and cached. The demo's fallback is always computed
     (in milliseconds); a real domain is calibrated only with `calibrate_if_missing` (minutes on a GPU), else an
     LganimError names the command that does it."""
     _check_generator(stylegan)
-    controls = cached_controls(domain, files, stylegan)
-    if controls is not None:
-        return controls
+    directions = cached_directions(domain, files, stylegan)
+    if directions is not None:
+        return directions
     if not domain.untrained and not calibrate_if_missing:
         raise LganimError(f"The {domain.name} domain has no control directions yet: run `python -m lganim calibrate "
                           f"--domain {domain.name}` once (a few minutes on a GPU).")
@@ -383,17 +383,17 @@ def typical_range(channel: str) -> tuple[float, float]:
     return -reach, reach
 
 
-def observed_ranges(controls: Controls) -> dict[str, tuple[float, float]]:
+def observed_ranges(directions: ControlDirections) -> dict[str, tuple[float, float]]:
     """The range (lo ≤ 0 ≤ hi, track units) of each driven channel that its calibration saw its direction make.
 
     A measured channel: the least and greatest change the held-out faces showed along its direction (an entry
     cached before these were kept: its slope times `typical_range`). Any other method ("prompt", "sefa-fallback":
     nothing was measured): `typical_range`.
     """
-    details = controls.meta.get("channels", {})
+    details = directions.meta.get("channels", {})
     out = {}
     for c in DRIVEN_CHANNELS:
-        seen = (details.get(c) or {}) if controls.method[c] == "measured" else {}
+        seen = (details.get(c) or {}) if directions.method[c] == "measured" else {}
         lo, hi = typical_range(c)
         if seen.get("observed") is not None:
             lo, hi = seen["observed"]
@@ -404,5 +404,5 @@ def observed_ranges(controls: Controls) -> dict[str, tuple[float, float]]:
 
 
 __all__ = ["SAMPLES", "COMPONENTS", "STEP_SIGMAS", "RENDER_SECONDS", "MEASURE_SECONDS", "Measure", "measured_renders",
-           "calibrate", "uses_prompts", "calibrate_domain", "calibration_seconds", "load_controls", "typical_range",
+           "calibrate", "uses_prompts", "calibrate_domain", "calibration_seconds", "load_directions", "typical_range",
            "observed_ranges"]

@@ -7,8 +7,6 @@ from its first frame.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -16,9 +14,10 @@ from .. import checks
 from ..config import MAX_STRENGTH, REGIONS, LossProgress
 from ..errors import LganimError
 from ..face.composite import crop_transform
+from ..media.audio import Audio
 from ..request import Request
 from ..tracks.track import Track
-from .controls import Controls
+from .directions import ControlDirections
 from .source import Motion
 
 POSE_CHANNELS = ("yaw", "pitch", "roll", "tx", "ty", "scale")   # head motion: scaled by the pose scale
@@ -49,19 +48,20 @@ class TrackMotion:
     times: the output frames' times in seconds from the track's start (default: k / the request's fps), e.g. the
     driving video's own frame times. region: which channels drive the face (config.REGIONS: all, pose,
     expression, lips, eyes). pose_scale / expression_scale: multipliers of the head motion / of the face's
-    expression channels. audio: a sound file to carry into the video.
+    expression channels. audio: the sound to carry into the video.
     """
 
     needs_first_frames = False
     needs_prompts = False
 
-    def __init__(self, track: Track, controls: Controls, *, times: np.ndarray | None = None, region: str = "all",
-                 pose_scale: float = 1.0, expression_scale: float = 1.0, audio: Path | None = None):
+    def __init__(self, track: Track, directions: ControlDirections, *, times: np.ndarray | None = None,
+                 region: str = "all", pose_scale: float = 1.0, expression_scale: float = 1.0,
+                 audio: Audio | None = None):
         self.region = checks.choice("region", region, tuple(REGIONS))
         self.pose_scale = checks.number("pose scale", pose_scale, -MAX_STRENGTH, MAX_STRENGTH)
         self.expression_scale = checks.number("expression scale", expression_scale, -MAX_STRENGTH, MAX_STRENGTH)
         self.track = track.interpolate_invalid()
-        self.controls, self.times, self.audio = controls, times, audio
+        self.directions, self.times, self.audio = directions, times, audio
 
     def values(self, num_frames: int, fps: float) -> Track:
         """The track at the output frames' times, relative to its first sample, scaled; channels outside the
@@ -79,8 +79,8 @@ class TrackMotion:
     def motion(self, request: Request, w0: torch.Tensor, first_frames: torch.Tensor | None, *,
                generator: torch.Generator | None = None, progress: LossProgress | None = None) -> Motion:
         track = self.values(request.num_frames, request.fps)
-        driven = {name: v for name, v in track.channels.items() if name in self.controls.directions}
-        dw = self.controls.offsets(driven) if driven else torch.zeros(request.num_frames, *w0.shape[1:])  # [T, L, D]
+        driven = {name: v for name, v in track.channels.items() if name in self.directions.directions}
+        dw = self.directions.offsets(driven) if driven else torch.zeros(request.num_frames, *w0.shape[1:])  # [T, L, D]
         moves = crop_moves(track.channels, request.num_frames)                                     # [T, 3, 3]
         offsets = dw.to(w0)[None].expand(request.batch, -1, -1, -1).contiguous()                    # [B, T, L, D]
         return Motion(offsets, moves, self.audio, track)

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import checks
 from ..config import PAPER_EXPRESSIONS
 from ..tracks.idle import idle_track
-from .controls import Controls
+from .directions import ControlDirections
 from .driven import TrackMotion
 from .source import MotionSource, MotionSum
 from .trained import TrainedMotion
@@ -34,27 +33,24 @@ class Future:
     info: dict
 
 
-def futures(language: MotionSource, controls: Controls, subject: str, samples: int, seed: int, num_frames: int,
-            fps: int, prompt: str | None = None, diversity: float = 4.0) -> list[Future]:
+def futures(language: MotionSource, directions: ControlDirections, subject: str, samples: int, seed: int,
+            num_frames: int, fps: int, prompt: str | None = None, diversity: float = 4.0) -> list[Future]:
     """K plausible futures of a face (face video prediction), all drawn from `seed`: each a sequence of the paper's
     prompts (or `prompt`) through the domain's language motion — with a trained recurrent generator, from its own
     hidden-state draw spread by `diversity` — plus blinks and head sway."""
-    checks.whole("samples", samples, 1, 16)
-    checks.number("diversity", diversity, 0.0, 100.0)
     trained = isinstance(language, TrainedMotion)
     out = []
     for k in range(samples):
         rng = np.random.default_rng([seed, k])
         text = prompt or future_prompt(subject, rng)
         idle_seed, hidden_seed = (int(x) for x in rng.integers(2 ** 31, size=2))
-        idle = TrackMotion(idle_track(num_frames, fps, idle_seed), controls)
+        idle = TrackMotion(idle_track(num_frames, fps, idle_seed), directions)
         motion = TrainedMotion(language.model, language.clip, hidden_scale=diversity) if trained else language
         info = {"prompt": text, "idle_seed": idle_seed}
         if trained:
             info.update(hidden_seed=hidden_seed, diversity=diversity)
         out.append(Future(text, MotionSum([motion, idle]), torch.Generator().manual_seed(hidden_seed), info))
     return out
-
 
 
 __all__ = ["future_prompt", "Future", "futures"]

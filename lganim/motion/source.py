@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +24,7 @@ from .. import checks
 from ..config import MAX_PROMPT_CHARS, LossProgress
 from ..errors import LganimError
 from ..face.composite import compose
+from ..media.audio import Audio
 from ..request import Request
 from ..tracks.track import Track
 
@@ -36,7 +36,7 @@ class Motion:
     offsets: torch.Tensor                   # Δw [B, T, L, D], Δw[:, 0] = 0
     transforms: np.ndarray | None = None    # [T, 3, 3] where the face sits in frame t relative to frame 0 (crop
                                             # units, face.composite.crop_transform); None: it stays put
-    audio: Path | None = None               # an audio file to carry into the video, or None
+    audio: Audio | None = None              # the sound to carry into the video, or None
     track: Track | None = None              # the motion track it was made from, or None
 
 

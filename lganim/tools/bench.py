@@ -34,6 +34,7 @@ from ..files import write_json
 from ..models.clip import random_clip
 from ..models.motion_generator import MotionGenerator
 from ..models.renderer import FastRenderer, ReferenceRenderer
+from ..motion.calibration import calibrate
 from ..motion.trained import TrainedMotion
 from ..pipeline import Animator
 from ..request import Request
@@ -200,7 +201,7 @@ def _record(m: dict, seconds: float, first: float, peak: int | None):
 
 
 def request_animators(domain: str, motion: Path | None, g, device: torch.device, dtype: torch.dtype,
-                      compile: bool | str) -> dict[str, Animator]:
+                      compile: bool | str, directions: bool = False) -> dict[str, Animator]:
     """The two `Animator`s a whole request is timed with, sharing the StyleGAN2 and the motion source:
 
     - reference: `Generator.synthesis` in fp32, one frame per call (as the official inference renders);
@@ -209,10 +210,11 @@ def request_animators(domain: str, motion: Path | None, g, device: torch.device,
     domain "random": the real architectures with random weights and no files: `g` (the benchmark's StyleGAN2 at
     `--size`), CLIP RN50 (as the motion generator conditions on) and the paper's motion generator in its official
     configuration. Any other domain loads its files (`demo` is built locally and is tiny: it times the plumbing).
+    directions: give the random domain control directions (the fallback rule's), for the edit benchmark.
     """
     if domain != RANDOM_REQUEST:
         base = Animator.from_pretrained(domain, motion=motion, device=str(device), renderer="reference")
-        spec, g, source = base.domain, base.stylegan, base.motion
+        spec, g, source, parts = base.domain, base.stylegan, base.motion, dict(photos=base.photos, files=base.files)
     else:
         clip = random_clip(CLIP_MOTION_MODEL, device)
         config = MotionConfig(num_ws=g.num_ws, style_dim=g.style_dim, embed_dim=clip.embed_dim)
@@ -221,8 +223,10 @@ def request_animators(domain: str, motion: Path | None, g, device: torch.device,
             model = MotionGenerator(config).to(device).eval().requires_grad_(False)
         spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
         source = TrainedMotion(model, clip)
+        parts = dict(directions=calibrate(spec, g) if directions else None)   # no files: the fallback rule's
     fast = FastRenderer(g, dtype=dtype, compile=compile, chunk_size=REQUEST_FRAMES)
-    return {"reference": Animator(spec, g, ReferenceRenderer(g, 1), source), "fast": Animator(spec, g, fast, source)}
+    return {"reference": Animator(spec, g, ReferenceRenderer(g, 1), source, **parts),
+            "fast": Animator(spec, g, fast, source, **parts)}
 
 
 def time_request(domain: str, motion: Path | None, device: torch.device, dtype: torch.dtype, repeats: int,
@@ -235,7 +239,7 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
     torch.compile setting (compiled in the warm-up requests).
     """
     paths = request_animators(domain, motion, stylegan, device, dtype, compile)
-    request = Request(REQUEST_PROMPT, 0, num_frames=REQUEST_FRAMES)
+    request = Request(prompts=REQUEST_PROMPT, num_frames=REQUEST_FRAMES)
     times = {name: {"prepare_s": [], "render_s": []} for name in paths}
     with torch.inference_mode():
         for i in range(warmup + repeats):
@@ -307,7 +311,8 @@ def run(args) -> int:
                                          args.warmup, stylegan=g, compile=compile_mode)
     table = format_table(result)
     if args.edit is not None:
-        fast = request_animators(args.edit, None, g, device, resolve_dtype(args.dtype), compile_mode)["fast"]
+        fast = request_animators(args.edit, None, g, device, resolve_dtype(args.dtype), compile_mode,
+                                 directions=True)["fast"]
         result["edit"] = time_edit(fast, args.edit_image, args.edit_updates, max(args.warmup, 1))
         table += "\n" + format_edit(result["edit"])
     return _write(args, result, table)

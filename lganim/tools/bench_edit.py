@@ -16,12 +16,8 @@ from pathlib import Path
 import torch
 
 from ..config import DEFAULT_FRAMES, DEFAULT_PROMPT
-from ..edit import Editor
-from ..motion.calibration import calibrate
 from ..pipeline import Animator
 from ..request import EditRequest, Request
-from ..startcodes import PhotoEncoder
-from ..weights.domain_files import domain_files
 
 
 def _sync(device: torch.device) -> None:
@@ -29,29 +25,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def edit_editor(anim: Animator) -> Editor:
-    """The `Editor` of an animator (its StyleGAN2 and renderer): a domain built in memory (`random`, no files) gets
-    the fallback rule's directions; a domain with files its own directions and photo encoder."""
-    if anim.domain.name == "random":
-        return Editor(anim.domain, anim.stylegan, anim.renderer, anim.photos,
-                      controls=calibrate(anim.domain, anim.stylegan))
-    files = domain_files(anim.domain)
-    return Editor(anim.domain, anim.stylegan, anim.renderer, PhotoEncoder(anim.domain, anim.stylegan, files.encoder),
-                  files)
-
-
-def time_updates(editor: Editor, face: dict, updates: int, warmup: int) -> dict:
+def time_updates(anim: Animator, face: dict, updates: int, warmup: int) -> dict:
     """One face's slider updates: the first edit (it makes the start code), then `warmup` untimed and `updates`
     timed edits, each with another yaw and a smile: first_s, update_ms (median), updates_ms, image [h, w]."""
-    device = editor.stylegan.device
+    device = anim.device
     start = time.perf_counter()
-    first = editor.edit(EditRequest(**face))
+    first = anim.edit(EditRequest(**face))
     _sync(device)
     first_s = time.perf_counter() - start
     times = []
     for i in range(warmup + updates):
         start = time.perf_counter()
-        editor.edit(EditRequest(**face, controls={"yaw": 5.0 * ((i % 5) - 2), "smile": 0.05}))   # -10 .. 10 deg
+        anim.edit(EditRequest(**face, controls={"yaw": 5.0 * ((i % 5) - 2), "smile": 0.05}))   # -10 .. 10 deg
         _sync(device)
         if i >= warmup:
             times.append(time.perf_counter() - start)
@@ -62,18 +47,17 @@ def time_updates(editor: Editor, face: dict, updates: int, warmup: int) -> dict:
 def time_edit(anim: Animator, image: Path | None, updates: int, warmup: int) -> dict:
     """Slider updates of a seed's face (and, with `image`, a photo's) against a DEFAULT_FRAMES-frame clip of the
     seed's face (the median of updates // 3 + 1 clips after `warmup`): the update's share of a clip."""
-    editor = edit_editor(anim)
     dtype = getattr(anim.renderer, "dtype", anim.stylegan.dtype)                # the render dtype
     out = {"domain": anim.domain.name, "size": anim.stylegan.size, "dtype": str(dtype).removeprefix("torch."),
-           "updates": updates, "seed": time_updates(editor, {"seed": 0}, updates, warmup), "photo": None}
+           "updates": updates, "seed": time_updates(anim, {"seed": 0}, updates, warmup), "photo": None}
     if image is not None:
-        out["photo"] = time_updates(editor, {"image": image}, updates, warmup)
-    request = Request(DEFAULT_PROMPT, 0, num_frames=DEFAULT_FRAMES)
+        out["photo"] = time_updates(anim, {"image": image}, updates, warmup)
+    request = Request(prompts=DEFAULT_PROMPT, num_frames=DEFAULT_FRAMES)
     clips = []
     with torch.inference_mode():
         for i in range(warmup + updates // 3 + 1):
             start = time.perf_counter()
-            for _ in anim.render(anim.prepare(request)):
+            for _ in anim(request).chunks():
                 pass
             _sync(anim.device)
             if i >= warmup:
@@ -92,4 +76,4 @@ def format_edit(edit: dict) -> str:
             f"{edit['update_over_clip']:.3f}")
 
 
-__all__ = ["edit_editor", "time_updates", "time_edit", "format_edit"]
+__all__ = ["time_updates", "time_edit", "format_edit"]

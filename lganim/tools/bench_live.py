@@ -24,7 +24,7 @@ from PIL import Image
 from ..config import GeneratorConfig
 from ..device import resolve_dtype
 from ..errors import LganimError
-from ..live import LiveSession, latency_summary
+from ..live import latency_summary
 from ..media.video_reader import read_video
 from ..models.renderer import FastRenderer
 from ..models.stylegan2 import Generator
@@ -63,16 +63,17 @@ def time_tracker(frames: list[np.ndarray], times: np.ndarray) -> dict:
 
 
 def live_animator(domain: str | None, config: GeneratorConfig, device: torch.device, dtype: torch.dtype,
-                  seed: int) -> tuple[Animator, object]:
-    """(the Animator, its control directions or None to load them): a domain's, or random weights at `config`."""
+                  seed: int) -> Animator:
+    """A domain's Animator, or one of random weights at `config`."""
     if domain is not None:
-        return Animator.from_pretrained(domain, device=str(device), dtype=dtype), None
+        return Animator.from_pretrained(domain, device=str(device), dtype=dtype)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         stylegan = Generator.from_config(config).to(device).eval().requires_grad_(False)
     spec = Domain("random", "Random weights (benchmark)", "person", config, None, "-", untrained=True)
     # the live loop uses no motion source; the control directions are the untrained fallback's (SeFa)
-    return Animator(spec, stylegan, FastRenderer(stylegan, dtype=dtype, chunk_size=1), None), calibrate(spec, stylegan)
+    return Animator(spec, stylegan, FastRenderer(stylegan, dtype=dtype, chunk_size=1), None,
+                    directions=calibrate(spec, stylegan))
 
 
 def time_live(args, device: torch.device) -> dict:
@@ -82,9 +83,9 @@ def time_live(args, device: torch.device) -> dict:
         raise LganimError(f"{Path(args.live).name} has {len(video)} frame(s); the live benchmark needs a clip.")
     dtype = resolve_dtype(args.dtype)
     config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
-    anim, controls = live_animator(args.live_domain, config, device, dtype, args.seed)
+    anim = live_animator(args.live_domain, config, device, dtype, args.seed)
     frames = resized(video.frames, args.live_side)
-    session = LiveSession(anim, LiveRequest(seed=args.seed), controls=controls)
+    session = anim.live(LiveRequest(seed=args.seed))
     first = time.perf_counter()
     session.step(frames[0], float(video.t[0]))
     first_ms = 1000 * (time.perf_counter() - first)

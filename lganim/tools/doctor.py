@@ -25,7 +25,7 @@ from ..errors import LganimError
 from ..models.e4e import invert
 from ..models.renderer import FastRenderer
 from ..models.stylegan2 import to_uint8
-from ..motion.controls import controls_cached
+from ..motion.directions import directions_cached
 from ..motion.fitted import PromptFitter, motion_profile
 from ..startcodes import seed_codes
 from ..weights.domain_files import domain_files
@@ -246,7 +246,7 @@ def diagnose(domains: list[str], *, device: str = "auto", dtype: str | None = No
     reports = [check_domain(spec, per_domain[spec.name], dev, dt, fit_steps) for spec in specs]
     for spec, report in zip(specs, reports):
         report.controls = ("built on first use (no calibration needed)" if spec.untrained else
-                           "cached" if controls_cached(spec, domain_files(spec)) else
+                           "cached" if directions_cached(spec, domain_files(spec)) else
                            f"not cached: calibrated on first use on a GPU, or run `python -m lganim calibrate "
                            f"--domain {spec.name}`")
     files_ok = all(c.status in ("verified", "unverified", "built") for c in checks.values())

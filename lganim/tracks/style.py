@@ -42,7 +42,7 @@ TALKING_OPEN = 0.02                                   # mouth_open above this ma
 
 @dataclass(frozen=True)
 class StyleStats:
-    """The motion habits of a reference track (units of each channel in `track.CHANNELS`)."""
+    """The motion habits of a reference track (units of each channel in `config.CHANNELS`)."""
 
     amplitude: dict[str, float]                       # channel -> standard deviation over the clip
     rhythm: dict[str, float]                          # channel -> correlation time, s (0 for a still channel)

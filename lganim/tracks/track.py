@@ -28,27 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import checks
-from ..config import MAX_TRACK_FPS, TRACK_SUFFIXES
+from ..config import CHANNELS, MAX_TRACK_FPS, TRACK_SUFFIXES
 from ..errors import LganimError
 from ..files import atomic_path
 
-# name -> unit. Angles follow the image: yaw > 0 when the face turns to its own left (toward image
-# right), pitch > 0 chin up, roll > 0 counter-clockwise as seen in the image. Landmark channels are
-# distances over the inter-ocular distance minus the neutral frame's.
-CHANNELS: dict[str, str] = {
-    "yaw": "deg",
-    "pitch": "deg",
-    "roll": "deg",
-    "tx": "face widths, + right",
-    "ty": "face widths, + down",
-    "scale": "ln(face width / neutral face width)",
-    "mouth_open": "inter-ocular distances, minus neutral",
-    "mouth_wide": "inter-ocular distances, minus neutral",
-    "smile": "inter-ocular distances, minus neutral",
-    "eye_l": "inter-ocular distances, minus neutral",
-    "eye_r": "inter-ocular distances, minus neutral",
-    "brow": "inter-ocular distances, minus neutral",
-}
 FORMAT = "lganim.track"
 VERSION = 1
 MAX_SMOOTH_HALF_WINDOW = 0.4   # seconds: the half-width of the smoothing window at amount = 1

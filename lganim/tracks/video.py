@@ -24,7 +24,7 @@ whole frame only to find the face and to find it again when it is lost; in betwe
 The landmarks can be smoothed causally (`OneEuroFilter`, for the live path; the file path smooths afterwards, with
 `Track.smooth`, if asked).
 
-Channels (see `track.CHANNELS`), relative to a neutral frame (lganim.face.channels.relative_channels):
+Channels (see `config.CHANNELS`), relative to a neutral frame (lganim.face.channels.relative_channels):
 - mouth_open, mouth_wide, smile, eye_l, eye_r, brow: `face_channels` of the landmarks minus the
   neutral frame's (distances over the inter-ocular distance, measured along the face's own axes);
 - yaw, pitch: angles of the head rotation (lganim.face.headpose) relative to the neutral frame's;

@@ -22,7 +22,6 @@ from .formats import (
     existing_file,
     load_torch,
     read_safetensors,
-    save_safetensors,
 )
 from .nvidia import convert_nvidia_state, read_nvidia_g_ema
 
@@ -93,13 +92,6 @@ def infer_generator_config(state_dict: dict[str, torch.Tensor], lr_mlp: float = 
         if all(default.get(r) == c for r, c in table.items()):
             return GeneratorConfig(size, style_dim, n_mlp, channel_multiplier=m, lr_mlp=lr_mlp)
     return GeneratorConfig(size, style_dim, n_mlp, channels=tuple(sorted(table.items())), lr_mlp=lr_mlp)
-
-
-def save_generator(directory: str | os.PathLike, generator, name: str = "model") -> Path:
-    """Save a `Generator` as lganim's own file: its state dict plus `latent_avg`, config under "generator"."""
-    state = dict(generator.state_dict())
-    state[LATENT_AVG_KEY] = generator.latent_avg
-    return save_safetensors(directory, state, {"generator": generator.config.to_dict()}, name=name)
 
 
 def load_generator(path: str | os.PathLike, config: GeneratorConfig | None = None, device="cpu",
@@ -211,4 +203,4 @@ def read_nvidia_pkl(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], t
     return sd, w_avg, config
 
 
-__all__ = ["read_rosinality", "read_nvidia_pkl", "infer_generator_config", "save_generator", "load_generator"]
+__all__ = ["read_rosinality", "read_nvidia_pkl", "infer_generator_config", "load_generator"]

@@ -1,6 +1,5 @@
 """`python -m lganim` as a user runs it: a subprocess, exit status, files and stderr."""
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -10,19 +9,13 @@ import pytest
 from PIL import Image
 
 from lganim.face.landmarks import detect_faces
-from lganim.media.writers import count_frames
 from lganim.weights.registry import DOMAINS
 from tests import ROOT
+from tests.cli.commands import assert_one_line_error, lganim
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
-
-
-def lganim(*args, cwd=ROOT, env=None):
-    """Run `python -m lganim ARGS`; `env` overrides the environment (a None value removes the variable)."""
-    env = {k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}.items() if v is not None}
-    return subprocess.run([sys.executable, "-m", "lganim", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=120)
 
 
 def closed_port() -> int:
@@ -36,15 +29,6 @@ def closed_port() -> int:
 HUB_DOWN = {"offline": ({}, "HF_HUB_OFFLINE is set"),
             "unreachable": ({"HF_HUB_OFFLINE": None, "HF_ENDPOINT": "http://127.0.0.1:{port}"},
                             "the Hugging Face Hub cannot be reached")}
-
-
-def assert_one_line_error(proc, *words):
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for word in words:
-        assert word in lines[0]
 
 
 def test_help_lists_the_commands():
@@ -61,6 +45,30 @@ def test_help_imports_no_torch():
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "lganim.cli.parser" in imported
     assert not {m for m in imported if m.split(".")[0] == "torch"}
+
+
+def test_a_missing_file_is_refused_before_torch_with_nothing_on_stdout(tmp_path):
+    """The request is built and its files checked before the command's module (and torch) is imported."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "lganim", "retarget", "--domain", "demo",
+                           "--image", "missing.png", "--driving", "missing.mp4", "--out", "r.mp4"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    timings = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in timings}
+    assert "lganim.cli.requests" in imported and not {m for m in imported if m.split(".")[0] == "torch"}
+    proc.stderr = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("import time:"))
+    assert_one_line_error(proc, "missing.mp4", "was not found")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_animate_writes_the_gif_and_strip_asked_for_from_the_same_frames(tmp_path):
+    out, gif, strip = tmp_path / "x.mp4", tmp_path / "x.gif", tmp_path / "x.png"
+    proc = lganim("animate", "--domain", "demo", "--seed", 1, "--seed", 2, "--prompt", "The person is smiling.",
+                  "--frames", 5, "--out", out, "--gif", gif, "--strip", strip)
+    assert proc.returncode == 0, proc.stderr
+    assert [count_frames(tmp_path / f"x_{i}.mp4") for i in (0, 1)] == [5, 5] and count_frames(gif) == 5
+    assert Image.open(strip).size[1] == 2 * 96                                  # a row of frames per clip
+    assert proc.stdout.splitlines()[0].startswith(f"wrote {tmp_path / 'x_0.mp4'} (5 frames")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gif", "x.png", "x_0.mp4", "x_1.mp4"]
 
 
 def test_animate_demo_writes_exactly_the_frames(tmp_path):
@@ -111,7 +119,7 @@ def test_doctor_with_the_hub_down_says_which_and_never_retries(tmp_path, weights
     env = {k: v and v.format(port=closed_port()) for k, v in env.items()}
     proc = lganim("doctor", "--domain", "human", "--json", tmp_path / "h.json", env=env)
     assert proc.returncode == 2 and "Retrying in" not in proc.stderr                    # today: 30 such lines
-    assert_one_line_error(proc, "error: not ready", reason)
+    assert_one_line_error(proc, "error: not ready", reason, report=True)
     report = json.loads((tmp_path / "h.json").read_text())
     assert report["ok"] is False and report["hub"]["state"] == hub and reason in report["hub"]["reason"]
     assert f"hub: {hub}: {reason}" in proc.stdout

@@ -1,32 +1,19 @@
 """`track`, `retarget`, `predict`, `talk`, `say` as a user runs them (subprocesses, the demo domain), on media made
 here: the fixture face rolling by known angles with speech-like sound, and voiced bursts at known times."""
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from lganim.media.audio import audio_duration, has_audio
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames, write_mp4
 from tests import ROOT
+from tests.cli.commands import assert_one_line_error, lganim
 from tests.synth import rolling_face_video, write_speech
+from tests.videos import count_frames, write_clip
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
-
-
-def lganim(*args):
-    return subprocess.run([sys.executable, "-m", "lganim", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
-
-
-def one_line_error(proc, *words):
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert "Traceback" not in proc.stderr and all(w in lines[0] for w in words), lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +52,10 @@ def test_retarget_keeps_every_driving_frame_and_the_sound(rolling, tmp_path):
 
 def test_a_driving_video_without_a_face_is_refused(tmp_path):
     blank = tmp_path / "blank.mp4"
-    write_mp4(np.full((10, 128, 128, 3), 90, np.uint8), blank, 10)
+    write_clip(np.full((10, 128, 128, 3), 90, np.uint8), blank, 10)
     out = tmp_path / "r.mp4"
-    one_line_error(lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", blank, "--out", out), "No face")
+    proc = lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", blank, "--out", out)
+    assert_one_line_error(proc, "No face")
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["blank.mp4"]
 
 
@@ -105,7 +93,7 @@ def test_a_text_file_is_not_audio(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("no sound here")
     out = tmp_path / "t.mp4"
-    one_line_error(lganim("talk", "--domain", "demo", "--seed", 1, "--audio", notes, "--out", out))
+    assert_one_line_error(lganim("talk", "--domain", "demo", "--seed", 1, "--audio", notes, "--out", out))
     assert not out.exists()
 
 
@@ -115,8 +103,8 @@ def test_say_speaks_the_sentence_into_the_video(tmp_path):
     proc = lganim("say", "--domain", "demo", "--seed", 1, "--text", "Hello there, how are you?", "--out", out)
     assert proc.returncode == 0, proc.stderr
     assert has_audio(out) and audio_duration(out) > 0.8 and count_frames(out) >= 20
-    one_line_error(lganim("say", "--domain", "demo", "--seed", 1, "--text", "   ", "--out", tmp_path / "e.mp4"),
-                   "empty")
+    proc = lganim("say", "--domain", "demo", "--seed", 1, "--text", "   ", "--out", tmp_path / "e.mp4")
+    assert_one_line_error(proc, "empty")
     assert not (tmp_path / "e.mp4").exists()
 
 
@@ -128,7 +116,8 @@ def test_a_silent_driving_video_gives_a_silent_video_and_a_bad_track_is_refused(
     assert count_frames(tmp_path / "r.mp4") == 6 and not has_audio(tmp_path / "r.mp4")
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something.else", "version": 1}')
-    one_line_error(lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", bad, "--out", tmp_path / "b.mp4"))
+    proc = lganim("retarget", "--domain", "demo", "--seed", 1, "--driving", bad, "--out", tmp_path / "b.mp4")
+    assert_one_line_error(proc)
     assert not (tmp_path / "b.mp4").exists()
 
 

@@ -8,22 +8,18 @@ import sys
 import numpy as np
 import pytest
 
-from lganim.media.writers import count_frames
 from tests import ROOT
+from tests.cli.commands import assert_one_line_error, lganim
 from tests.synth import write_camera_clip
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # every test runs `python -m lganim` in a subprocess
 
 
-def run(*args):
+def python(*args):
+    """Run the environment's Python with `args` from the repository root."""
     return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
-
-
-def one_line_error(proc, *words):
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert all(w in lines[0] for w in words), lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +32,7 @@ def clip(tmp_path_factory):
 def test_live_writes_one_frame_per_input_frame_the_speed_and_the_track(clip, tmp_path):
     video, roll = clip
     out, stats, track = tmp_path / "o.mp4", tmp_path / "s.json", tmp_path / "t.json"
-    proc = run("-m", "lganim", "live", "--domain", "demo", "--seed", "1", "--video", video, "--out", out,
+    proc = lganim("live", "--domain", "demo", "--seed", "1", "--video", video, "--out", out,
                "--json", stats, "--track-out", track)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(stats.read_text())
@@ -64,8 +60,8 @@ FILES = ("--video", "--out", "--json", "--track-out")
 def test_live_mistakes_are_one_line_and_leave_nothing(clip, tmp_path, change, words):
     options = {"--video": clip[0], "--out": tmp_path / "o.mp4"}
     options.update({k: tmp_path / v if k in FILES else v for k, v in change.items()})
-    proc = run("-m", "lganim", "live", "--domain", "demo", "--seed", "1", *[x for kv in options.items() for x in kv])
-    one_line_error(proc, *words)
+    proc = lganim("live", "--domain", "demo", "--seed", "1", *[x for kv in options.items() for x in kv])
+    assert_one_line_error(proc, *words)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -73,7 +69,7 @@ def test_track_imports_no_torch_and_finds_the_face_in_every_frame(clip, tmp_path
     video, roll = clip
     code = ("import sys; from lganim.cli import main; code = main(['track', '--video', sys.argv[1], '--out', "
             "sys.argv[2]]); assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)")
-    proc = run("-c", code, video, tmp_path / "t.json")
+    proc = python("-c", code, video, tmp_path / "t.json")
     assert proc.returncode == 0, proc.stderr
     track = json.loads((tmp_path / "t.json").read_text())
     assert all(track["valid"]) and track["meta"]["searches"] == 1

@@ -11,7 +11,8 @@ from PIL import Image
 
 from lganim.errors import LganimError
 from lganim.media.video_reader import read_video
-from lganim.media.writers import Mp4Encoder, Mp4Recorder, count_frames, write_gif, write_mp4, write_video
+from lganim.media.writers import Mp4Encoder, Mp4Recorder, gif_from_mp4, side_by_side, write_mp4_stream
+from tests.videos import count_frames, write_clip
 
 pytestmark = pytest.mark.slow                # every test here runs ffmpeg (a subprocess)
 
@@ -22,6 +23,11 @@ def ramp(num_frames, height=32, width=32):
     return np.broadcast_to(levels[:, None, None, None], (num_frames, height, width, 3)).copy()
 
 
+def write_mp4(frames, path, fps, audio=None):
+    """One MP4 of `frames` through the streaming encoder (one chunk)."""
+    return write_mp4_stream([frames], path, fps, audio)[0]
+
+
 def leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
@@ -30,8 +36,9 @@ def leftovers(folder):
 @pytest.mark.parametrize("num_frames", [1, 2, 12, 13])
 def test_frame_count_is_exact(tmp_path, num_frames, fps):
     frames = ramp(num_frames)
-    assert count_frames(write_mp4(frames, tmp_path / "a.mp4", fps)) == num_frames
-    assert count_frames(write_gif(frames, tmp_path / "a.gif", fps)) == num_frames
+    mp4 = write_mp4(frames, tmp_path / "a.mp4", fps)
+    assert count_frames(mp4) == num_frames
+    assert count_frames(gif_from_mp4(mp4, tmp_path / "a.gif")) == num_frames
     assert leftovers(tmp_path) == []
 
 
@@ -56,7 +63,7 @@ def test_mp4_frames_are_in_order(tmp_path):
 def test_gif_keeps_identical_frames_loops_and_timing(tmp_path):
     frames = np.zeros((5, 32, 32, 3), np.uint8)
     frames[3:, :, :16] = (255, 0, 0)
-    path = write_gif(frames, tmp_path / "still.gif", 10)
+    path = gif_from_mp4(write_mp4(frames, tmp_path / "still.mp4", 10), tmp_path / "still.gif")
     with Image.open(path) as im:
         assert im.n_frames == 5
         assert im.info["loop"] == 0
@@ -72,12 +79,12 @@ def test_gif_keeps_identical_frames_loops_and_timing(tmp_path):
 
 def test_odd_sizes_and_torch_input(tmp_path):
     frames = torch.from_numpy(ramp(3, 63, 65))
-    mp4 = write_video(frames, tmp_path / "odd.mp4", 12)
-    gif = write_video(frames, tmp_path / "odd.gif", 12)
+    mp4 = write_mp4(frames, tmp_path / "odd.mp4", 12)
+    gif = gif_from_mp4(mp4, tmp_path / "odd.gif")
     assert count_frames(mp4) == 3 and count_frames(gif) == 3
     assert tuple(next(imageio_ffmpeg.read_frames(str(mp4)))["size"]) == (66, 64)  # (W, H) padded to even
     with Image.open(gif) as im:
-        assert im.size == (65, 63)
+        assert im.size == (66, 64)                                                    # the MP4's frames
 
 
 def test_overwrites_an_existing_result(tmp_path):
@@ -97,22 +104,23 @@ def test_overwrites_an_existing_result(tmp_path):
 ])
 def test_bad_frames(tmp_path, bad, message):
     with pytest.raises(LganimError, match=message):
-        write_video(bad, tmp_path / "a.mp4", 12)
+        write_mp4(bad, tmp_path / "a.mp4", 12)
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("fps", [0, 61, -5, float("nan"), "12", True])
 def test_bad_fps(tmp_path, fps):
     with pytest.raises(LganimError, match="fps"):
-        write_gif(ramp(2), tmp_path / "a.gif", fps)
+        write_mp4(ramp(2), tmp_path / "a.mp4", fps)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_suffix(tmp_path):
-    with pytest.raises(LganimError, match=r"\.mp4 or \.gif"):
-        write_video(ramp(2), tmp_path / "a.avi", 12)
+    with pytest.raises(LganimError, match=r"\.mp4"):
+        write_mp4(ramp(2), tmp_path / "a.avi", 12)
+    mp4 = write_mp4(ramp(2), tmp_path / "a.mp4", 12)
     with pytest.raises(LganimError, match=r"\.gif"):
-        write_gif(ramp(2), tmp_path / "a.mp4", 12)
+        gif_from_mp4(mp4, tmp_path / "b.png")
 
 
 def test_missing_folder_leaves_nothing(tmp_path):
@@ -122,10 +130,10 @@ def test_missing_folder_leaves_nothing(tmp_path):
 
 
 def test_path_is_a_folder(tmp_path):
-    (tmp_path / "dir.gif").mkdir()
+    (tmp_path / "dir.mp4").mkdir()
     with pytest.raises(LganimError, match="is a folder"):
-        write_gif(ramp(2), tmp_path / "dir.gif", 12)
-    assert [p.name for p in tmp_path.iterdir()] == ["dir.gif"]
+        write_mp4(ramp(2), tmp_path / "dir.mp4", 12)
+    assert [p.name for p in tmp_path.iterdir()] == ["dir.mp4"]
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions")
@@ -143,19 +151,11 @@ def test_unwritable_folder_leaves_nothing(tmp_path):
 
 def test_encoder_failure_removes_temp_file(tmp_path, monkeypatch):
     # An ffmpeg that cannot start: the write fails after the temporary file was created.
+    mp4 = write_mp4(ramp(2), tmp_path / "a.mp4", 12)
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
     with pytest.raises(LganimError, match="Could not write"):
-        write_gif(ramp(2), tmp_path / "a.gif", 12)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_count_frames_errors(tmp_path):
-    with pytest.raises(LganimError, match="No video file"):
-        count_frames(tmp_path / "missing.mp4")
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"not a video")
-    with pytest.raises(LganimError, match="not a valid MP4"):
-        count_frames(broken)
+        gif_from_mp4(mp4, tmp_path / "a.gif")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.mp4"]
 
 
 def write_tone(path, seconds, rate=16000):
@@ -225,3 +225,17 @@ def test_an_encoder_stopped_with_frames_still_buffered_leaves_nothing_and_raises
     encoder.add(ramp(1, 8, 8))               # 192 bytes: still in the pipe's buffer when ffmpeg is killed
     encoder.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gif_or_side_by_side_over_its_byte_cap_is_refused_and_not_kept(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (24, 64, 64, 3), dtype=np.uint8)             # GIF's worst case
+    mp4 = write_clip(noise, tmp_path / "a.mp4", 12)
+    size = gif_from_mp4(mp4, tmp_path / "whole.gif").stat().st_size
+    for max_bytes in (size // 2, 0):
+        with pytest.raises(LganimError, match=r"'a.gif' would be larger than the [\d.]+ MB this request may still"):
+            gif_from_mp4(mp4, tmp_path / "a.gif", max_bytes=max_bytes)
+        with pytest.raises(LganimError, match="'b.mp4' would be larger than"):
+            side_by_side(mp4, mp4, tmp_path / "b.mp4", max_bytes=max_bytes // 8)
+    assert gif_from_mp4(mp4, tmp_path / "a.gif", max_bytes=size).stat().st_size == size
+    assert leftovers(tmp_path) == [] and not (tmp_path / "b.mp4").exists()

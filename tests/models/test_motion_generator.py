@@ -10,7 +10,6 @@ from lganim.models.motion_generator import (
     LatentRecurrent,
     MotionGenerator,
     MotionState,
-    compose_latents,
     decay_weights,
     step_sizes,
 )
@@ -249,23 +248,6 @@ def test_prompt_change_continues_from_the_previous_motion():
     # the step from the last frame of segment one to the first of segment two is a small one
     jump = (cont[:, 0] - first[:, -1]).norm()
     assert jump < (first[:, -1] - first[:, 0]).norm()
-
-
-def test_compose_latents_strength_is_linear():
-    model = make_model()
-    dw = model(*embeddings(), 5)
-    w0 = torch.randn(B, L, D)
-    one = compose_latents(w0, dw, 1.0)
-    assert one.shape == (B, 5, L, D)
-    torch.testing.assert_close(compose_latents(w0, dw, 2.5) - w0[:, None], 2.5 * (one - w0[:, None]))
-    assert torch.equal(compose_latents(w0, dw, 0.0), w0[:, None].expand(B, 5, L, D))
-    assert torch.equal(one[:, 0], w0)                                    # frame 0 is the input face
-    w_single = torch.randn(B, D)
-    torch.testing.assert_close(compose_latents(w_single, dw)[:, 0], w_single[:, None].expand(B, L, D))
-    with pytest.raises(LganimError):
-        compose_latents(torch.randn(B, L + 1, D), dw)
-    with pytest.raises(LganimError):
-        compose_latents(w0, dw, float("nan"))
 
 
 def test_bad_inputs_raise_lganim_error():

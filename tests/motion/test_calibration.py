@@ -21,16 +21,16 @@ from lganim.motion.calibration import (
     RENDER_SECONDS,
     calibrate,
     calibration_seconds,
-    load_controls,
+    load_directions,
     measured_renders,
 )
-from lganim.motion.controls import (
+from lganim.motion.directions import (
     CHANNEL_GROUP,
     LAYER_GROUPS,
     TYPICAL,
     cache_path,
-    controls_cached,
-    store_controls,
+    directions_cached,
+    store_directions,
 )
 from lganim.startcodes import seed_codes
 from lganim.weights.domain_files import domain_files, resolve
@@ -76,9 +76,9 @@ class LinearMeasure:
 @pytest.fixture
 def clean_cache():
     """No cached control directions before or after the test."""
-    shutil.rmtree(cache_dir() / "controls", ignore_errors=True)
-    yield cache_dir() / "controls"
-    shutil.rmtree(cache_dir() / "controls", ignore_errors=True)
+    shutil.rmtree(cache_dir() / "directions", ignore_errors=True)
+    yield cache_dir() / "directions"
+    shutil.rmtree(cache_dir() / "directions", ignore_errors=True)
 
 
 def test_calibration_recovers_a_known_linear_measure():
@@ -121,12 +121,12 @@ def test_demo_end_to_end(clean_cache):
     spec = get_domain("demo")
     files = domain_files(spec)
     g = load_generator(resolve(files.stylegan), spec.stylegan)
-    assert not controls_cached(spec, files)
-    controls = load_controls(spec, files, g, calibrate_if_missing=False)
+    assert not directions_cached(spec, files)
+    controls = load_directions(spec, files, g, calibrate_if_missing=False)
     assert not controls.meta.get("cached")
     assert list(controls.directions) == list(DRIVEN_CHANNELS)
     assert set(controls.method.values()) == {"sefa-fallback"} and set(controls.r2.values()) == {None}
-    assert controls_cached(spec, files) and cache_path(spec, files).is_file()
+    assert directions_cached(spec, files) and cache_path(spec, files).is_file()
     renderer = FastRenderer(g)
     w0 = seed_codes(g, [0, 1], 1.0)
     still = renderer(w0)
@@ -135,20 +135,20 @@ def test_demo_end_to_end(clean_cache):
         live = [j for j in range(g.num_ws) if dw[j].abs().max() > 0]
         assert live == list(LAYER_GROUPS[CHANNEL_GROUP[c]])                           # nothing at 9 and above
         assert (renderer(w0 + dw) - still).abs().mean() > 0.1 * still.abs().mean()       # a visible change
-    again = load_controls(spec, files, g, calibrate_if_missing=False)
+    again = load_directions(spec, files, g, calibrate_if_missing=False)
     assert again.meta["cached"] and again.method == controls.method
     assert all(torch.equal(again.directions[c], controls.directions[c]) for c in DRIVEN_CHANNELS)
     cache_path(spec, files).write_bytes(b"damaged")                                     # recomputed, not an error
-    fixed = load_controls(spec, files, g, calibrate_if_missing=False)
-    assert not fixed.meta.get("cached") and load_controls(spec, files, g, calibrate_if_missing=False).meta["cached"]
+    fixed = load_directions(spec, files, g, calibrate_if_missing=False)
+    assert not fixed.meta.get("cached") and load_directions(spec, files, g, calibrate_if_missing=False).meta["cached"]
 
 
 def test_real_domain_without_cache_is_one_line_error(clean_cache):
     spec = get_domain("human")
     with pytest.raises(LganimError) as e:
-        load_controls(spec, domain_files(spec), tiny_generator(), calibrate_if_missing=False)
+        load_directions(spec, domain_files(spec), tiny_generator(), calibrate_if_missing=False)
     assert "python -m lganim calibrate --domain human" in str(e.value) and "\n" not in str(e.value)
-    assert not controls_cached(spec, domain_files(spec))
+    assert not directions_cached(spec, domain_files(spec))
 
 
 class FakeFitter:
@@ -202,7 +202,7 @@ def test_calibration_time_estimates(tmp_path, monkeypatch):
     step = fit_time.prior_step_seconds(g.device, 64, FitSettings().batch)                 # 4 expressions' fits
     assert calibration_seconds(dogs, files, g) == pytest.approx(4 * min(100 * step, FitSettings().max_seconds))
     fallback = calibrate(replace(people, untrained=True), g)
-    store_controls(fallback, people, files)
+    store_directions(fallback, people, files)
     assert calibration_seconds(people, files, g) == 0.0                                   # cached
 
 

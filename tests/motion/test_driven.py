@@ -43,7 +43,7 @@ def ramp_track(n=11, fps=10.0):
 
 def test_channels_move_w_relative_to_the_first_sample_at_the_output_times():
     source = TrackMotion(ramp_track(), FakeControls())
-    request = Request("x", [1, 2], num_frames=6, fps=5)                  # 5 fps: every other sample
+    request = Request(prompts="x", seeds=[1, 2], num_frames=6, fps=5)                  # 5 fps: every other sample
     motion = source.motion(request, torch.zeros(2, L, D), None)
     assert motion.offsets.shape == (2, 6, L, D) and torch.equal(motion.offsets[:, 0], torch.zeros(2, L, D))
     mouth = FakeControls().directions["mouth_open"].bool()
@@ -56,7 +56,7 @@ def test_channels_move_w_relative_to_the_first_sample_at_the_output_times():
 
 
 def test_regions_and_scales():
-    request = Request("x", 1, num_frames=11, fps=10)
+    request = Request(prompts="x", seeds=1, num_frames=11, fps=10)
     lips = TrackMotion(ramp_track(), FakeControls(), region="lips", expression_scale=2.0).motion(
         request, torch.zeros(1, L, D), None)
     assert lips.transforms is None and set(lips.track.channels) == {"mouth_open"}
@@ -71,17 +71,17 @@ def test_regions_and_scales():
 def test_native_times_follow_the_driving_frames():
     track = ramp_track()
     source = TrackMotion(track, FakeControls(), times=track.t[::2])
-    motion = source.motion(Request("x", 1, num_frames=6, fps=5), torch.zeros(1, L, D), None)
+    motion = source.motion(Request(prompts="x", seeds=1, num_frames=6, fps=5), torch.zeros(1, L, D), None)
     assert np.allclose(motion.track.t, track.t[::2])
     with pytest.raises(LganimError, match="6 frame times for 4 frames"):
-        source.motion(Request("x", 1, num_frames=4, fps=5), torch.zeros(1, L, D), None)
+        source.motion(Request(prompts="x", seeds=1, num_frames=4, fps=5), torch.zeros(1, L, D), None)
 
 
 def test_lost_samples_are_interpolated_before_driving():
     track = ramp_track()
     track.valid[3:6] = False
     track.channels["mouth_open"][3:6] = 99.0                            # garbage where the face was lost
-    motion = TrackMotion(track, FakeControls()).motion(Request("x", 1, num_frames=11, fps=10),
+    motion = TrackMotion(track, FakeControls()).motion(Request(prompts="x", seeds=1, num_frames=11, fps=10),
                                                         torch.zeros(1, L, D), None)
     assert np.allclose(motion.track.channel("mouth_open"), np.arange(11) / 10)
 

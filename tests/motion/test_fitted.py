@@ -250,7 +250,7 @@ def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypat
     L, D = TINY.num_ws, TINY.style_dim
     w0 = torch.randn(2, L, D)
     assert not motion.needs_first_frames
-    request = Request(["The person is red.", "The person is red; then blue"], [1, 2], num_frames=5)
+    request = Request(prompts=["The person is red.", "The person is red; then blue"], seeds=[1, 2], num_frames=5)
     with torch.inference_mode():                       # as the pipeline calls it
         dw = motion.motion(request, w0, None).offsets
     assert dw.shape == (2, 5, L, D)
@@ -261,7 +261,8 @@ def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypat
     # sequence: 3 frames of red (ends at A_red), then 2 frames continuing to A_red + A_blue
     assert torch.allclose(dw[1, 2], red, atol=1e-6)
     assert torch.allclose(dw[1, -1], red + blue, atol=1e-6)
-    other = motion.motion(Request("The person is red.", 3, num_frames=5), torch.randn(1, L, D), None).offsets
+    other = motion.motion(Request(prompts="The person is red.", seeds=3, num_frames=5), torch.randn(1, L, D),
+                          None).offsets
     assert torch.equal(other[0], dw[0])
 
 
@@ -296,7 +297,8 @@ def test_the_motion_source_repeats_a_weak_fits_warning(tmp_path, monkeypatch):
     said = []
     motion.notify = said.append
     assert motion.fitter.notify == said.append
-    motion.motion(Request("The person is blue.", 1, num_frames=3), torch.zeros(1, TINY.num_ws, TINY.style_dim), None)
+    w0 = torch.zeros(1, TINY.num_ws, TINY.style_dim)
+    motion.motion(Request(prompts="The person is blue.", seeds=1, num_frames=3), w0, None)
     warning = motion.fitter.fitted("The person is blue.").warning
     assert warning.startswith("fitted ") and said[-1] == warning
     assert motion.warnings(["The person is blue."]) == [warning]               # every request that uses it can say so

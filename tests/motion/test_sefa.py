@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lganim.errors import LganimError
-from lganim.motion.controls import LAYER_GROUPS
+from lganim.motion.directions import LAYER_GROUPS
 from lganim.motion.sefa import modulations, place, sefa
 from tests.motion.test_calibration import tiny_generator
 

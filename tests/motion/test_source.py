@@ -46,7 +46,7 @@ def rolls(angles):
 
 
 def test_a_sum_adds_offsets_composes_moves_and_keeps_the_first_track_and_audio():
-    request = Request("x", [1, 2], num_frames=T)
+    request = Request(prompts="x", seeds=[1, 2], num_frames=T)
     track = Track(fps=10, t=np.arange(T) / 10, channels={"roll": np.arange(T, dtype=float)}, valid=np.ones(T, bool))
     language = Fixed(torch.ones(B, T, L, D))                                 # no moves, no track, no sound
     idle = Fixed(2 * torch.ones(B, T, L, D), rolls([0, 1, 2, 3, 4]), track=track)
@@ -71,11 +71,11 @@ def test_compose_refuses_moves_of_different_lengths():
 def test_a_language_source_reads_the_request_or_the_prompt_it_is_bound_to():
     source = Prompted()
     assert source.needs_prompts
-    offsets = source.motion(Request(["ab", "abcd"], [1, 2], num_frames=2), None, None).offsets
+    offsets = source.motion(Request(prompts=["ab", "abcd"], seeds=[1, 2], num_frames=2), None, None).offsets
     assert offsets[:, 0, 0, 0].tolist() == [2.0, 4.0]
     bound = source.with_prompt("  abc ")
     assert not bound.needs_prompts and source.needs_prompts                   # a copy: the source is unchanged
-    driven = Request([], [1, 2], num_frames=300)                              # a driven request: no prompts
+    driven = Request(prompts=[], seeds=[1, 2], num_frames=300)                   # a driven request: no prompts
     assert bound.motion(driven, None, None).offsets[:, 0, 0, 0].tolist() == [3.0, 3.0]
     with pytest.raises(LganimError, match="Give at least one prompt"):
         source.motion(driven, None, None)
@@ -90,5 +90,5 @@ def test_a_request_without_prompts_is_refused_before_any_work(monkeypatch):
     rendered = []
     monkeypatch.setattr(anim.renderer, "stream", lambda ws: rendered.append(ws) or iter(()))
     with pytest.raises(LganimError, match="Give at least one prompt"):
-        anim.prepare(Request([], 1, num_frames=4))
+        anim.prepare(Request(prompts=[], seeds=1, num_frames=4))
     assert not rendered

@@ -7,13 +7,9 @@ import torch
 
 from lganim.cli import main as cli
 from lganim.config import DEFAULT_FRAMES
-from lganim.models.renderer import FastRenderer
-from lganim.pipeline import Animator
 from lganim.request import EditRequest
-from lganim.tools.bench import RANDOM_REQUEST
-from lganim.tools.bench_edit import edit_editor
+from lganim.tools.bench import RANDOM_REQUEST, request_animators
 from lganim.tools.measure import random_stylegan
-from lganim.weights.registry import Domain
 from tests import FACE_PHOTO
 from tests.motion.test_calibration import TINY
 
@@ -36,12 +32,11 @@ def test_edit_on_the_demo_times_a_seed_and_a_photo_against_a_clip(tmp_path, caps
 def test_random_weights_edit_with_the_fallback_directions():
     """--edit random: the benchmark's own StyleGAN2, no files: the fallback rule's control directions."""
     g = random_stylegan(TINY, torch.device("cpu"), 0)                  # 64², 10 W+ layers of 16
-    spec = Domain(RANDOM_REQUEST, "Random weights (benchmark)", "person", g.config, None, "-", untrained=True)
-    fast = Animator(spec, g, FastRenderer(g), None)
-    editor = edit_editor(fast)
+    fast = request_animators(RANDOM_REQUEST, None, g, torch.device("cpu"), torch.float32, None, directions=True)["fast"]
+    editor = fast.editor
     assert editor.stylegan is g and editor.renderer is fast.renderer
-    assert set(editor.controls().method.values()) == {"sefa-fallback"}
-    assert editor.edit(EditRequest(0, controls={"yaw": 5.0})).image.shape == (64, 64, 3)
+    assert set(editor.directions().method.values()) == {"sefa-fallback"}
+    assert editor.edit(EditRequest(seed=0, controls={"yaw": 5.0})).image.shape == (64, 64, 3)
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -10,11 +10,11 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 from lganim.cli import main
-from lganim.media.writers import count_frames
 from lganim.tools.space import ZEROGPU_TORCH, front_matter, preload_entries
 from lganim.weights.registry import CLIP_FILES, DOMAINS, E4E_FFHQ
 from tests import ROOT
 from tests.ui.servers import serve
+from tests.videos import count_frames
 
 ASTRONAUT = ROOT / "tests" / "fixtures" / "faces" / "astronaut.png"
 # CUDA of the default PyPI Linux x86_64 wheel of each torch (its nvidia/cuda-toolkit dependencies)

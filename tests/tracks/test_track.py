@@ -4,8 +4,9 @@ import json
 import numpy as np
 import pytest
 
+from lganim.config import CHANNELS
 from lganim.errors import LganimError
-from lganim.tracks.track import CHANNELS, FORMAT, VERSION, Track
+from lganim.tracks.track import FORMAT, VERSION, Track
 
 
 def _track(n=50, fps=29.97, seed=0) -> Track:

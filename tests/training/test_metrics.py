@@ -120,10 +120,10 @@ def test_eval_cli_on_a_video_and_on_a_pipeline_run(tmp_path):
     import json
 
     from lganim.cli import main
-    from lganim.media.writers import write_video
+    from tests.videos import write_clip
     frames = np.stack([rng_image(i, (64, 64, 3)) for i in range(4)])
     video = tmp_path / "v.gif"
-    write_video(frames, video, 4)
+    write_clip(frames, video, 4)
     out = tmp_path / "e.json"
     assert main(["eval", "--video", str(video), "--prompt", "The person is smiling.", "--domain", "demo",
                  "--json", str(out), "--device", "cpu"]) == 0

@@ -54,7 +54,7 @@ def test_trained_folder_animates_in_the_pipeline(torchrun_run, tmp_path):
     video = tmp_path / "v.mp4"
     assert main(["animate", "--domain", "demo", "--motion", str(out), "--seed", "2", "--prompt",
                  "The person is smiling.", "--frames", "8", "--fps", "8", "--out", str(video), "--device", "cpu"]) == 0
-    from lganim.media.writers import count_frames
+    from tests.videos import count_frames
     assert count_frames(video) == 8
 
 

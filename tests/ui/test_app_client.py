@@ -14,22 +14,21 @@ from PIL import Image
 
 from lganim.media.audio import has_audio
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames
 from tests import ROOT
+from tests.conftest import SHARED_SERVER
 from tests.synth import camera_clip, rolling_face_video, write_speech, write_y4m
 from tests.ui.browser import chromium
-from tests.ui.servers import serve
+from tests.videos import count_frames
 
-QUEUE_SIZE = 6
+QUEUE_SIZE = int(SHARED_SERVER["LGANIM_QUEUE_SIZE"])
 pytestmark = pytest.mark.slow                # a server in a subprocess
 GOOD = dict(image=None, domain="demo", seed=3, prompt="The person is smiling.", num_frames=10, fps=10, strength=1.0)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("app-server"), LGANIM_QUEUE_SIZE=str(QUEUE_SIZE),
-               LGANIM_CONCURRENCY="1") as running:
-        yield running
+def server(app_server):
+    """The session's app server (tests/conftest.py)."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from lganim.media.writers import count_frames
 from tests.ui.handlers import SMILE, NoProgress
+from tests.videos import count_frames
 from ui import batch
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from tests.synth import camera_clip, write_y4m
 from tests.ui.browser import chromium
-from tests.ui.servers import serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 # tab label → (main button, the tab's result, every output panel of the tab: its status last)
@@ -37,9 +36,9 @@ IN_VIEW = """sel => { const r = document.querySelector(sel).getBoundingClientRec
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("page-server"), LGANIM_DOMAIN="demo") as running:
-        yield running
+def server(app_server):
+    """The session's app server (tests/conftest.py)."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
+from lganim.config import CHANNELS
 from lganim.edit import cached_ranges
-from lganim.tracks.track import CHANNELS
 from lganim.weights.registry import get_domain
 from tests.ui.handlers import NoProgress
 from ui import common as ui_common
 from ui import edit as ui_edit
+from ui import handoff
 
 SESSION = SimpleNamespace(session_hash="test-session")
 
@@ -128,7 +129,7 @@ def test_animate_from_here_starts_the_clip_from_the_edit(monkeypatch):
 
 def test_drive_and_talk_from_here_need_an_edit_and_open_their_tab():
     with pytest.raises(gr.Error, match="Edit a face first"):
-        ui_edit.hand_off("drive")(None)
+        handoff.hand_off("drive")(None)
     _, _, start = edit(yaw=12.0)
-    handed, note, tabs = ui_edit.hand_off("talk")(start)
+    handed, note, tabs = handoff.hand_off("talk")(start)
     assert handed is start and note["visible"] and tabs.selected == "talk"

@@ -10,15 +10,14 @@ from PIL import Image
 
 from tests import FACE_PHOTO
 from tests.ui.browser import chromium
-from tests.ui.servers import serve
 
 pytestmark = pytest.mark.slow                # a server in a subprocess
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("edit-server"), LGANIM_DOMAIN="demo") as running:
-        yield running
+def server(app_server):
+    """The session's app server (tests/conftest.py)."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from lganim.media.writers import count_frames
 from tests.synth import PHOTO, camera_frame
+from tests.videos import count_frames
 from ui import live as ui_live
 
 

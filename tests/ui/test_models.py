@@ -4,6 +4,7 @@ import pytest
 
 from lganim.errors import LganimError
 from lganim.request import Request
+from tests import FACE_PHOTO
 from ui.models import checked_domain
 
 SMILE = "The person is smiling."
@@ -15,8 +16,8 @@ def quiet(fraction, text):
 
 def test_photos_are_refused_before_a_domain_without_an_encoder_loads():
     with pytest.raises(LganimError, match="The dog domain cannot animate photos.*human"):
-        checked_domain("dog", Request(SMILE, image="face.png"))
+        checked_domain("dog", Request(prompts=SMILE, image=FACE_PHOTO))
     with pytest.raises(LganimError, match="Unknown domain 'cats'"):
-        checked_domain("cats", Request(SMILE))
+        checked_domain("cats", Request(prompts=SMILE))
 
 

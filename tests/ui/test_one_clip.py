@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import app
-from lganim.media.writers import count_frames
 from tests import FACE_PHOTO
 from tests.ui.handlers import SMILE, NoProgress, single, skipped
+from tests.videos import count_frames
 from ui import one_clip
 from ui.common import ANIMATORS, FILES, cancelled
 

@@ -8,19 +8,18 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from lganim.media.writers import count_frames
 from tests import ROOT
 from tests.synth import write_speech
-from tests.ui.servers import serve
+from tests.videos import count_frames
 
 pytestmark = pytest.mark.slow                # a server in a subprocess
 PHOTO = ROOT / "examples" / "astronaut.png"  # 512 px: a frame pasted back is 0.75 MB
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("resources-server"), LGANIM_DOMAIN="demo", LGANIM_UPLOAD_MB="20") as running:
-        yield running
+def server(app_server):
+    """The session's app server (tests/conftest.py)."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import pytest
 
 from lganim.media.audio import audio_duration, has_audio
 from lganim.media.video_reader import read_video
-from lganim.media.writers import count_frames
 from tests.synth import rolling_face_video, write_speech
 from tests.ui.handlers import NoProgress
-from ui import batch
+from tests.videos import count_frames
+from ui import batch, handoff
 from ui import common as ui_common
 from ui import drive as ui_drive
 from ui import edit as ui_edit
@@ -72,7 +72,7 @@ def test_drive_and_talk_from_here_start_from_the_edited_face(driving, tmp_path):
     face, not the tab's own seed's."""
     faces = {seed: list(ui_edit.edit_face("demo", seed, None, yaw=12.0 if seed == 1 else 0.0))[-1][2]
              for seed in (1, 5)}
-    start, note, tabs = ui_edit.hand_off("drive")(faces[1])
+    start, note, tabs = handoff.hand_off("drive")(faces[1])
     assert start is faces[1] and note["visible"] and tabs.selected == "drive"
     speech = uploaded(write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.3, 0.7),)))
     clips = {"drive": list(ui_drive.drive_face(None, "demo", 5, driving, "all", 1.0, 1.0, 0.2, 0, "", start,

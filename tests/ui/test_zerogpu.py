@@ -27,15 +27,16 @@ def test_zero_gpu_is_detected_as_the_spaces_package_does(monkeypatch):
 
 def test_gpu_time_grows_with_frames_resolution_and_fitting():
     animators = Animators()
-    short = zerogpu.gpu_seconds(animators, "demo", Request("The person is smiling.", 1, num_frames=8))
-    long = zerogpu.gpu_seconds(animators, "demo", Request("The person is smiling.", [1, 2, 3], num_frames=256))
-    big = zerogpu.gpu_seconds(animators, "human", Request("The person is smiling.", [1, 2, 3], num_frames=256))
+    smile, three = "The person is smiling.", [1, 2, 3]
+    short = zerogpu.gpu_seconds(animators, "demo", Request(prompts=smile, seeds=1, num_frames=8))
+    long = zerogpu.gpu_seconds(animators, "demo", Request(prompts=smile, seeds=three, num_frames=256))
+    big = zerogpu.gpu_seconds(animators, "human", Request(prompts=smile, seeds=three, num_frames=256))
     assert 20 <= short < long < big <= 300
 
 
 def test_gpu_time_counts_new_fits_and_a_missing_calibration(monkeypatch):
     animators = Animators()
-    request = Request("The person is smiling.", 1, num_frames=8)
+    request = Request(prompts="The person is smiling.", seeds=1, num_frames=8)
     base = zerogpu.gpu_seconds(animators, "human", request)                # not loaded: the loading allowance
     asked = []
     motion = SimpleNamespace(fit_seconds=lambda prompts: asked.append(prompts) or 100.0)

@@ -6,10 +6,11 @@ import torch
 
 from lganim.config import GeneratorConfig
 from lganim.errors import LganimError
+from lganim.weights.formats import save_safetensors
 from lganim.weights.stylegan_files import (
+    LATENT_AVG_KEY,
     load_generator,
     read_rosinality,
-    save_generator,
 )
 from tests import FIXTURES
 from tests.weights.reference import REF_CONFIG, ref_state
@@ -117,7 +118,8 @@ def test_generator_safetensors_roundtrip(tmp_path):
     latent_avg = torch.randn(512, generator=torch.Generator().manual_seed(9))
     torch.save({"g_ema": ref_state(), "latent_avg": latent_avg}, pt)
     g = load_generator(pt, REF_CONFIG)
-    save_generator(tmp_path / "ours", g)
+    state = {**g.state_dict(), LATENT_AVG_KEY: g.latent_avg}                      # lganim's own file
+    save_safetensors(tmp_path / "ours", state, {"generator": g.config.to_dict()}, name="model")
     g2 = load_generator(tmp_path / "ours")
     assert g2.config == REF_CONFIG and torch.equal(g2.latent_avg, latent_avg)
     for k, v in g.state_dict().items():

@@ -1,5 +1,5 @@
 """Control directions: one W+ offset per motion-track channel, found from the StyleGAN2 itself (docs/facts.md,
-"Tracks and control directions"): the channel tables, the `Controls` a domain has, and their cache.
+"Tracks and control directions"): the channel tables, the `ControlDirections` a domain has, and their cache.
 
 A motion track (lganim.tracks) drives a face through W+ as Δw[t] = Σ_c value_c[t] · direction_c, where each
 direction [L, D] is the offset of one channel unit (a degree of yaw, an inter-ocular distance of mouth opening...).
@@ -10,8 +10,8 @@ resolution, so the same indices hold for every StyleGAN2 with at least `MIN_WS` 
 eyes 5-8, never 9 and above (those carry colour and identity). How the directions are found is `calibration.py`
 (SeFa components, `sefa.py`, then measured, prompt-fitted or fallback).
 
-Cache: `cache_dir()/controls/<domain>-<hash>.safetensors` (+ `.config.json`: methods, R², seconds, settings), one
-entry per domain, StyleGAN2 files (`DomainFiles.model_id`) and CONTROLS_VERSION, written atomically; a damaged
+Cache: `cache_dir()/directions/<domain>-<hash>.safetensors` (+ `.config.json`: methods, R², seconds, settings), one
+entry per domain, StyleGAN2 files (`DomainFiles.model_id`) and DIRECTIONS_VERSION, written atomically; a damaged
 entry is computed again. Shapes: L = num_ws W+ layers, D = style_dim, T frames.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ..weights.domain_files import DomainFiles
 from ..weights.formats import read_safetensors, save_safetensors
 from ..weights.registry import Domain
 
-CONTROLS_VERSION = 1
+DIRECTIONS_VERSION = 1
 LAYER_GROUPS: dict[str, tuple[int, ...]] = {"pose": (0, 1, 2, 3), "mouth": (3, 4, 5, 6), "eyes": (5, 6, 7, 8)}
 MIN_WS = 9                          # W+ layers a StyleGAN2 needs (the groups end at layer 8)
 CHANNEL_GROUP: dict[str, str] = {"yaw": "pose", "pitch": "pose", "mouth_open": "mouth", "mouth_wide": "mouth",
@@ -56,7 +56,7 @@ METHODS = ("measured", "prompt", "sefa-fallback")
 
 
 @dataclass
-class Controls:
+class ControlDirections:
     """A domain's control directions.
 
     directions: channel -> float32 CPU [L, D], the W+ offset of one channel unit; method: channel -> one of METHODS;
@@ -110,56 +110,57 @@ class Controls:
 
 
 def cache_path(domain: Domain, files: DomainFiles) -> Path:
-    """Where a domain's control directions are cached (per StyleGAN2 files and CONTROLS_VERSION)."""
-    blob = json.dumps({"v": CONTROLS_VERSION, "domain": domain.name, "model": files.model_id}, sort_keys=True)
-    return cache_dir() / "controls" / f"{domain.name}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.safetensors"
+    """Where a domain's control directions are cached (per StyleGAN2 files and DIRECTIONS_VERSION)."""
+    blob = json.dumps({"v": DIRECTIONS_VERSION, "domain": domain.name, "model": files.model_id}, sort_keys=True)
+    return cache_dir() / "directions" / f"{domain.name}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.safetensors"
 
 
-def _read(path: Path, domain: Domain, files: DomainFiles, shape: tuple[int, int]) -> Controls | None:
+def _read(path: Path, domain: Domain, files: DomainFiles, shape: tuple[int, int]) -> ControlDirections | None:
     """The cached entry at `path`, or None when it is missing, damaged or made for something else."""
     if not path.is_file():
         return None
     try:
         state, meta = read_safetensors(path)
-        ok = (meta["version"] == CONTROLS_VERSION and meta["domain"] == domain.name and meta["model"] == files.model_id
-              and set(state) == set(DRIVEN_CHANNELS) and set(meta["method"]) == set(DRIVEN_CHANNELS)
+        ok = (meta["version"] == DIRECTIONS_VERSION and meta["domain"] == domain.name
+              and meta["model"] == files.model_id and set(state) == set(DRIVEN_CHANNELS)
+              and set(meta["method"]) == set(DRIVEN_CHANNELS)
               and all(meta["method"][c] in METHODS for c in DRIVEN_CHANNELS)
               and all(tuple(t.shape) == shape and bool(torch.isfinite(t).all()) for t in state.values()))
         if not ok:
             return None
-        return Controls(domain.name, {c: state[c].float() for c in DRIVEN_CHANNELS},
-                        {c: meta["method"][c] for c in DRIVEN_CHANNELS},
-                        {c: meta["r2"].get(c) for c in DRIVEN_CHANNELS}, float(meta["seconds"]),
-                        {**meta["meta"], "cached": True})
+        return ControlDirections(domain.name, {c: state[c].float() for c in DRIVEN_CHANNELS},
+                                 {c: meta["method"][c] for c in DRIVEN_CHANNELS},
+                                 {c: meta["r2"].get(c) for c in DRIVEN_CHANNELS}, float(meta["seconds"]),
+                                 {**meta["meta"], "cached": True})
     except (LganimError, KeyError, TypeError, AttributeError, ValueError):
         return None                                                          # a damaged entry is computed again
 
 
-def cached_controls(domain: Domain, files: DomainFiles, stylegan: Generator) -> Controls | None:
+def cached_directions(domain: Domain, files: DomainFiles, stylegan: Generator) -> ControlDirections | None:
     """The domain's cached control directions for this StyleGAN2, or None."""
     return _read(cache_path(domain, files), domain, files, (stylegan.num_ws, stylegan.style_dim))
 
 
-def cached_for(domain: Domain, files: DomainFiles) -> Controls | None:
+def cached_for(domain: Domain, files: DomainFiles) -> ControlDirections | None:
     """The domain's cached control directions, read without loading its StyleGAN2 (the shape from its config)."""
     config = domain.stylegan
     return _read(cache_path(domain, files), domain, files, (config.num_ws, config.style_dim))
 
 
-def controls_cached(domain: Domain, files: DomainFiles) -> bool:
+def directions_cached(domain: Domain, files: DomainFiles) -> bool:
     """Whether the domain has readable cached control directions (for `doctor`)."""
     return cached_for(domain, files) is not None
 
 
-def store_controls(controls: Controls, domain: Domain, files: DomainFiles) -> Path:
-    """Cache `controls` (atomically) and return the file."""
+def store_directions(directions: ControlDirections, domain: Domain, files: DomainFiles) -> Path:
+    """Cache `directions` (atomically) and return the file."""
     path = cache_path(domain, files)
-    meta = {"version": CONTROLS_VERSION, "domain": domain.name, "model": files.model_id, "method": controls.method,
-            "r2": controls.r2, "seconds": controls.seconds,
-            "meta": {k: v for k, v in controls.meta.items() if k != "cached"}}
-    return save_safetensors(path.parent, controls.directions, meta, name=path.stem)
+    meta = {"version": DIRECTIONS_VERSION, "domain": domain.name, "model": files.model_id, "method": directions.method,
+            "r2": directions.r2, "seconds": directions.seconds,
+            "meta": {k: v for k, v in directions.meta.items() if k != "cached"}}
+    return save_safetensors(path.parent, directions.directions, meta, name=path.stem)
 
 
-__all__ = ["CONTROLS_VERSION", "LAYER_GROUPS", "MIN_WS", "CHANNEL_GROUP", "TYPICAL", "FALLBACK_COMPONENT",
-           "FALLBACK_SIGMAS", "PROMPT_EXPRESSIONS", "LANDMARK_SUBJECTS", "METHODS", "Controls", "cache_path",
-           "cached_controls", "cached_for", "controls_cached", "store_controls"]
+__all__ = ["DIRECTIONS_VERSION", "LAYER_GROUPS", "MIN_WS", "CHANNEL_GROUP", "TYPICAL", "FALLBACK_COMPONENT",
+           "FALLBACK_SIGMAS", "PROMPT_EXPRESSIONS", "LANDMARK_SUBJECTS", "METHODS", "ControlDirections", "cache_path",
+           "cached_directions", "cached_for", "directions_cached", "store_directions"]

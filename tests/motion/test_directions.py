@@ -6,7 +6,7 @@ import torch
 from lganim.config import DRIVEN_CHANNELS, REGIONS
 from lganim.errors import LganimError
 from lganim.motion.calibration import calibrate
-from lganim.motion.controls import (
+from lganim.motion.directions import (
     CHANNEL_GROUP,
     FALLBACK_COMPONENT,
     LAYER_GROUPS,

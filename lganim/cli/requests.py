@@ -1,0 +1,195 @@
+"""What each command asks for, built and checked before any model loads (and before torch is imported): the
+request of the library's door, its input files (they must exist, and their headers must be what the command reads:
+a photo, a video, a sound, a track) and where its outputs go (suffix and folder). A mistake here ends the command at
+once with its one `error:` line, having written nothing.
+
+Each function takes the parsed arguments and returns what the command's runner gets besides them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import checks
+from ..config import IMAGE_SUFFIXES, MAX_FPS, TRACK_SUFFIXES, VIDEO_SUFFIXES
+from ..errors import LganimError
+from ..face.photo import check_photo
+from ..media.audio import probe_audio
+from ..media.ffmpeg import MediaInfo
+from ..media.video_reader import probe_video
+from ..request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from ..tracks.track import Track
+from ..weights.registry import get_domain
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClipFiles:
+    """Where a command's clips go: one video per clip (`--out`, or `<stem>_<i><suffix>` for several), and the
+    optional GIF (`--gif`), frame strip (`--strip`) and motion track (`--track-out`)."""
+
+    videos: tuple[Path, ...]
+    gif: Path | None = None
+    strip: Path | None = None
+    track: Path | None = None
+
+
+def clip_files(args, clips: int, video_suffixes=VIDEO_SUFFIXES) -> ClipFiles:
+    """The --out, --gif, --strip and --track-out of a command that writes clips, checked."""
+    out = checks.output_file("--out", args.out, video_suffixes)
+    videos = (out,) if clips == 1 else tuple(out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(clips))
+    gif = getattr(args, "gif", None)
+    strip = getattr(args, "strip", None)
+    track = getattr(args, "track_out", None)
+    if gif is not None and out.suffix.lower() != ".mp4":
+        raise LganimError("--gif makes a GIF from the MP4: give --out a .mp4 name (or --out x.gif alone).")
+    return ClipFiles(videos=videos,
+                     gif=None if gif is None else checks.output_file("--gif", gif, (".gif",)),
+                     strip=None if strip is None else checks.output_file("--strip", strip, IMAGE_SUFFIXES),
+                     track=None if track is None else checks.output_file("--track-out", track, TRACK_SUFFIXES))
+
+
+def motion_path(args) -> None:
+    """--motion: 'fit', or a checkpoint folder or file that exists."""
+    motion = getattr(args, "motion", None)
+    if motion is not None and str(motion) != "fit" and not Path(motion).exists():
+        raise LganimError(f"--motion {checks.shown(str(motion))} was not found: give a motion checkpoint folder "
+                          f"or file, or 'fit'.")
+
+
+def face(args) -> dict:
+    """The face options every request of a face shares (--seed or --image, --face, --no-paste-back, --refine,
+    --truncation); a photo's header is read."""
+    if args.image is not None:
+        check_photo(checks.input_file("--image", args.image))
+    return dict(image=args.image, truncation=args.truncation, face_index=args.face,
+                paste_back=not args.no_paste_back, refine_steps=args.refine)
+
+
+def animate(args) -> tuple[Request, ClipFiles]:
+    get_domain(args.domain)
+    motion_path(args)
+    request = Request(prompts=args.prompt, seeds=args.seed or 0, num_frames=args.frames, fps=args.fps,
+                      strength=args.strength, schedule=args.schedule, **face(args))
+    return request, clip_files(args, request.batch)
+
+
+def align(args) -> Path:
+    checks.output_file("--out", args.out, IMAGE_SUFFIXES)
+    checks.whole("--size", args.size, 16, 4096)
+    check_photo(checks.input_file("--image", args.image))
+    return args.image
+
+
+def edit(args) -> EditRequest | None:
+    get_domain(args.domain)
+    if args.list_controls:
+        return None
+    if args.out is None:
+        raise LganimError("Give --out (e.g. edited.png) for the edited image, or --list-controls.")
+    checks.output_file("--out", args.out, IMAGE_SUFFIXES)
+    return EditRequest(seed=args.seed or 0, controls=controls_of(args.control),
+                       prompts=prompts_of(args.prompt, args.amount), **face(args))
+
+
+def controls_of(texts: list[str]) -> dict[str, float]:
+    """--control NAME=VALUE ... as channel -> value."""
+    controls: dict[str, float] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            number = float(value)
+        except ValueError:
+            raise LganimError(f"--control takes NAME=VALUE (e.g. yaw=10), got {text!r}.") from None
+        if name.strip() in controls:
+            raise LganimError(f"--control {name.strip()} is given twice: give it once.")
+        controls[name.strip()] = number
+    return controls
+
+
+def prompts_of(prompts: list[str], amounts: list[float]) -> dict[str, float]:
+    """--prompt TEXT ... with their --amount A ... (none: each its full expression, 1)."""
+    if amounts and len(amounts) != len(prompts):
+        raise LganimError(f"Give one --amount per --prompt (got {len(prompts)} prompts and {len(amounts)} amounts), "
+                          f"or none for 1 each.")
+    if len(set(prompts)) != len(prompts):
+        raise LganimError("A --prompt is given twice: give each sentence once, with its --amount.")
+    return dict(zip(prompts, amounts or [1.0] * len(prompts)))
+
+
+def driven(args, driving: Driving) -> tuple[DriveRequest, ClipFiles]:
+    """A command's driven face: the DriveRequest of its face, fps and prompt options, and where its clip goes."""
+    get_domain(args.domain)
+    motion_path(args)
+    request = DriveRequest(driving=driving, seed=args.seed, fps=args.fps, prompt=args.prompt, **face(args))
+    suffixes = VIDEO_SUFFIXES if driving.kind == "video" else (".mp4",)
+    return request, clip_files(args, 1, suffixes)
+
+
+def driving_file(path: Path) -> None:
+    """A driving video's header, or a whole motion track file (small)."""
+    if Path(path).suffix.lower() in TRACK_SUFFIXES:
+        Track.load(checks.input_file("--driving", path))
+    else:
+        probe_video(checks.input_file("--driving", path))
+
+
+def retarget(args) -> tuple[DriveRequest, ClipFiles]:
+    driving_file(args.driving)
+    return driven(args, Driving(kind="video", source=args.driving, region=args.region, pose_scale=args.pose_scale,
+                                expression_scale=args.expression_scale, smooth=args.smooth))
+
+
+def talking(args, kind: str, **what) -> Driving:
+    """The Driving of `talk` and `say` from the command's options (a style video's header read)."""
+    if args.style is not None:
+        probe_video(checks.input_file("--style", args.style))
+    return Driving(kind=kind, pose_scale=args.pose_scale, expression_scale=args.expression_scale, style=args.style,
+                   style_mode=args.style_mode, still=args.still, blinks_per_minute=args.blink_rate, **what)
+
+
+def talk(args) -> tuple[DriveRequest, ClipFiles]:
+    probe_audio(checks.input_file("--audio", args.audio))
+    return driven(args, talking(args, "audio", source=args.audio))
+
+
+def say(args) -> tuple[DriveRequest, ClipFiles]:
+    return driven(args, talking(args, "text", text=args.text, voice=args.voice, rate=args.rate))
+
+
+def predict(args) -> PredictRequest:
+    get_domain(args.domain)
+    motion_path(args)
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        raise LganimError(f"{args.out} exists and is not an empty folder: give a new folder.")
+    if not args.out.parent.is_dir():
+        raise LganimError(f"The folder {args.out.parent} does not exist.")
+    return PredictRequest(seed=args.seed, samples=args.samples, prompt=args.prompt, num_frames=args.frames,
+                          fps=args.fps, diversity=args.diversity, **face(args))
+
+
+def live(args) -> tuple[LiveRequest, MediaInfo]:
+    """The live session's request and the header of the video played as its camera."""
+    get_domain(args.domain)
+    checks.output_file("--out", args.out, (".mp4",))
+    for path, flag, suffixes in ((args.json, "--json", (".json",)), (args.track_out, "--track-out", TRACK_SUFFIXES)):
+        if path is not None:
+            checks.output_file(flag, path, suffixes)
+    checks.whole("--threads", args.threads, 1, 256)
+    info = probe_video(checks.input_file("--video", args.video))
+    if not info.fps or not 1 <= info.fps <= MAX_FPS:
+        raise LganimError(f"{args.video.name} runs at {info.fps or 'an unknown rate of'} frames a second; the live "
+                          f"loop takes videos of 1 to {MAX_FPS} frames a second (re-encode it, e.g. with -r 25).")
+    return LiveRequest(seed=args.seed, region=args.region, pose_scale=args.pose_scale,
+                       expression_scale=args.expression_scale, smooth=args.smooth, **face(args)), info
+
+
+def track(args) -> Path:
+    checks.output_file("--out", args.out, TRACK_SUFFIXES)
+    probe_video(checks.input_file("--video", args.video))
+    return args.video
+
+
+__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "controls_of", "prompts_of", "driven",
+           "retarget", "talking", "talk", "say", "predict", "live", "track"]

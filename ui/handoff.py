@@ -1,0 +1,38 @@
+"""An edited face handed from the Edit tab to the tabs that animate a face ("Drive from here", "Talk from here"): the
+handler of the hand-off, and the note a receiving tab shows while its face is the edit."""
+from __future__ import annotations
+
+import gradio as gr
+
+from lganim.edit import Edit
+from lganim.errors import LganimError
+
+from .common import answered
+
+NO_EDIT = "Edit a face first: the clip starts from the edited face."
+
+
+FROM_EDIT = ("Starts from **the edited face** of the Edit tab (its code, photo and crop move); give a seed or a "
+             "photo here to start from that instead.")
+
+
+def from_edit_note(seed: gr.Number, image: gr.Image, start: gr.State, elem_id: str) -> gr.Markdown:
+    """In a tab a face can be handed to ("Drive from here"): the note that its face is the edit; giving a seed or a
+    photo there forgets the edit (and hides the note)."""
+    note = gr.Markdown(FROM_EDIT, visible=False, elem_id=elem_id)
+    gr.on([seed.input, image.upload, image.clear], lambda: (None, gr.update(visible=False)), outputs=[start, note],
+          queue=False, api_visibility="private")
+    return note
+
+
+def hand_off(tab: str):
+    """The handler of "<Drive|Talk> from here": the session's last edit becomes the `tab`'s start, which it opens."""
+    @answered
+    def to_tab(start: Edit | None):
+        if start is None:
+            raise LganimError(NO_EDIT)
+        return start, gr.update(visible=True), gr.Tabs(selected=tab)
+    return to_tab
+
+
+__all__ = ["NO_EDIT", "FROM_EDIT", "from_edit_note", "hand_off"]
