@@ -10,7 +10,6 @@ from lganim.config import TRACK_SUFFIXES
 from lganim.errors import LganimError
 from lganim.media.audio import audio_duration
 from lganim.media.video_reader import probe_video
-from lganim.motion.calibration import calibration_seconds
 from lganim.request import DriveRequest, Request
 from lganim.tracks.track import Track
 from lganim.weights.registry import get_domain
@@ -48,8 +47,8 @@ def gpu_seconds(animators: Animators, domain: str, request: Request | None = Non
             seconds += anim.motion.fit_seconds(request.prompts)
         if request.image is not None:
             seconds += 5 + request.refine_steps * 4 * per_frame
-    if controls and anim is not None and anim.files is not None:
-        seconds += calibration_seconds(anim.domain, anim.files, anim.stylegan)
+    if controls and anim is not None:
+        seconds += anim.calibration_seconds()
     seconds += (frames or 0) * per_frame
     return int(min(max(seconds, 20), 300))
 

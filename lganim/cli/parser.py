@@ -132,6 +132,22 @@ def add_fit(p) -> None:
     add_device(p)
 
 
+def add_prefit(p) -> None:
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP)
+    p.add_argument("--prompt", action="append",
+                   help="a prompt to fit (repeatable; default: the paper's 28 expressions of the domain's subject)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the bundle's folder: new or empty, or a bundle of an earlier prefit to resume")
+    p.add_argument("--push", metavar="USER/NAME", help="upload the bundle to this Hub model repo (needs HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="with --push: create the repo as private")
+    add_device(p, dtype=False)
+
+
+def add_fits(p) -> None:
+    p.add_argument("--domain", help="only this domain's fits (default: every domain's)")
+    p.add_argument("--clear", action="store_true", help="delete them (what earlier fits measured of step times stays)")
+
+
 def add_calibrate(p) -> None:
     p.add_argument("--domain", default="human", help=DOMAIN_HELP)
     p.add_argument("--samples", type=int, default=None, help="faces rendered along each direction (default 8)")
@@ -361,6 +377,9 @@ COMMANDS = {
              "lganim.cli.live", "run", "live"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
             "run", None),
+    "prefit": ("fit a domain's prompts and control directions once into a presets bundle (and push it to the Hub)",
+               add_prefit, "lganim.cli.prefit", "run", "prefit"),
+    "fits": ("list the cached prompt fits, or clear them", add_fits, "lganim.cli.fits", "run", None),
     "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",
                   add_calibrate, "lganim.cli.calibrate", "run", None),
     "train": ("train the paper's motion generator (torchrun for several processes)", add_train,

@@ -337,10 +337,14 @@ def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = 
 
 
 def calibrate_domain(domain: Domain, files: DomainFiles, stylegan: Generator, *, samples: int = SAMPLES,
-                     components: int = COMPONENTS, progress: StepProgress | None = None) -> ControlDirections:
-    """Compute the domain's control directions (`calibrate`, with a prompt fitter where it needs one) and cache
-    them, replacing any cached entry."""
-    fitter = build_fitter(domain, files, stylegan) if uses_prompts(domain) else None
+                     components: int = COMPONENTS, progress: StepProgress | None = None,
+                     fitter: PromptFitter | None = None) -> ControlDirections:
+    """Compute the domain's control directions (`calibrate`, with a prompt fitter where it needs one: `fitter`, by
+    default one of the default fit settings) and cache them, replacing any cached entry."""
+    if uses_prompts(domain):
+        fitter = fitter or build_fitter(domain, files, stylegan)
+    else:
+        fitter = None
     directions = calibrate(domain, stylegan, samples=samples, components=components, progress=progress, fitter=fitter)
     store_directions(directions, domain, files)
     return directions

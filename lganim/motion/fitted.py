@@ -128,6 +128,42 @@ def fitted_dir(domain: str) -> Path:
     return cache_dir() / "fitted" / domain
 
 
+@dataclass(frozen=True)
+class CachedFit:
+    """One complete fit in lganim's cache (`fits` lists them)."""
+
+    domain: str
+    path: Path                      # its .safetensors (beside it: .config.json, and the .lock of its fit)
+    meta: dict                      # what its config says: prompt, steps, losses, settings... ({}: unreadable)
+
+
+def cached_fits(domain: str | None = None) -> list[CachedFit]:
+    """The fits in lganim's cache, of `domain` (else of every domain), in the order of their files."""
+    root = cache_dir() / "fitted"
+    folders = [root / domain] if domain else sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    fits = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.safetensors")):
+            if path.name.startswith("."):
+                continue                                                     # a writer's temporary
+            try:
+                meta = json.loads(path.with_name(f"{path.stem}.config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                meta = {}
+            fits.append(CachedFit(folder.name, path, meta if isinstance(meta, dict) else {}))
+    return fits
+
+
+def clear_fits(domain: str | None = None) -> int:
+    """Delete the cached fits of `domain` (else every one) and return how many; a fit in progress in another process
+    keeps its lock and stores its result when it ends."""
+    fits = cached_fits(domain)
+    for fit in fits:
+        fit.path.unlink(missing_ok=True)
+        fit.path.with_name(f"{fit.path.stem}.config.json").unlink(missing_ok=True)
+    return len(fits)
+
+
 def applied_settings(settings: FitSettings, stylegan: Generator) -> FitSettings:
     """`settings` as a fitter of `stylegan` applies them, so that they name its results honestly: on the fast path
     the compute dtype resolved (`settings.dtype`, else bf16 where the device computes it natively — `native_bf16`: a
@@ -313,15 +349,35 @@ class PromptFitter:
                 self._objective = MotionObjective(images, loss_clip, weights, identity=self.identity)
         return self._objective
 
+    def negatives(self, prompt: str) -> list[str]:
+        """The prompts `prompt` is contrasted with: the paper's other expressions (none without negatives)."""
+        return [p for p in paper_prompts(self.domain.subject) if p != prompt] if self.settings.negatives else []
+
     def start(self, prompt: str) -> FitRun:
         """A new fit of `prompt` at step 0 (not cached, not timed by the budget: `fit` runs it). Its tensors are made
         outside inference mode, where the caller may be (the pipeline's prepare): autograd saves them."""
-        negatives = [p for p in paper_prompts(self.domain.subject) if p != prompt] if self.settings.negatives else []
+        negatives = self.negatives(prompt)
         with torch.inference_mode(False):
             w0 = self.start_codes().clone()                                  # [N, L, D]
             if self.settings.path == "fast":
                 w0 = w0.float()                                              # the fast path's codes stay fp32
             return FitRun(prompt, self.objective(), w0, self.settings, negatives)
+
+    def preset(self, results: dict[str, FitResult]) -> None:
+        """Take fitted prompts from presets (`presets.py`): a request for one of them fits nothing and writes
+        nothing, as for a prompt this process fitted already."""
+        self._memory.update(results)
+
+    def judge(self, prompt: str, direction: torch.Tensor) -> float:
+        """The reference objective (the StyleGAN2's own `Generator.synthesis` at full resolution, in its dtype) at a
+        direction A [L, D] of `prompt` on the fitting faces: one score for a fit whichever path made it."""
+        judge = MotionObjective(self.stylegan, self.clip(), self.settings.loss_weights(), identity=self.identity)
+        with torch.no_grad():
+            w0 = self.start_codes()                                                      # [N, L, D]
+            profile = motion_profile(self.settings.frames).to(w0)                        # [T]
+            dw = profile[None, :, None, None] * direction.to(w0)[None, None]             # [N, T, L, D]
+            loss, _ = judge(w0, dw, [prompt] * w0.shape[0], negatives=self.negatives(prompt))
+        return float(loss)
 
     def fitted(self, prompt: str) -> FitResult | None:
         """The result this process fitted or read for `prompt`, or None (not asked for yet)."""
@@ -452,5 +508,6 @@ def build_fitter(domain: Domain, files: DomainFiles, stylegan: Generator, *,
                         identity=identity, cache=cache)
 
 
-__all__ = ["FitSettings", "FIT_VERSION", "FitResult", "motion_profile", "cache_key", "fitted_dir",
+__all__ = ["FitSettings", "FIT_VERSION", "FitResult", "motion_profile", "cache_key", "fitted_dir", "CachedFit",
+           "cached_fits", "clear_fits",
            "applied_settings", "FitRun", "PromptFitter", "FittedMotion", "build_fitter"]

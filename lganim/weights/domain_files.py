@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .demo import DEMO_VERSION, ensure_demo
-from .hub import cached_file, fetch
+from .hub import cached_file, fetch, sha256_of
 from .registry import CLIP_LOSS_MODEL, CLIP_MOTION_MODEL, E4E_FFHQ, Domain, WeightFile
 
 Source = Path | WeightFile
@@ -44,9 +44,19 @@ def resolve(source: Source | str) -> Path | str:
     return fetch(source) if isinstance(source, WeightFile) else source
 
 
+def generator_identity(files: DomainFiles) -> dict:
+    """The StyleGAN2 file a domain loads, as a presets bundle names it: {"file": its name, "sha256": its digest} —
+    the registry's (which `fetch` checks), else the file's own, hashed (a built demo file; a file no public source
+    gives a digest of)."""
+    source = files.stylegan
+    if isinstance(source, WeightFile):
+        return {"file": source.filename, "sha256": source.sha256 or sha256_of(fetch(source))}
+    return {"file": source.name, "sha256": sha256_of(source)}
+
+
 def stylegan_on_disk(domain: Domain) -> bool:
     """Whether the domain's StyleGAN2 is on disk already (built demo files count: they build offline)."""
     return domain.untrained or cached_file(domain.weights) is not None
 
 
-__all__ = ["DomainFiles", "domain_files", "resolve", "stylegan_on_disk"]
+__all__ = ["DomainFiles", "domain_files", "resolve", "generator_identity", "stylegan_on_disk"]

@@ -34,14 +34,13 @@ def test_gpu_time_grows_with_frames_resolution_and_fitting():
     assert 20 <= short < long < big <= 300
 
 
-def test_gpu_time_counts_new_fits_and_a_missing_calibration(monkeypatch):
+def test_gpu_time_counts_new_fits_and_a_missing_calibration():
     animators = Animators()
     request = Request(prompts="The person is smiling.", seeds=1, num_frames=8)
     base = zerogpu.gpu_seconds(animators, "human", request)                # not loaded: the loading allowance
     asked = []
     motion = SimpleNamespace(fit_seconds=lambda prompts: asked.append(prompts) or 100.0)
-    animators.loaded["human"] = SimpleNamespace(motion=motion, files="files", domain="human", stylegan="g")
-    monkeypatch.setattr(zerogpu, "calibration_seconds", lambda domain, files, stylegan: 50.0)
+    animators.loaded["human"] = SimpleNamespace(motion=motion, calibration_seconds=lambda: 50.0)
     fitting = zerogpu.gpu_seconds(animators, "human", request)
     assert asked == [("The person is smiling.",)] and fitting == base - 60 + 100   # measured fits, no loading
     assert zerogpu.gpu_seconds(animators, "human", request, controls=True) == fitting + 50
