@@ -46,6 +46,7 @@ from .models.renderer import Renderer, make_renderer
 from .models.stylegan2 import Generator, to_uint8
 from .motion.calibration import calibration_seconds, load_directions
 from .motion.directions import ControlDirections
+from .motion.fit_time import about
 from .motion.fitted import FittedMotion
 from .motion.futures import futures
 from .motion.loading import load_motion_source
@@ -277,7 +278,9 @@ class Animator:
                 w0 = seed_codes(self.stylegan, request.seeds, psi)                         # [B, L, D]
             first = self.renderer(w0) if source.needs_first_frames else None               # [B, 3, H, W]
             fitting = "Fitting the motion to the prompt"
-            if isinstance(source, FittedMotion) and source.unfitted(request.prompts):    # its first step is slow
+            fitted = isinstance(source, FittedMotion)
+            if fitted and source.unfitted(request.prompts):        # its first step is slow: say it begins, and how long
+                fitting += f" ({about(source.fit_seconds(request.prompts))} on {self.device.type})"
                 announce(progress, fitting, source.fitter.settings.steps)
             motion = source.motion(request, w0, first, generator=generator, progress=optimising(progress, fitting))
         want = (request.batch, request.num_frames, self.stylegan.num_ws, self.stylegan.style_dim)
@@ -287,7 +290,8 @@ class Animator:
         if start is not None and start.move is not None:          # the edit's crop move, under the motion's moves
             held = np.broadcast_to(np.asarray(start.move, np.float64), (request.num_frames, 3, 3))
             motion = Motion(motion.offsets, compose(motion.transforms, held), motion.audio, motion.track)
-        return Plan(request, w0, motion, psi, photo, first)
+        warnings = tuple(source.warnings(request.prompts)) if fitted else ()        # fits a time budget stopped
+        return Plan(request, w0, motion, psi, photo, first, warnings=warnings)
 
     def _check_start(self, start) -> None:
         """An edit is a start code of this Animator's domain and StyleGAN2."""

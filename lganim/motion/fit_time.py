@@ -78,13 +78,18 @@ def fit_seconds(settings: FitSettings, step_seconds: float) -> float:
     return min(settings.steps * step_seconds, settings.max_seconds)
 
 
+def about(seconds: float) -> str:
+    """A duration for people: "about 40 s", "about 3 min"."""
+    return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
 def estimate_line(prompt: str, settings: FitSettings, step_seconds: float, device: torch.device, how: str) -> str:
     """The status line before (or early in) a fit: about how long it takes here, and whether its budget will stop it.
 
     how: where the step time comes from ("measured by earlier fits", "the first step took it", "a first guess").
     """
     seconds = fit_seconds(settings, step_seconds)
-    line = (f"fitting {prompt!r}: about {seconds:.0f} s on {device.type} ({settings.steps} steps of "
+    line = (f"fitting {prompt!r}: {about(seconds)} on {device.type} ({settings.steps} steps of "
             f"{step_seconds:.2g} s, {how})")
     if settings.steps * step_seconds > settings.max_seconds:
         steps = max(1, int(settings.max_seconds / step_seconds))
@@ -93,4 +98,4 @@ def estimate_line(prompt: str, settings: FitSettings, step_seconds: float, devic
 
 
 __all__ = ["PRIOR", "device_label", "record_key", "record_path", "measured_step_seconds", "record_step_seconds",
-           "prior_step_seconds", "fit_seconds", "estimate_line"]
+           "prior_step_seconds", "fit_seconds", "about", "estimate_line"]

@@ -27,7 +27,16 @@ from ..models.stylegan2 import Generator
 from ..motion.calibration import calibrate_domain
 from ..motion.directions import cached_directions
 from ..motion.fitted import FitResult, FittedMotion, build_fitter
-from ..motion.presets import INDEX, matches, new_index, open_bundle, read_prompt_tensors, write_directions, write_prompt
+from ..motion.presets import (
+    INDEX,
+    load_presets,
+    matches,
+    new_index,
+    open_bundle,
+    read_prompt_tensors,
+    write_directions,
+    write_prompt,
+)
 from ..pipeline import Animator
 from ..weights.domain_files import DomainFiles
 from ..weights.registry import NVIDIA_NC, Domain
@@ -48,9 +57,10 @@ def prefit(domain: Domain, files: DomainFiles, stylegan: Generator, renderer: Re
     that prompt's fit; say: a line per prompt."""
     fitter = build_fitter(domain, files, stylegan, settings=replace(settings, max_seconds=NO_BUDGET))
     index = start_bundle(out, new_index(domain, files, fitter.settings))
-    todo = [p for p in dict.fromkeys(prompts) if p not in index["prompts"]]
-    if len(todo) < len(dict.fromkeys(prompts)):
+    if index["prompts"]:                                # resumed: its prompts are fitted (and drawn from it)
+        fitter.preset(load_presets(open_bundle(out), domain, files, stylegan, fitter.settings).prompts)
         say(f"resuming {out}: {len(index['prompts'])} prompts fitted already")
+    todo = [p for p in dict.fromkeys(prompts) if p not in index["prompts"]]
     for prompt in todo:
         result = fitter.fit(prompt, fitting(prompt))
         judged = FitResult(prompt, result.direction, fitter.judge(prompt, torch.zeros_like(result.direction)),
