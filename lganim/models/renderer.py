@@ -106,6 +106,27 @@ def upsample_skip(skip: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return F.conv_transpose2d(skip, kernel, stride=2, padding=1, groups=skip.shape[1])
 
 
+class _PixelsTimesWeights(torch.autograd.Function):
+    """y = x · mᵀ per sample, x [N, P, C] channels-last pixels, m [N, 3, C] per-sample ToRGB weights -> [N, P, 3].
+
+    Its backward forms the weights' gradient as gᵀ · x ([N, 3, P] @ [N, P, C]), the long pixel axis inside a product
+    whose output is wide: autograd's own xᵀ · g ([N, C, P] @ [N, P, 3]) was measured 7× slower on the CPU (0.22 s
+    against 0.03 s for a 256² layer of 4 frames), a tenth of the fit's step.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, m)
+        return torch.bmm(x, m.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        x, m = ctx.saved_tensors
+        dx = torch.bmm(g, m) if ctx.needs_input_grad[0] else None                      # [N, P, C]
+        dm = torch.bmm(g.transpose(1, 2), x) if ctx.needs_input_grad[1] else None      # [N, 3, C]
+        return dx, dm
+
+
 @dataclass
 class _ConvLayer:
     """One StyledConv (or the conv of a ToRGB) prepared for activation modulation."""
@@ -229,7 +250,7 @@ class FastRenderer:
         m = (layer.weight.float() * s[:, None, :]).to(self.dtype)            # per-sample [N, 3, C]
         n, c, h, wd = x.shape
         if self.channels_last:
-            y = torch.matmul(x.permute(0, 2, 3, 1).reshape(n, h * wd, c), m.transpose(1, 2))  # [N, hw, 3]
+            y = _PixelsTimesWeights.apply(x.permute(0, 2, 3, 1).reshape(n, h * wd, c), m)         # [N, hw, 3]
             y = y.reshape(n, h, wd, 3).permute(0, 3, 1, 2)
         else:
             y = torch.bmm(m, x.reshape(n, c, h * wd)).reshape(n, 3, h, wd)
