@@ -5,7 +5,8 @@ is the library's.
 
 Importing this module builds the page and loads no weights: a domain's models load on its first request, once,
 and stay (a Space loads its start domain at startup). Environment: LGANIM_DOMAIN (the start domain),
-LGANIM_DEVICE, LGANIM_DTYPE, LGANIM_MOTION_<DOMAIN> (ui/models.py), and the server's settings (ui/settings.py).
+LGANIM_DEVICE, LGANIM_DTYPE, LGANIM_MOTION_<DOMAIN> (ui/models.py), LGANIM_PRESETS (bundles of prompts fitted
+ahead, lganim/motion/presets.py: each loads with its domain), and the server's settings (ui/settings.py).
 
 What reaches gradio is checked first: every HTTP request by the guard (ui/guard.py: cookies, uploads within the disk
 cap, the file route), every call's values by the page (ui/page.py); the janitor keeps the files within the
@@ -28,6 +29,7 @@ from starlette.middleware import Middleware
 
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
+from lganim.motion.presets import configured_bundles
 from lganim.weights.registry import DOMAINS
 from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, zerogpu
 from ui.common import ANIMATORS, FILES, settings
@@ -55,10 +57,11 @@ THEME = gr.themes.Soft()
 START_DOMAIN, START_NOTICE = text.start_domain()
 try:
     SETTINGS = settings()
+    configured_bundles()                                  # LGANIM_PRESETS: a bundle it names wrongly stops the start
 except LganimError as e:
     sys.exit(f"error: {e}")
-if zerogpu.on_space():                                    # a Space loads its start domain onto the GPU at startup
-    ANIMATORS.preload(START_DOMAIN)
+if zerogpu.on_space():                                    # a Space loads its start domain onto the GPU at startup,
+    ANIMATORS.preload(START_DOMAIN)                       # with its presets (its other domains: on first use)
 
 with Page(title="lganim: animate a face from a sentence") as demo:     # ui/files.py keeps the cache, not gradio
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, give a face (a seed, or a photo), "

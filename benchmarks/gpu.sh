@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU measurements of benchmarks/README.md in one script, run from the repository root:
 #
-#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit, sets (default: all)
+#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit, fit, calibrate, sets
+#                                                  (default: all eight)
 #
 # tests:    the CUDA checks (pytest -m gpu: the fast path, the motion model)        -> OUTDIR/gpu-tests.log
 # eager:    1024², bf16, batches 1/16/64, plus the whole 16-frame request            -> OUTDIR/eager.json
@@ -11,6 +12,10 @@
 #           with a median latency under 50 ms                                         -> OUTDIR/live.json
 # edit:     one Edit-tab slider update (one 1024² frame, random weights, bf16) against a 16-frame clip of the
 #           same face                                                                 -> OUTDIR/edit.json
+# fit:      the prompt fit, reference against fast (bf16), 1024², random weights, BENCH_FIT_STEPS steps, both judged
+#           by the fp32 full-resolution objective after every step                   -> OUTDIR/fit.json
+# calibrate: a domain's calibration of its control directions (BENCH_CALIBRATE_DOMAIN, default random: 1024²
+#           random weights, every render measured by dlib), reference against fast (bf16) -> OUTDIR/calibrate.json
 # sets:     a set (render-set, the demo domain: no files needed) on one process, then on BENCH_SET_PROCESSES under
 #           torchrun (default: one per GPU; 2 on the CPU), each into a fresh folder, clips/s in each summary; then
 #           eval --set of the first                             -> OUTDIR/set-1.json, set-N.json, set-eval.json/.md
@@ -21,6 +26,7 @@
 # real cost, no files needed); it is left out, with a note, where clip-anytorch is not installed.
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
 # BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
+# BENCH_FIT_STEPS (100, a whole fit), BENCH_CALIBRATE_DOMAIN (random),
 # BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_SET_MANIFEST (examples/paper.csv),
 # BENCH_SET_PROCESSES (the sets stage's processes under torchrun), BENCH_ARGS (more
 # `lganim bench` arguments, e.g. "--repeats 5"). The device, size and frames can be changed so that the script
@@ -30,11 +36,11 @@ set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests|eager|compiled ...]}
 shift
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit sets)
+[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit fit calibrate sets)
 for stage in "${stages[@]}"; do
     case $stage in
-        tests|eager|compiled|live|edit|sets) ;;
-        *) echo "unknown stage '$stage': use tests, eager, compiled, live, edit or sets" >&2; exit 2 ;;
+        tests|eager|compiled|live|edit|fit|calibrate|sets) ;;
+        *) echo "unknown stage '$stage': use tests, eager, compiled, live, edit, fit, calibrate or sets" >&2; exit 2 ;;
     esac
 done
 py=${PYTHON:-python3}
@@ -79,6 +85,13 @@ write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.m
         edit)
             "$py" -m lganim bench --device "$device" --size "$size" --frames 16 --batch 16 --dtype bf16 --edit random \
                 --json "$out/edit.json" "${extra[@]}" 2>&1 | tee "$out/edit.log" || status=1 ;;
+        fit)
+            "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --fit --steps "${BENCH_FIT_STEPS:-100}" \
+                --json "$out/fit.json" "${extra[@]}" 2>&1 | tee "$out/fit.log" || status=1 ;;
+        calibrate)
+            "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 \
+                --calibrate "${BENCH_CALIBRATE_DOMAIN:-random}" --json "$out/calibrate.json" "${extra[@]}" 2>&1 \
+                | tee "$out/calibrate.log" || status=1 ;;
         sets)
             manifest=${BENCH_SET_MANIFEST:-examples/paper.csv}
             gpus=$( (nvidia-smi -L 2>/dev/null || true) | grep -c "^GPU")

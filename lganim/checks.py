@@ -15,6 +15,8 @@ import numpy as np
 
 from .errors import LganimError
 
+HUB_REPO = r"[A-Za-z0-9][\w.-]*/[\w.-]+"     # the form of a Hugging Face Hub repo id: USER/NAME
+
 
 def shown(value) -> str:
     """A short repr of a user value for an error message."""

@@ -54,6 +54,15 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
         raise LganimError(f"Unknown dtype {dtype!r}: use fp32, bf16 or fp16.") from None
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively: a CUDA device with bf16, or a CPU with AVX512-BF16 or AMX (torch's
+    own probes; other CPUs emulate bf16, slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    probes = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+    return device.type == "cpu" and any(probe is not None and probe() for probe in probes)
+
+
 def device_line(device: torch.device) -> str:
     """One line naming the device actually used, and why not the GPU when torch has CUDA but cannot use it."""
     if device.type == "cuda":
@@ -65,4 +74,4 @@ def device_line(device: torch.device) -> str:
     return f"device: {device} — CUDA is not usable, running on the CPU: {why}"
 
 
-__all__ = ["DTYPES", "cuda_status", "resolve_device", "resolve_dtype", "device_line"]
+__all__ = ["DTYPES", "cuda_status", "resolve_device", "resolve_dtype", "native_bf16", "device_line"]

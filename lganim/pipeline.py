@@ -44,11 +44,13 @@ from .face.composite import compose, place_crops
 from .live import LiveSession
 from .models.renderer import Renderer, make_renderer
 from .models.stylegan2 import Generator, to_uint8
-from .motion.calibration import load_directions
+from .motion.calibration import calibration_seconds, load_directions
 from .motion.directions import ControlDirections
+from .motion.fit_time import about
 from .motion.fitted import FittedMotion
 from .motion.futures import futures
 from .motion.loading import load_motion_source
+from .motion.presets import bundle_for, load_presets
 from .motion.source import LanguageMotion, Motion, MotionSource
 from .outputs import Outputs, OutputWriter, Written
 from .plan import FrameChunk, Plan
@@ -152,7 +154,8 @@ class Animator:
     @classmethod
     def from_pretrained(cls, domain: str = "human", *, device: str = "auto", dtype: str | torch.dtype | None = None,
                         motion: str | Path | None = None, renderer: str = "fast",
-                        fit_settings: FitSettings | None = None, chunk_size: int = DEFAULT_CHUNK) -> "Animator":
+                        fit_settings: FitSettings | None = None, chunk_size: int = DEFAULT_CHUNK,
+                        presets: str | Path | None = None) -> "Animator":
         """Load a domain's StyleGAN2 and motion source (downloading what is missing).
 
         motion: a folder written by `python -m lganim train`; a checkpoint file of the authors' training script
@@ -161,14 +164,24 @@ class Animator:
         motion weights exist for them). fit_settings: how prompts are fitted (default: `FitSettings()`).
         renderer: "fast" (batched, `models.renderer.FastRenderer`, tested against the reference) or "reference" (the
         fp32 StyleGAN2). `dtype` bf16/fp16 speeds up both. chunk_size: frames per synthesis call (streaming steps).
+        presets: a bundle of prompts fitted ahead and control directions (`python -m lganim prefit`): a folder or a
+        Hub repo USER/NAME[@REVISION]; a preset prompt fits nothing, and the directions calibrate nothing. None:
+        the bundle of this domain that `LGANIM_PRESETS` names, if any. A bundle made for another domain, generator
+        file, fit settings or fit version is refused in one line (motion/presets.py).
         """
         spec = get_domain(domain)
         dev, dt = resolve_device(device), resolve_dtype(dtype)
+        settings = fit_settings or FitSettings()
         files = domain_files(spec)
+        bundle = bundle_for(spec, presets)                  # its index read: a wrong name fails before any loading
         stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=dev, dtype=dt)
-        source = load_motion_source(spec, files, stylegan, motion, fit_settings or FitSettings())
+        loaded = None if bundle is None else load_presets(bundle, spec, files, stylegan, settings)
+        source = load_motion_source(spec, files, stylegan, motion, settings)
+        if loaded is not None and isinstance(source, FittedMotion):
+            source.fitter.preset(loaded.prompts)
         return cls(spec, stylegan, make_renderer(renderer, stylegan, dt, chunk_size), source,
-                   PhotoEncoder(spec, stylegan, files.encoder), files)
+                   PhotoEncoder(spec, stylegan, files.encoder), files,
+                   directions=None if loaded is None else loaded.directions)
 
     @property
     def device(self) -> torch.device:
@@ -206,6 +219,13 @@ class Animator:
             self._directions = load_directions(self.domain, self.files or domain_files(self.domain), self.stylegan,
                                                calibrate_if_missing=self.device.type == "cuda", progress=calibrating)
         return self._directions
+
+    def calibration_seconds(self) -> float:
+        """About how long the first request that needs the control directions calibrates them here: 0 when they are
+        loaded already (or came with presets), cached, or take milliseconds (motion/calibration.py)."""
+        if self._directions is not None:
+            return 0.0
+        return calibration_seconds(self.domain, self.files or domain_files(self.domain), self.stylegan)
 
     # -- editing a still face -------------------------------------------------------------------------------
     @property
@@ -258,7 +278,9 @@ class Animator:
                 w0 = seed_codes(self.stylegan, request.seeds, psi)                         # [B, L, D]
             first = self.renderer(w0) if source.needs_first_frames else None               # [B, 3, H, W]
             fitting = "Fitting the motion to the prompt"
-            if isinstance(source, FittedMotion) and source.unfitted(request.prompts):    # its first step is slow
+            fitted = isinstance(source, FittedMotion)
+            if fitted and source.unfitted(request.prompts):        # its first step is slow: say it begins, and how long
+                fitting += f" ({about(source.fit_seconds(request.prompts))} on {self.device.type})"
                 announce(progress, fitting, source.fitter.settings.steps)
             motion = source.motion(request, w0, first, generator=generator, progress=optimising(progress, fitting))
         want = (request.batch, request.num_frames, self.stylegan.num_ws, self.stylegan.style_dim)
@@ -268,7 +290,8 @@ class Animator:
         if start is not None and start.move is not None:          # the edit's crop move, under the motion's moves
             held = np.broadcast_to(np.asarray(start.move, np.float64), (request.num_frames, 3, 3))
             motion = Motion(motion.offsets, compose(motion.transforms, held), motion.audio, motion.track)
-        return Plan(request, w0, motion, psi, photo, first)
+        warnings = tuple(source.warnings(request.prompts)) if fitted else ()        # fits a time budget stopped
+        return Plan(request, w0, motion, psi, photo, first, warnings=warnings)
 
     def _check_start(self, start) -> None:
         """An edit is a start code of this Animator's domain and StyleGAN2."""

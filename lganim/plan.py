@@ -19,7 +19,8 @@ class Plan:
 
     video_fps: the rate its video is written at (None: the request's fps; a face driven by a video at that video's
     own frame times has its average rate). envelope: for a face driven by speech, the speech envelope per frame in
-    [0, 1] (what the mouth follows), else None.
+    [0, 1] (what the mouth follows), else None. warnings: lines the result must show (a fit its time budget
+    stopped: "fitted 12 of 100 steps in 120 s: the motion may be weak").
     """
 
     request: Request
@@ -30,6 +31,7 @@ class Plan:
     first_frames: torch.Tensor | None = None  # [B, 3, H, W] frame 0, when the motion source rendered it
     video_fps: float | None = None
     envelope: np.ndarray | None = None      # [T] in [0, 1]
+    warnings: tuple[str, ...] = ()
 
     @property
     def ws(self) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """The whole pipeline on the offline demo domain (tiny random checkpoints through the real loading path)."""
+import re
 
 import numpy as np
 import pytest
@@ -202,8 +203,20 @@ def test_fitted_motion_reports_progress_through_prepare(tmp_path, monkeypatch):
     seen = []
     plan = fitted.prepare(Request(prompts=PROMPT, seeds=1, num_frames=4),
                           progress=lambda stage, step, total: seen.append((stage, step, total)))
-    assert seen == [("Fitting the motion to the prompt", k, 3) for k in (0, 1, 2, 3)]     # 0: said as it begins
+    stage = seen[0][0]                                  # with how long it takes here: a first guess, nothing measured
+    assert re.fullmatch(r"Fitting the motion to the prompt \(about \d+ s on cpu\)", stage), stage
+    assert seen == [(stage, k, 3) for k in (0, 1, 2, 3)]                                  # 0: said as it begins
     assert plan.ws.shape[1] == 4 and torch.equal(plan.ws[:, 0], seed_codes(fitted.stylegan, [1], 1.0))
+    assert plan.warnings == ()
+
+
+def test_a_fit_its_budget_stopped_is_a_warning_of_the_plan(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    fitted = Animator.from_pretrained("demo", motion="fit", device="cpu",
+                                      fit_settings=FitSettings(steps=3, batch=1, frames=2, max_seconds=1e-3))
+    plan = fitted.prepare(Request(prompts=PROMPT, seeds=1, num_frames=4))
+    assert len(plan.warnings) == 1 and re.fullmatch(r"fitted 1 of 3 steps in \d+ s: the motion may be weak",
+                                                    plan.warnings[0]), plan.warnings
 
 
 def test_fast_renderer_is_the_default_and_matches_the_reference(anim):

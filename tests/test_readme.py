@@ -17,7 +17,7 @@ from tests.videos import count_frames
 pytestmark = pytest.mark.slow                 # runs the commands, and an app, as subprocesses
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # what an example needs that a CPU test cannot give: the network, a GPU, a run of eight processes, its output
-OUT_OF_REACH = ("lganim download human", "--device cuda", "torchrun ", "--motion runs/")
+OUT_OF_REACH = ("lganim download human", "--push ", "--device cuda", "torchrun ", "--motion runs/")
 
 
 def blocks(language: str, section: str) -> list[str]:

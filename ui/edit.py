@@ -73,10 +73,11 @@ CALLS = itertools.count()                # numbers the calls that have no sessio
 
 
 def edit_seconds(domain: str, request: EditRequest) -> int:
-    """ZeroGPU time of one edit: one frame, plus loading, new prompts' fits and the photo (`zerogpu.gpu_seconds`)."""
+    """ZeroGPU time of one edit: one frame, plus loading, new prompts' fits, the photo and, when a slider asks for
+    one, the domain's calibration (`zerogpu.gpu_seconds`)."""
     face = Request(prompts=tuple(request.prompts), seeds=(request.seed or 0,), image=request.image,
                    refine_steps=request.refine_steps)
-    return zerogpu.gpu_seconds(ANIMATORS, domain, face, frames=1)
+    return zerogpu.gpu_seconds(ANIMATORS, domain, face, frames=1, controls=bool(request.controls))
 
 
 @on_gpu(duration=edit_seconds)

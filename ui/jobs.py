@@ -255,8 +255,9 @@ def predict(animators: Animators, domain: str, request: PredictRequest, files_ro
             yield Update(line, live=written.last[0], done=(i + 1) * t, total=k * t)
         captions = [r.info["prompt"] for r in results]
         h, w = written.last.shape[1:3]
-        update = Update(done_line(anim, k, t, h, w, request.fps, budget), live=written.last[0], videos=videos,
-                        captions=captions, strip=np.concatenate(strips, axis=0),
+        warnings = tuple(dict.fromkeys(line for r in results for line in r.plan.warnings))
+        update = Update(done_line(anim, k, t, h, w, request.fps, budget, warnings), live=written.last[0],
+                        videos=videos, captions=captions, strip=np.concatenate(strips, axis=0),
                         plot=motion_curves(np.stack(offsets), [f"{i}: {c[:40]}" for i, c in enumerate(captions)]),
                         done=k * t, total=k * t)
         finished = True
@@ -273,10 +274,13 @@ def estimate(request: Request, anim: Animator) -> int:
     return int(request.batch * request.num_frames * side * side * BYTES_PER_PIXEL)
 
 
-def done_line(anim: Animator, clips: int, frames: int, height: int, width: int, fps: float, budget: Budget) -> str:
+def done_line(anim: Animator, clips: int, frames: int, height: int, width: int, fps: float, budget: Budget,
+              warnings: tuple[str, ...] = ()) -> str:
+    """The status of a finished request, with its warnings (a fit its time budget stopped)."""
     return (f"Done: {clips} clip{'s' * (clips > 1)} × {frames} frames · {width}×{height} px · {fps:g} fps · "
             f"{clock() - budget.started:.1f} s · domain {anim.domain.name}"
-            + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else ""))
+            + (" (untrained: a check of the plumbing, not a result)" if anim.domain.untrained else "")
+            + "".join(f" · ⚠️ {line}" for line in warnings))
 
 
 def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, files_root: str | Path,
@@ -318,7 +322,7 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
         curves = (track_curves(motion.track) if plan.envelope is None else
                   track_curves(motion.track, ["mouth_open"], {"speech envelope": plan.envelope}))
     h, w = written.last.shape[1:3]
-    status = done_line(anim, b, t, h, w, written.fps, budget)
+    status = done_line(anim, b, t, h, w, written.fps, budget, plan.warnings)
     result = Update(status, live=tile(written.last), videos=written.videos, captions=labels_of(request),
                     strip=written.strip,
                     plot=motion_curves(motion.offsets.float().cpu().numpy(), labels_of(request),

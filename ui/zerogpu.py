@@ -28,9 +28,13 @@ def on_zero_gpu() -> bool:
     return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
 
 
-def gpu_seconds(animators: Animators, domain: str, request: Request | None = None, frames: int | None = None) -> int:
+def gpu_seconds(animators: Animators, domain: str, request: Request | None = None, frames: int | None = None,
+                controls: bool = False) -> int:
     """A generous estimate of the GPU time one request needs (ZeroGPU's `duration`): loading on first use, the
-    fits of prompts not fitted yet, the photo, and the frames (`frames`, default the request's); 20 s to 300 s."""
+    fits of prompts not fitted yet (the step time earlier fits measured on this device, `FittedMotion.fit_seconds`),
+    the photo, the frames (`frames`, default the request's) and, for a request that needs the domain's control
+    directions (`controls`: Drive, Talk, Edit), their calibration when it is not cached; 20 s to 300 s. Fits and
+    calibration are counted once the domain is loaded (before that, the loading allowance)."""
     spec = get_domain(domain)
     per_frame = 0.05 if spec.stylegan.size >= 1024 else 0.02 if spec.stylegan.size >= 512 else 0.01
     seconds = 10.0
@@ -39,11 +43,12 @@ def gpu_seconds(animators: Animators, domain: str, request: Request | None = Non
         frames = request.batch * request.num_frames if frames is None else frames
         if anim is None:
             seconds += 60                                           # loading (the files are on disk on a Space)
-        elif hasattr(anim.motion, "unfitted"):
-            steps = anim.motion.fitter.settings.steps
-            seconds += len(anim.motion.unfitted(request.prompts)) * steps * 10 * per_frame
+        elif hasattr(anim.motion, "fit_seconds"):
+            seconds += anim.motion.fit_seconds(request.prompts)
         if request.image is not None:
             seconds += 5 + request.refine_steps * 4 * per_frame
+    if controls and anim is not None:
+        seconds += anim.calibration_seconds()
     seconds += (frames or 0) * per_frame
     return int(min(max(seconds, 20), 300))
 
@@ -67,7 +72,8 @@ def drive_seconds(animators: Animators, domain: str, request: DriveRequest) -> i
         return 60
     tracking = 0.1 * 30 * (seconds * (driving.kind == "video") + style)
     face = request.as_request(1, fps)
-    return int(min(gpu_seconds(animators, domain, face, frames=math.ceil(seconds * fps)) + tracking, 300))
+    return int(min(gpu_seconds(animators, domain, face, frames=math.ceil(seconds * fps), controls=True) + tracking,
+                   300))
 
 
 

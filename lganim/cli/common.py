@@ -32,6 +32,8 @@ def write_clips(result: AnimationResult, files: ClipFiles) -> Written:
         print(f"wrote {path} ({written.frames} frames, {w}x{h}, {written.fps:g} fps{sound})")
     for path in [*written.gifs, *([written.strip_file] if written.strip_file else []), *written.tracks]:
         print(f"wrote {path}")
+    for line in result.plan.warnings:                       # a fit its time budget stopped
+        print(f"warning: {line}", file=sys.stderr)
     return written
 
 

@@ -28,6 +28,7 @@ def run(args) -> int:
     files = domain_files(spec)
     stylegan = load_generator(resolve(files.stylegan), spec.stylegan, device=device, dtype=dtype)
     fitter = build_fitter(spec, files, stylegan, settings=settings, cache=not args.no_cache)
+    fitter.notify = lambda line: tqdm.write(line, file=sys.stderr)       # the estimate, a budget's warning
     results = []
     prompts = [seg for prompt in args.prompt for seg in split_prompt(prompt)]
     for prompt in dict.fromkeys(prompts):
@@ -43,7 +44,7 @@ def run(args) -> int:
         print("note: the identity loss was skipped (ir_se50.pth is not on disk)")
     if args.json is not None:
         out = dict(results[0]) if len(results) == 1 else {}
-        out.update({"domain": spec.name, "settings": settings.key_dict(), "results": results,
+        out.update({"domain": spec.name, "settings": fitter.settings.key_dict(), "results": results,
                     "device": str(device), "threads": torch.get_num_threads()})
         write_json(args.json, out)
     return 0

@@ -132,6 +132,22 @@ def add_fit(p) -> None:
     add_device(p)
 
 
+def add_prefit(p) -> None:
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP)
+    p.add_argument("--prompt", action="append",
+                   help="a prompt to fit (repeatable; default: the paper's 28 expressions of the domain's subject)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the bundle's folder: new or empty, or a bundle of an earlier prefit to resume")
+    p.add_argument("--push", metavar="USER/NAME", help="upload the bundle to this Hub model repo (needs HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="with --push: create the repo as private")
+    add_device(p, dtype=False)
+
+
+def add_fits(p) -> None:
+    p.add_argument("--domain", help="only this domain's fits (default: every domain's)")
+    p.add_argument("--clear", action="store_true", help="delete them (what earlier fits measured of step times stays)")
+
+
 def add_calibrate(p) -> None:
     p.add_argument("--domain", default="human", help=DOMAIN_HELP)
     p.add_argument("--samples", type=int, default=None, help="faces rendered along each direction (default 8)")
@@ -218,7 +234,9 @@ def add_bench(p) -> None:
                    help="frames the per-frame reference renders (its cost is linear in them; capped at --frames)")
     p.add_argument("--batch", type=int, action="append", default=None,
                    help="chunk size of the fast path; repeat for several (default: all frames in one chunk)")
-    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default="fp32", help="compute dtype of the fast path")
+    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default=None,
+                   help="compute dtype of the fast path (default fp32; with --fit the fast fit's own: bf16 where the "
+                        "device computes it natively, else fp32)")
     p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
                    help="NHWC activations in the fast path (auto: on)")
     p.add_argument("--compile", default=None, metavar="MODE", nargs="?", const="default",
@@ -246,6 +264,16 @@ def add_bench(p) -> None:
     p.add_argument("--live-domain", default=None, metavar="DOMAIN", help="with --live: a domain's StyleGAN2 (demo...)")
     p.add_argument("--live-side", type=int, default=512, metavar="PIXELS",
                    help="with --live: the camera frames' longest side (default 512)")
+    p.add_argument("--fit", action="store_true",
+                   help="time the prompt fit instead: the reference fit against the fast one (the --size StyleGAN2 "
+                        "and CLIP ViT-B/32 with random weights; the fast path in --dtype fp32 or bf16), both judged "
+                        "by the fp32 full-resolution objective after every step")
+    p.add_argument("--steps", type=int, default=5, metavar="N", help="with --fit: steps of each fit (default 5)")
+    p.add_argument("--fit-setting", action="append", default=[], metavar="NAME=VALUE",
+                   help="with --fit: a FitSettings field of the fast fit, e.g. decay=none (repeatable)")
+    p.add_argument("--calibrate", default=None, metavar="DOMAIN",
+                   help="time a domain's calibration of its control directions instead, on the reference and the "
+                        "fast path: a domain, or random: the --size StyleGAN2 with random weights")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
@@ -376,6 +404,9 @@ COMMANDS = {
              "lganim.cli.live", "run", "live"),
     "fit": ("fit a prompt's motion without training (cached per domain and prompt)", add_fit, "lganim.cli.fit",
             "run", None),
+    "prefit": ("fit a domain's prompts and control directions once into a presets bundle (and push it to the Hub)",
+               add_prefit, "lganim.cli.prefit", "run", "prefit"),
+    "fits": ("list the cached prompt fits, or clear them", add_fits, "lganim.cli.fits", "run", None),
     "calibrate": ("find the control directions that drive a face from a motion track (cached per domain)",
                   add_calibrate, "lganim.cli.calibrate", "run", None),
     "train": ("train the paper's motion generator (torchrun for several processes)", add_train,
@@ -386,7 +417,7 @@ COMMANDS = {
              "lganim.cli.sets", "evaluate", "evaluate"),
     "space": ("write a ready Hugging Face Space folder of the app (and push it with --push)", add_space,
               "lganim.cli.space", "run", None),
-    "bench": ("time the fp32 per-frame reference against the batched fast renderer (JSON)", add_bench,
+    "bench": ("time the fp32 per-frame reference against the batched fast renderer, or the fit (JSON)", add_bench,
               "lganim.tools.bench", "run", None),
 }
 

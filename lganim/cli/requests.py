@@ -7,17 +7,19 @@ Each function takes the parsed arguments and returns what the command's runner g
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks
-from ..config import IMAGE_SUFFIXES, MAX_FPS, TRACK_SUFFIXES, VIDEO_SUFFIXES
+from ..config import IMAGE_SUFFIXES, MAX_FPS, MAX_PROMPT_CHARS, TRACK_SUFFIXES, VIDEO_SUFFIXES, paper_prompts
 from ..errors import LganimError
 from ..face.photo import check_photo
 from ..media.audio import probe_audio
 from ..media.ffmpeg import MediaInfo
 from ..media.video_reader import probe_video
-from ..request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from ..motion.sequences import split_prompt
+from ..request import PROMPT_EXAMPLE, DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
 from ..sets.manifest import Manifest, read_manifest
 from ..sets.results import check_folder, records
 from ..tracks.track import Track
@@ -169,6 +171,22 @@ def predict(args) -> PredictRequest:
         raise LganimError(f"The folder {args.out.parent} does not exist.")
     return PredictRequest(seed=args.seed, samples=args.samples, prompt=args.prompt, num_frames=args.frames,
                           fps=args.fps, diversity=args.diversity, **face(args))
+
+
+def prefit(args) -> list[str]:
+    """The prompts to fit (segments of "A; then B" each, the paper's expressions by default) and --out: a new or
+    empty folder, or a bundle to resume (whose index the prefit itself checks)."""
+    spec = get_domain(args.domain)
+    out = args.out
+    if not (out / "index.json").is_file() and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LganimError(f"{out} exists and is not a presets bundle: give a new or empty folder.")
+    if not out.absolute().parent.is_dir():
+        raise LganimError(f"The folder {out.parent} does not exist.")
+    if args.push is not None and not re.fullmatch(checks.HUB_REPO, args.push):
+        raise LganimError(f"--push takes a Hub repo as USER/NAME, got {checks.shown(args.push)}.")
+    prompts = [checks.text("--prompt", p, PROMPT_EXAMPLE, MAX_PROMPT_CHARS)
+               for p in args.prompt or paper_prompts(spec.subject)]
+    return [segment for prompt in prompts for segment in split_prompt(prompt)]
 
 
 def live(args) -> tuple[LiveRequest, MediaInfo]:

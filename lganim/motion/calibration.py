@@ -39,7 +39,7 @@ from .. import checks
 from ..config import DRIVEN_CHANNELS, StepProgress
 from ..errors import LganimError
 from ..face.channels import landmark_measure
-from ..models.renderer import FastRenderer
+from ..models.renderer import FastRenderer, Renderer
 from ..models.stylegan2 import Generator, to_uint8
 from ..startcodes import seed_codes
 from ..weights.domain_files import DomainFiles
@@ -90,6 +90,13 @@ CHUNK = 32                          # codes rendered and measured at once
 MAX_SAMPLES = 64
 
 
+# First guesses of the measured method's costs (a calibration runs once per domain and is cached: never timed twice):
+# one render, in seconds per 1024 px of the StyleGAN2's side (CPU fp32 fast path on 2 cores; a GPU), and one
+# measurement (dlib's detector and 68 landmarks on a MEASURE_SIDE² render, about 20 ms, plus the shrink).
+RENDER_SECONDS = {"cpu": 2.0, "cuda": 0.01}
+MEASURE_SECONDS = 0.05
+
+
 MAX_COMPONENTS = 32
 
 
@@ -98,21 +105,27 @@ Measure = Callable[[np.ndarray, torch.Tensor], dict[str, np.ndarray]]
 
 
 class _Renders:
-    """Renders W+ codes in chunks, shrinks them to MEASURE_SIDE, measures them, and counts them for `progress`."""
+    """Renders W+ codes in chunks, shrinks them to MEASURE_SIDE, measures them, and counts them (and the seconds
+    each part took) for `progress` and the calibration's record."""
 
-    def __init__(self, stylegan: Generator, measure: Measure, total: int, progress: StepProgress | None):
-        self.renderer = FastRenderer(stylegan, dtype=stylegan.dtype)
-        self.measure, self.total, self.progress, self.done = measure, total, progress, 0
+    def __init__(self, renderer: Renderer, measure: Measure, total: int, progress: StepProgress | None):
+        self.renderer, self.measure, self.total, self.progress, self.done = renderer, measure, total, progress, 0
+        self.render_seconds = self.measure_seconds = 0.0
 
     def __call__(self, codes: torch.Tensor) -> dict[str, np.ndarray]:
         """codes [M, L, D] -> channel -> float64 [M]."""
         parts = []
         for start in range(0, len(codes), CHUNK):
             part = codes[start:start + CHUNK]
+            begin = time.perf_counter()
             images = self.renderer(part)                                     # [n, 3, H, W] on the device
             if images.shape[-1] > MEASURE_SIDE:
                 images = F.interpolate(images, size=(MEASURE_SIDE, MEASURE_SIDE), mode="area")
-            parts.append(self._checked(self.measure(to_uint8(images).numpy(), part), len(part)))
+            pixels = to_uint8(images).numpy()                                # waits for the device
+            rendered = time.perf_counter()
+            parts.append(self._checked(self.measure(pixels, part), len(part)))
+            self.render_seconds += rendered - begin
+            self.measure_seconds += time.perf_counter() - rendered
             self.done += len(part)
             if self.progress is not None:
                 self.progress(self.done, self.total)
@@ -169,15 +182,20 @@ def _solve(jac: dict[str, np.ndarray], channel: str, group_index: int, k: int) -
     return np.linalg.solve(normal + ridge * np.eye(k), jn.T @ target)
 
 
-def _measured(domain: Domain, stylegan: Generator, measure: Measure, comps: dict[str, torch.Tensor],
-              sigma: dict[str, torch.Tensor], samples: int, step: float, seed: int,
+def measured_renders(samples: int = SAMPLES, components: int = COMPONENTS) -> int:
+    """Renders the "measured" method makes (and measures) at most: the Jacobian's and the held-out faces'."""
+    held = max(2, samples // 2)
+    return 2 * len(LAYER_GROUPS) * components * samples + held * (1 + 4 * len(DRIVEN_CHANNELS))
+
+
+def _measured(domain: Domain, stylegan: Generator, renderer: Renderer, measure: Measure,
+              comps: dict[str, torch.Tensor], sigma: dict[str, torch.Tensor], samples: int, step: float, seed: int,
               progress: StepProgress | None) -> tuple[dict, dict, dict, dict]:
     """The "measured" method (module doc): directions, methods, R² and per-channel details."""
     num_ws, k = stylegan.num_ws, len(next(iter(comps.values())))
     held = max(2, samples // 2)
     groups = list(LAYER_GROUPS)
-    renders = _Renders(stylegan, measure, 2 * len(groups) * k * samples + held * (1 + 4 * len(DRIVEN_CHANNELS)),
-                       progress)
+    renders = _Renders(renderer, measure, measured_renders(samples, k), progress)
     # Jacobian: central differences at ±step·σ along every component of every group, on N faces.
     units = torch.cat([place(comps[g], LAYER_GROUPS[g], num_ws) for g in groups])       # [G·K, L, D] unit per layer
     dist = torch.cat([step * sigma[g] for g in groups])                                  # [G·K] W distance
@@ -207,6 +225,7 @@ def _measured(domain: Domain, stylegan: Generator, measure: Measure, comps: dict
     if progress is not None:
         progress(renders.total, renders.total)
     details = {"channels": details, "renders": renders.done, "held_out": held,
+               "render_seconds": renders.render_seconds, "measure_seconds": renders.measure_seconds,
                "jacobian": {c: [None if not math.isfinite(x) else float(x) for x in jac[c]] for c in DRIVEN_CHANNELS}}
     return directions, method, {c: r2.get(c) for c in DRIVEN_CHANNELS}, details
 
@@ -274,14 +293,16 @@ def uses_prompts(domain: Domain) -> bool:
 
 def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = None, samples: int = SAMPLES,
               components: int = COMPONENTS, step: float = STEP_SIGMAS, seed: int = SEED,
-              progress: StepProgress | None = None, fitter: PromptFitter | None = None) -> ControlDirections:
+              progress: StepProgress | None = None, fitter: PromptFitter | None = None,
+              renderer: Renderer | None = None) -> ControlDirections:
     """Compute a domain's control directions on its loaded StyleGAN2 (on the StyleGAN2's device and dtype).
 
     The method (module doc): with a `measure` (images uint8 [N, h, w, 3], codes [N, L, D] -> channel -> [N], NaN
     where not measurable), "measured"; without one, the untrained demo takes the fallback, faces of people are
     measured with `landmark_measure`, and other domains (anime, dog) fit prompts with `fitter` (required there).
     samples: faces of the Jacobian; components: SeFa components per group; step: the finite-difference step in σ;
-    seed: the first face's seed; progress(done, total): renders measured, or fitting steps.
+    seed: the first face's seed; progress(done, total): renders measured, or fitting steps; renderer: what renders
+    the measured faces (default: a `FastRenderer` in the StyleGAN2's dtype).
     """
     start = time.perf_counter()
     _check_generator(stylegan)
@@ -294,8 +315,9 @@ def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = 
     r2: dict[str, float | None] = dict.fromkeys(DRIVEN_CHANNELS)
     meta = {"components": components, "sigma": {g: s.tolist() for g, s in sigma.items()}}
     if measure is not None or not (domain.untrained or uses_prompts(domain)):
-        directions, method, r2, details = _measured(domain, stylegan, measure or landmark_measure, comps, sigma,
-                                                    samples, step, seed, progress)
+        renderer = renderer or FastRenderer(stylegan, dtype=stylegan.dtype)
+        directions, method, r2, details = _measured(domain, stylegan, renderer, measure or landmark_measure, comps,
+                                                    sigma, samples, step, seed, progress)
         meta.update(details, samples=samples, step_sigmas=step, seed=seed,
                     measurer="dlib-68" if measure is None else getattr(measure, "__name__", "custom"))
     elif domain.untrained:
@@ -315,17 +337,36 @@ def calibrate(domain: Domain, stylegan: Generator, *, measure: Measure | None = 
 
 
 def calibrate_domain(domain: Domain, files: DomainFiles, stylegan: Generator, *, samples: int = SAMPLES,
-                     components: int = COMPONENTS, progress: StepProgress | None = None) -> ControlDirections:
-    """Compute the domain's control directions (`calibrate`, with a prompt fitter where it needs one) and cache
-    them, replacing any cached entry."""
-    fitter = build_fitter(domain, files, stylegan) if uses_prompts(domain) else None
+                     components: int = COMPONENTS, progress: StepProgress | None = None,
+                     fitter: PromptFitter | None = None) -> ControlDirections:
+    """Compute the domain's control directions (`calibrate`, with a prompt fitter where it needs one: `fitter`, by
+    default one of the default fit settings) and cache them, replacing any cached entry."""
+    if uses_prompts(domain):
+        fitter = fitter or build_fitter(domain, files, stylegan)
+    else:
+        fitter = None
     directions = calibrate(domain, stylegan, samples=samples, components=components, progress=progress, fitter=fitter)
     store_directions(directions, domain, files)
     return directions
 
 
+def calibration_seconds(domain: Domain, files: DomainFiles, stylegan: Generator) -> float:
+    """About how long `load_directions(..., calibrate_if_missing=True)` calibrates here: 0 when the directions are
+    cached or take milliseconds (the untrained demo); the measured method's renders and measurements
+    (`RENDER_SECONDS`, `MEASURE_SECONDS`); or the fits of the prompt method's expressions (`PromptFitter.fit_seconds`:
+    the step time earlier fits measured on this device, or a first guess)."""
+    if domain.untrained or cached_directions(domain, files, stylegan) is not None:
+        return 0.0
+    if uses_prompts(domain):
+        fitter = build_fitter(domain, files, stylegan)
+        expressions = dict.fromkeys(e for e, _ in PROMPT_EXPRESSIONS.values())
+        return sum(fitter.fit_seconds(f"The {domain.subject} is {e}.") for e in expressions)
+    render = RENDER_SECONDS["cuda" if stylegan.device.type == "cuda" else "cpu"] * stylegan.size / 1024
+    return measured_renders() * (render + MEASURE_SECONDS)
+
+
 def load_directions(domain: Domain, files: DomainFiles, stylegan: Generator, *, calibrate_if_missing: bool,
-                  progress: StepProgress | None = None) -> ControlDirections:
+                    progress: StepProgress | None = None) -> ControlDirections:
     """The domain's control directions: cached, else computed and cached. The demo's fallback is always computed
     (in milliseconds); a real domain is calibrated only with `calibrate_if_missing` (minutes on a GPU), else an
     LganimError names the command that does it."""
@@ -366,5 +407,6 @@ def observed_ranges(directions: ControlDirections) -> dict[str, tuple[float, flo
     return out
 
 
-__all__ = ["SAMPLES", "COMPONENTS", "STEP_SIGMAS", "Measure", "calibrate", "uses_prompts", "calibrate_domain",
-           "load_directions", "typical_range", "observed_ranges"]
+__all__ = ["SAMPLES", "COMPONENTS", "STEP_SIGMAS", "RENDER_SECONDS", "MEASURE_SECONDS", "Measure", "measured_renders",
+           "calibrate", "uses_prompts", "calibrate_domain", "calibration_seconds", "load_directions", "typical_range",
+           "observed_ranges"]

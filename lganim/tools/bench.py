@@ -11,18 +11,16 @@ For each: frames/s (median over `--repeats` timed passes, after `--warmup` untim
 in alternation so that a busy machine slows both alike), time to first frame, peak memory, and for the fast path
 the max abs error against the reference images and the speedup. On CUDA every timing ends with
 `torch.cuda.synchronize` and the fast path's throughput is also given as a share of the device's bf16 peak,
-from the FLOP count of `synthesis_flops`.
+from the FLOP count of `synthesis_flops`. Peak memory is `measure.PeakMemory`'s, per pass.
 
-Peak memory: on CUDA `max_memory_allocated` above what was allocated before the pass; on the CPU the growth of the
-process's peak resident set (Linux `VmHWM`, reset before each pass through `/proc/self/clear_refs`), or None where
-that is not available.
+Other benchmarks of the same command, each in its module: `--request` (the whole request, here), `--edit`
+(bench_edit.py), and instead of the renderers `--live` (bench_live.py), `--fit` (the prompt fit, bench_fit.py) and
+`--calibrate` (a domain's calibration, bench_calibrate.py).
 """
 from __future__ import annotations
 
 import datetime
 import os
-import platform
-import re
 import statistics
 import time
 from pathlib import Path
@@ -36,46 +34,24 @@ from ..files import write_json
 from ..models.clip import random_clip
 from ..models.motion_generator import MotionGenerator
 from ..models.renderer import FastRenderer, ReferenceRenderer
-from ..models.stylegan2 import Generator
 from ..motion.calibration import calibrate
 from ..motion.trained import TrainedMotion
 from ..pipeline import Animator
 from ..request import Request
 from ..weights.registry import CLIP_MOTION_MODEL, Domain
+from .bench_calibrate import format_calibrate, time_calibrate
 from .bench_edit import format_edit, time_edit
+from .bench_fit import format_fit, parse_fit_setting, time_fit
 from .bench_live import format_live, time_live
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
+from .measure import PeakMemory, device_name, random_stylegan, sync
 
-PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
 REQUEST_PROMPT = DEFAULT_PROMPT
 REQUEST_FRAMES = 16
 RANDOM_REQUEST = "random"  # --request domain of random-weight real architectures (see request_animator)
 
 
-
 # ---- models and codes -------------------------------------------------------------------------------------------
-
-def random_stylegan(config: GeneratorConfig, device: torch.device, seed: int):
-    """A `Generator` of the real architecture with every parameter drawn from a seeded `torch.Generator`.
-
-    Weights keep the architecture's init (N(0, 1), the mapping's divided by lr_mul); biases and noise strengths,
-    zero in a fresh network, are drawn N(0, PARAM_STD²) so that the benchmark's error covers every term.
-    """
-    rng = torch.Generator(device="cpu").manual_seed(seed)
-    g = Generator.from_config(config)
-    with torch.no_grad():
-        for name, t in g.state_dict().items():
-            if name.endswith(".kernel"):
-                continue  # the fixed blur FIR
-            noise = torch.randn(t.shape, generator=rng)
-            if name.startswith("style.") and name.endswith(".weight"):
-                t.copy_(noise / config.lr_mlp)
-            elif name.endswith(("bias", "noise.weight")):
-                t.add_(noise * PARAM_STD)  # modulation biases stay centred on their init of 1
-            else:
-                t.copy_(noise)  # conv/modulation weights, the constant input, the noise maps
-    return g.to(device).eval().requires_grad_(False)
-
 
 def make_codes(g, frames: int, seed: int) -> torch.Tensor:
     """W+ codes [T, L, D] of a short motion: a mapped base code plus a growing mapped offset per layer."""
@@ -92,55 +68,6 @@ def make_codes(g, frames: int, seed: int) -> torch.Tensor:
 
 # ---- measurement ------------------------------------------------------------------------------------------------
 
-class PeakMemory:
-    """Peak memory above the starting level during a `with` block (bytes; None where it cannot be measured)."""
-
-    def __init__(self, device: torch.device):
-        self.device = device
-        self.bytes: int | None = None
-
-    @staticmethod
-    def _reset_peak_rss() -> int | None:
-        """Reset the process's peak resident set (VmHWM) to the current one and return that, in bytes."""
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-            m = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
-        except OSError:
-            return None
-        return int(m.group(1)) * 1024 if m else None
-
-    @staticmethod
-    def _read_hwm() -> int | None:
-        try:
-            m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
-        except OSError:
-            return None
-        return int(m.group(1)) * 1024 if m else None
-
-    def __enter__(self):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self._start = torch.cuda.memory_allocated(self.device)
-        else:
-            self._start = self._reset_peak_rss()
-        return self
-
-    def __exit__(self, *exc):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            self.bytes = torch.cuda.max_memory_allocated(self.device) - self._start
-        elif self._start is not None:
-            peak = self._read_hwm()
-            self.bytes = None if peak is None else max(0, peak - self._start)
-        return False
-
-
-def _sync(device: torch.device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _reference_pass(g, ws: torch.Tensor, device: torch.device) -> tuple[float, float, torch.Tensor]:
     """Per-frame fp32 reference: (seconds, seconds to the first frame, images [T, 3, H, W])."""
     frames = []
@@ -149,9 +76,9 @@ def _reference_pass(g, ws: torch.Tensor, device: torch.device) -> tuple[float, f
     for t in range(ws.shape[0]):
         frames.append(g.synthesis(ws[t:t + 1]))
         if first is None:
-            _sync(device)
+            sync(device)
             first = time.perf_counter() - start
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start, first, torch.cat(frames)
 
 
@@ -163,9 +90,9 @@ def _fast_pass(renderer, ws: torch.Tensor, device: torch.device) -> tuple[float,
     for chunk in renderer.stream(ws):
         chunks.append(chunk)
         if first is None:
-            _sync(device)
+            sync(device)
             first = time.perf_counter() - start
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start, first, torch.cat(chunks)
 
 
@@ -194,18 +121,18 @@ def _validate(args) -> torch.device:
         raise LganimError(f"--threads must be from 1 to 256, got {args.threads}")
     if args.live is not None and args.live_side < 16:
         raise LganimError(f"--live-side must be at least 16 pixels, got {args.live_side}")
+    if args.steps < 1:
+        raise LganimError(f"--steps must be at least 1, got {args.steps}")
+    if args.fit and args.calibrate is not None:
+        raise LganimError("--fit and --calibrate are two benchmarks: run them one at a time")
+    if args.fit_setting and not args.fit:
+        raise LganimError("--fit-setting needs --fit")
     if args.motion is not None and args.request in (None, RANDOM_REQUEST):
         raise LganimError("--motion needs --request with a real domain (random and no --request use no motion files)")
     device = resolve_device(args.device)
     if args.dtype == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise LganimError("this CUDA device has no bf16; use --dtype fp16 or fp32")
     return device
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine()
 
 
 def summarize(setup: dict, reference: dict, fast: dict[int, dict]) -> dict:
@@ -319,11 +246,11 @@ def time_request(domain: str, motion: Path | None, device: torch.device, dtype: 
             for name, anim in paths.items():
                 start = time.perf_counter()
                 plan = anim.prepare(request)
-                _sync(device)
+                sync(device)
                 prepared = time.perf_counter()
                 for _ in anim.render(plan):
                     pass
-                _sync(device)
+                sync(device)
                 if i >= warmup:
                     times[name]["prepare_s"].append(prepared - start)
                     times[name]["render_s"].append(time.perf_counter() - prepared)
@@ -344,11 +271,18 @@ def run(args) -> int:
     if args.live is not None:                             # the live loop instead of the renderers (bench_live.py)
         live = time_live(args, device)
         return _write(args, {"live": live}, format_live(live))
+    config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
+    if args.fit:                                          # the prompt fit instead (bench_fit.py)
+        overrides = [parse_fit_setting(text) for text in args.fit_setting]
+        fit = time_fit(config, args.steps, args.dtype, overrides, device, args.seed)
+        return _write(args, fit, format_fit(fit))
+    if args.calibrate is not None:                        # a domain's calibration instead (bench_calibrate.py)
+        result = time_calibrate(args.calibrate, config, args.dtype, device, args.seed)
+        return _write(args, result, format_calibrate(result))
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
     compile_mode = {None: False, "default": True}.get(args.compile, args.compile)
-    config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
 
     g = random_stylegan(config, device, args.seed)
     ws = make_codes(g, args.frames, args.seed)
@@ -362,9 +296,9 @@ def run(args) -> int:
         fast[b]["bytes_per_frame"] = None if compile_mode else fast_path_bytes(config, r.dtype, chunk, r.channels_last)
     setup = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "device": device.type, "device_name": _device_name(device), "torch": torch.__version__,
+        "device": device.type, "device_name": device_name(device), "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(), "size": args.size, "channel_multiplier": args.channel_multiplier,
-        "frames": args.frames, "dtype": args.dtype, "channels_last": renderers[batches[0]].channels_last,
+        "frames": args.frames, "dtype": args.dtype or "fp32", "channels_last": renderers[batches[0]].channels_last,
         "compile": args.compile, "repeats": repeats, "warmup": args.warmup, "seed": args.seed,
         "gflop_per_frame": synthesis_flops(config)["total"] / 1e9,
         "bf16_peak_tflops": bf16_peak_tflops(device, args.peak_tflops), "image_abs_max": image_max,

@@ -45,6 +45,16 @@ def resolve(source: Source | str) -> Path | str:
     return fetch(source) if isinstance(source, WeightFile) else source
 
 
+def generator_identity(files: DomainFiles) -> dict:
+    """The StyleGAN2 file a domain loads, as a presets bundle names it: {"file": its name, "sha256": its digest} —
+    the registry's (which `fetch` checks), else the file's own, hashed (a built demo file; a file no public source
+    gives a digest of)."""
+    source = files.stylegan
+    if isinstance(source, WeightFile):
+        return {"file": source.filename, "sha256": source.sha256 or sha256_of(fetch(source))}
+    return {"file": source.name, "sha256": sha256_of(source)}
+
+
 def stylegan_on_disk(domain: Domain) -> bool:
     """Whether the domain's StyleGAN2 is on disk already (built demo files count: they build offline)."""
     return domain.untrained or cached_file(domain.weights) is not None
@@ -85,4 +95,4 @@ def _file_sha256(path: str, size: int, mtime: float) -> str:
     return sha256_of(Path(path))
 
 
-__all__ = ["DomainFiles", "domain_files", "resolve", "stylegan_on_disk", "file_hashes"]
+__all__ = ["DomainFiles", "domain_files", "resolve", "stylegan_on_disk", "file_hashes", "generator_identity"]

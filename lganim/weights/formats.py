@@ -53,12 +53,12 @@ def _config_path(weights: Path) -> Path:
 
 
 def save_safetensors(directory: str | os.PathLike, state_dict: dict[str, torch.Tensor], config: dict,
-                     name: str = "model") -> Path:
+                     name: str = "model", *, beside: bool = True) -> Path:
     """Write `<name>.safetensors` (+ its config as JSON) into `directory` atomically; returns the weights path.
 
     Tensors are cloned to contiguous CPU copies first (safetensors refuses shared storage). The config
-    is stored both as `config.json` (`<name>.config.json` for other names) and in the file's metadata,
-    so a lone `.safetensors` file still carries it. Each file is written to a temporary name and
+    is stored in the file's metadata, so a lone `.safetensors` file still carries it, and with `beside` also as
+    `config.json` (`<name>.config.json` for other names). Each file is written to a temporary name and
     renamed, so a failure never leaves a partial file.
     """
     directory = Path(directory)
@@ -77,11 +77,13 @@ def save_safetensors(directory: str | os.PathLike, state_dict: dict[str, torch.T
         tmp_weights = temp_beside(weights)
         written.append(tmp_weights)
         save_file(tensors, str(tmp_weights), metadata={"config": config_text, "format": "pt"})
-        tmp_config = temp_beside(_config_path(weights))
-        written.append(tmp_config)
-        tmp_config.write_text(config_text + "\n", encoding="utf-8")
+        if beside:
+            tmp_config = temp_beside(_config_path(weights))
+            written.append(tmp_config)
+            tmp_config.write_text(config_text + "\n", encoding="utf-8")
         publish(tmp_weights, weights)
-        publish(tmp_config, _config_path(weights))
+        if beside:
+            publish(tmp_config, _config_path(weights))
     except Exception as exc:  # OSError (disk full, permissions) or a safetensors refusal
         raise LganimError(f"could not write {weights} ({type(exc).__name__}: {exc})") from exc
     finally:

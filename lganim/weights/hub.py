@@ -140,21 +140,45 @@ def fetch(weight: WeightFile, *, token: str | None = None) -> Path:
         access = hub_access(weight)
         if not access.reachable:
             raise missing_error(weight, access.reason)
-        from huggingface_hub import (
-            hf_hub_download,  # heavy (httpx): only when a file is fetched
-        )
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-        try:
-            path = Path(hf_hub_download(weight.repo_id, weight.filename, revision=weight.revision,
-                                        token=token or os.environ.get("HF_TOKEN")))
-        except LocalEntryNotFoundError:
-            raise missing_error(weight, "the Hugging Face Hub stopped answering") from None
-        except HfHubHTTPError as e:
-            raise missing_error(weight, f"the Hugging Face Hub refused it ({type(e).__name__})") from None
-        except OSError as e:
-            raise missing_error(weight, f"the download failed ({e.strerror or type(e).__name__})") from None
+        path = _download(weight, token, lambda reason: missing_error(weight, reason))
     verify_sha256(path, weight)
     return path
+
+
+def repo_file(repo_id: str, filename: str, revision: str | None = None) -> Path:
+    """A file of a Hub repo outside the registry (a presets bundle's): downloaded through huggingface_hub while the
+    Hub answers (its cache revalidated), else the copy in huggingface_hub's cache; never a copy placed by hand, and
+    unchecked (its reader checks what it reads). Missing: one line naming the repo and why."""
+    from huggingface_hub import (
+        try_to_load_from_cache,  # heavy (httpx): only when a file is looked up
+    )
+    weight = WeightFile(repo_id, filename, "-", revision=revision)
+    where = f"{filename} of the Hub repo {repo_id}" + (f" at {revision}" if revision else "")
+    access = hub_access(weight)
+    if not access.reachable:
+        hit = try_to_load_from_cache(repo_id, filename, revision=revision)
+        if isinstance(hit, str):
+            return Path(hit)
+        raise LganimError(f"{where} is not here: {access.reason}.")
+    return _download(weight, os.environ.get("HF_TOKEN"), lambda reason: LganimError(f"{where} could not be had: "
+                                                                                      f"{reason}."))
+
+
+def _download(weight: WeightFile, token: str | None, failed: Callable[[str], LganimError]) -> Path:
+    """`weight` through `hf_hub_download` (the Hub answered the probe); a failure is `failed(reason)`."""
+    from huggingface_hub import (
+        hf_hub_download,  # heavy (httpx): only when a file is fetched
+    )
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    try:
+        return Path(hf_hub_download(weight.repo_id, weight.filename, revision=weight.revision,
+                                    token=token or os.environ.get("HF_TOKEN")))
+    except LocalEntryNotFoundError:
+        raise failed("the Hugging Face Hub stopped answering") from None
+    except HfHubHTTPError as e:
+        raise failed(f"the Hugging Face Hub refused it ({type(e).__name__})") from None
+    except OSError as e:
+        raise failed(f"the download failed ({e.strerror or type(e).__name__})") from None
 
 
 def file_status(weight: WeightFile) -> tuple[str, Path | None]:

@@ -2,6 +2,7 @@
 their cache and the load policy."""
 import json
 import shutil
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,17 +15,26 @@ from lganim.errors import LganimError
 from lganim.files import cache_dir
 from lganim.models.renderer import FastRenderer
 from lganim.models.stylegan2 import Generator
-from lganim.motion.calibration import calibrate, load_directions
+from lganim.motion import fit_time
+from lganim.motion.calibration import (
+    MEASURE_SECONDS,
+    RENDER_SECONDS,
+    calibrate,
+    calibration_seconds,
+    load_directions,
+    measured_renders,
+)
 from lganim.motion.directions import (
     CHANNEL_GROUP,
     LAYER_GROUPS,
     TYPICAL,
     cache_path,
     directions_cached,
+    store_directions,
 )
 from lganim.startcodes import seed_codes
 from lganim.weights.domain_files import domain_files, resolve
-from lganim.weights.registry import get_domain
+from lganim.weights.registry import Domain, get_domain
 from lganim.weights.stylegan_files import load_generator
 from tests import FACE_PHOTO
 
@@ -178,6 +188,22 @@ def test_prompt_method_for_dogs():
     assert torch.allclose(controls.directions["mouth_open"][mouth] * TYPICAL["mouth_open"], opening[mouth], atol=1e-5)
     with pytest.raises(LganimError, match="prompt fitter"):
         calibrate(get_domain("anime"), g)
+
+
+def test_calibration_time_estimates(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    g, files = tiny_generator(), domain_files(get_domain("demo"))
+    people = Domain("people", "People", "person", TINY, None, "-")
+    dogs = Domain("dogs", "Dogs", "dog", TINY, None, "-")
+    assert calibration_seconds(get_domain("demo"), files, g) == 0.0                       # the fallback: milliseconds
+    assert measured_renders() == 2 * 3 * 5 * 8 + 4 * (1 + 4 * 8)
+    per_render = RENDER_SECONDS["cpu"] * 64 / 1024 + MEASURE_SECONDS
+    assert calibration_seconds(people, files, g) == pytest.approx(measured_renders() * per_render)
+    step = fit_time.prior_step_seconds(g.device, 64, FitSettings().batch)                 # 4 expressions' fits
+    assert calibration_seconds(dogs, files, g) == pytest.approx(4 * min(100 * step, FitSettings().max_seconds))
+    fallback = calibrate(replace(people, untrained=True), g)
+    store_directions(fallback, people, files)
+    assert calibration_seconds(people, files, g) == 0.0                                   # cached
 
 
 def test_cli_calibrate_demo(tmp_path, clean_cache, capsys):

@@ -12,9 +12,12 @@ from torch import nn
 import lganim.motion.fitted
 from lganim.cli import main
 from lganim.config import FitSettings, GeneratorConfig
+from lganim.device import native_bf16
 from lganim.errors import LganimError
 from lganim.files import file_lock
+from lganim.models.renderer import FastRenderer
 from lganim.models.stylegan2 import Generator
+from lganim.motion import fit_time
 from lganim.motion.fitted import FittedMotion, PromptFitter, cache_key, motion_profile
 from lganim.request import Request
 from lganim.weights.registry import get_domain
@@ -70,6 +73,69 @@ def test_settings_validation_and_cache_key():
     assert a != cache_key("demo", "The person is smiling.", FitSettings(), "other generator")
     # the time budget does not determine a complete fit: it is not part of the key
     assert a == cache_key("demo", "The person is smiling.", FitSettings(max_seconds=5.0), "m")
+    # the path, its schedule and its dtype do
+    for other in (FitSettings.reference(), FitSettings(decay="constant"), FitSettings(dtype="bf16")):
+        assert a != cache_key("demo", "The person is smiling.", other, "m")
+    with pytest.raises(LganimError, match="path"):
+        FitSettings(path="quick")
+    with pytest.raises(LganimError, match="dtype"):
+        FitSettings(dtype="fp16")
+    with pytest.raises(LganimError, match="power of two"):
+        FitSettings(loss_size=300)
+    assert a != cache_key("demo", "The person is smiling.", FitSettings(loss_size=None), "m")
+
+
+def test_a_fitter_names_its_compute_dtype(monkeypatch):
+    monkeypatch.setattr(lganim.motion.fitted, "native_bf16", lambda device: False)
+    assert tiny_fitter()[0].settings.dtype == "fp32"                           # no native bf16, an fp32 StyleGAN2
+    monkeypatch.setattr(lganim.motion.fitted, "native_bf16", lambda device: True)
+    assert tiny_fitter()[0].settings.dtype == "bf16"                           # e.g. CUDA, or a CPU with AMX
+    assert tiny_fitter(FitSettings(dtype="fp32"))[0].settings.dtype == "fp32"
+    applied = tiny_fitter(FitSettings.reference(loss_size=64))[0].settings
+    assert applied.dtype is None and applied.loss_size is None                 # the StyleGAN2's own, full size
+    monkeypatch.setattr(lganim.motion.fitted, "native_bf16", lambda device: False)
+    fitter, _ = tiny_fitter()
+    g = fitter.stylegan.to(torch.bfloat16)
+    assert PromptFitter(get_domain("demo"), g, clip_loader=ToyClip, model_id="tiny").settings.dtype == "bf16"
+
+
+def test_the_fast_path_steps_the_reference_fit_in_fp32():
+    """Same schedule, fp32: FastRenderer.synthesis computes Generator.synthesis, so the two fits agree step by step."""
+    fast = tiny_fitter(FitSettings(steps=4, batch=2, lr=0.05, decay="constant", dtype="fp32"))[0].start(
+        "The person is red.")
+    ref = tiny_fitter(FitSettings.reference(steps=4, batch=2, lr=0.05))[0].start("The person is red.")
+    assert isinstance(fast.objective.stylegan.renderer, FastRenderer) and isinstance(ref.objective.stylegan, Generator)
+    for _ in range(4):
+        assert fast.step() == pytest.approx(ref.step(), rel=1e-5)
+    assert torch.allclose(fast.direction, ref.direction, atol=1e-5)
+    assert fast.direction.abs().max() > 0 and fast.steps == ref.steps == 4
+
+
+def test_the_loss_image_is_rendered_only_up_to_the_loss_size():
+    run = tiny_fitter(FitSettings(steps=3, batch=2, loss_size=4))[0].start("The person is red.")
+    for _ in range(3):
+        run.step()
+    assert run.objective.stylegan.size == 4                                     # 8² StyleGAN2, 4² loss image
+    assert run.direction[:2].abs().max() > 0 and run.direction[2:].abs().max() == 0   # the 8² block's layers: unused
+    assert tiny_fitter(FitSettings())[0].start("x").objective.stylegan.size is None   # 256 ≥ 8: full resolution
+
+
+def test_learning_rate_schedules():
+    held = tiny_fitter(FitSettings(steps=8, lr=0.04))[0].start("The person is red.")
+    assert FitSettings().decay == "hold-cosine"
+    assert [held.learning_rate(k) for k in range(9)] == pytest.approx([0.04] * 7 + [0.02, 0.0])   # last quarter
+    constant = tiny_fitter(FitSettings.reference(steps=4))[0].start("The person is red.")
+    assert {constant.learning_rate(k) for k in range(4)} == {0.02}
+    for _ in range(8):
+        held.step()
+    assert held.optim.param_groups[0]["lr"] == pytest.approx(0.02)                  # the rate of the step it ran
+
+
+def test_a_fit_under_inference_mode_still_fits():
+    fitter, _ = tiny_fitter(FitSettings(steps=3, batch=1), cache=False)
+    with torch.inference_mode():                                                # as the pipeline's prepare calls it
+        result = fitter.fit("The person is green.")
+    assert result.steps == 3 and result.loss_last < result.loss_first
 
 
 def test_fit_lowers_the_loss_reports_progress_and_caches(tmp_path, monkeypatch):
@@ -105,8 +171,16 @@ def test_a_fit_stopped_by_its_budget_is_used_but_never_cached(tmp_path, monkeypa
     monkeypatch.setattr(lganim.motion.fitted.time, "perf_counter", Clock())
     settings = FitSettings(steps=10_000, max_seconds=4.0, batch=1)
     fitter, _ = tiny_fitter(settings)
+    said = []
+    fitter.notify = said.append
     result = fitter.fit("The person is blue.")
     assert 1 <= result.steps < 10_000 and not result.complete
+    # a step takes 1 s on this clock: the first step's time tells the user the budget will stop the fit
+    assert said[0] == ("fitting 'The person is blue.': about 4 s on cpu (10000 steps of 1 s, the first step took "
+                       "it); the 4 s budget stops it after about 4 steps: the motion may be weak")
+    assert result.warning == f"fitted {result.steps} of 10000 steps in {result.seconds:.0f} s: the motion may be weak"
+    assert said[-1] == result.warning and len(said) == 2
+    assert result.summary()["warning"] == result.warning and result.summary()["planned_steps"] == 10_000
     assert fitter.fit("The person is blue.") is result                         # this process keeps it
     assert not list(tmp_path.glob("fitted/**/*.safetensors"))                 # never cached as if complete
     again, _ = tiny_fitter(settings)
@@ -192,12 +266,52 @@ def test_fitted_motion_is_face_agnostic_and_chains_sequences(tmp_path, monkeypat
     assert torch.equal(other[0], dw[0])
 
 
+def test_measured_step_times_give_the_estimate_before_the_next_fit(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    monkeypatch.setattr(lganim.motion.fitted.time, "perf_counter", Clock())
+    settings = FitSettings(steps=6, batch=1, max_seconds=100.0)
+    first, _ = tiny_fitter(settings)
+    assert first.step_seconds() is None                                        # nothing measured here yet
+    guess = first.fit_seconds("The person is red.")
+    assert guess == pytest.approx(6 * fit_time.prior_step_seconds(torch.device("cpu"), 8, 1))
+    result = first.fit("The person is red.")
+    assert result.complete and result.warning is None
+    second, _ = tiny_fitter(settings)                                          # another process, the same device
+    assert second.step_seconds() == 1.0                                        # each step: one tick of the clock
+    assert second.fit_seconds("The person is red.") == 0.0                    # cached: nothing to fit
+    assert second.fit_seconds("The person is blue.") == 6.0
+    said = []
+    second.notify = said.append
+    second.fit("The person is blue.")
+    assert said == ["fitting 'The person is blue.': about 6 s on cpu (6 steps of 1 s, measured by earlier fits)"]
+    motion = FittedMotion(second)
+    assert motion.notify == said.append
+    assert motion.fit_seconds(["The person is blue.", "The person is red; then green"]) == 6.0   # green alone is new
+    assert motion.warnings(["The person is blue."]) == []
+
+
+def test_the_motion_source_repeats_a_weak_fits_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
+    monkeypatch.setattr(lganim.motion.fitted.time, "perf_counter", Clock())
+    motion = FittedMotion(tiny_fitter(FitSettings(steps=1000, max_seconds=3.0, batch=1))[0])
+    said = []
+    motion.notify = said.append
+    assert motion.fitter.notify == said.append
+    w0 = torch.zeros(1, TINY.num_ws, TINY.style_dim)
+    motion.motion(Request(prompts="The person is blue.", seeds=1, num_frames=3), w0, None)
+    warning = motion.fitter.fitted("The person is blue.").warning
+    assert warning.startswith("fitted ") and said[-1] == warning
+    assert motion.warnings(["The person is blue."]) == [warning]               # every request that uses it can say so
+
+
 def test_fit_cli_writes_json(tmp_path):
     out = tmp_path / "f.json"
     assert main(["fit", "--domain", "demo", "--prompt", "The person is smiling.", "--steps", "2", "--batch", "1",
                  "--no-cache", "--json", str(out), "--device", "cpu"]) == 0
     data = json.loads(out.read_text())
     assert data["steps"] == 2 and {"loss_first", "loss_last"} <= set(data)
+    assert data["warning"] is None and data["planned_steps"] == 2 and data["settings"]["path"] == "fast"
+    assert data["settings"]["dtype"] == ("bf16" if native_bf16(torch.device("cpu")) else "fp32")
     assert main(["fit", "--domain", "demo", "--prompt", "x", "--steps", "0"]) == 2
     with pytest.raises(SystemExit):
         main(["fit", "--domain", "demo", "--prompt", "x", "--weight", "clip"])

@@ -8,7 +8,8 @@ import torch
 from lganim.cli import main as cli
 from lganim.config import DEFAULT_FRAMES
 from lganim.request import EditRequest
-from lganim.tools.bench import RANDOM_REQUEST, random_stylegan, request_animators
+from lganim.tools.bench import RANDOM_REQUEST, request_animators
+from lganim.tools.measure import random_stylegan
 from tests import FACE_PHOTO
 from tests.motion.test_calibration import TINY
 

@@ -69,6 +69,22 @@ def test_sets_stage_renders_the_set_on_one_process_then_two_and_evaluates_it(tmp
     assert "| The person is smiling. | 2 |" in (tmp_path / "set-eval.md").read_text()
 
 
+def test_fit_stage_times_both_fits_in_bf16(tmp_path):
+    done = run_script(tmp_path, "fit", BENCH_FIT_STEPS="1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    fit = json.loads((tmp_path / "fit.json").read_text())
+    assert fit["size"] == 16 and fit["steps"] == 1 and fit["dtype"] == "bf16", fit
+    assert fit["reference"]["settings"]["path"] == "reference" and fit["fast"]["settings"]["dtype"] == "bf16"
+    assert len(fit["fast"]["losses"]) == 2 and "seconds_to_reference_loss" in fit["fast"]     # twice the steps
+
+
+def test_calibrate_stage_times_a_domains_calibration(tmp_path):
+    done = run_script(tmp_path, "calibrate", BENCH_CALIBRATE_DOMAIN="demo")     # the fallback: no renders to wait for
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "calibrate.json").read_text())
+    assert result["domain"] == "demo" and result["dtype"] == "bf16" and set(result) >= {"reference", "fast"}
+
+
 def test_unknown_stage_is_refused(tmp_path):
     done = run_script(tmp_path, "everything")
     assert done.returncode == 2 and "unknown stage 'everything'" in done.stderr

@@ -1,5 +1,6 @@
 """Where the app runs: ZeroGPU's rules (spaces imported first, its detection) and the GPU time a request gets."""
 import ast
+from types import SimpleNamespace
 
 from lganim.request import Request
 from tests import ROOT
@@ -31,3 +32,17 @@ def test_gpu_time_grows_with_frames_resolution_and_fitting():
     long = zerogpu.gpu_seconds(animators, "demo", Request(prompts=smile, seeds=three, num_frames=256))
     big = zerogpu.gpu_seconds(animators, "human", Request(prompts=smile, seeds=three, num_frames=256))
     assert 20 <= short < long < big <= 300
+
+
+def test_gpu_time_counts_new_fits_and_a_missing_calibration():
+    animators = Animators()
+    request = Request(prompts="The person is smiling.", seeds=1, num_frames=8)
+    base = zerogpu.gpu_seconds(animators, "human", request)                # not loaded: the loading allowance
+    asked = []
+    motion = SimpleNamespace(fit_seconds=lambda prompts: asked.append(prompts) or 100.0)
+    animators.loaded["human"] = SimpleNamespace(motion=motion, calibration_seconds=lambda: 50.0)
+    fitting = zerogpu.gpu_seconds(animators, "human", request)
+    assert asked == [("The person is smiling.",)] and fitting == base - 60 + 100   # measured fits, no loading
+    assert zerogpu.gpu_seconds(animators, "human", request, controls=True) == fitting + 50
+    motion.fit_seconds = lambda prompts: 1000.0
+    assert zerogpu.gpu_seconds(animators, "human", request, controls=True) == 300    # the cap
