@@ -33,6 +33,6 @@ def test_first_guess_and_the_budget():
     assert fit_time.fit_seconds(settings, 0.5) == 50.0
     assert fit_time.fit_seconds(settings, 10.0) == 120.0
     line = fit_time.estimate_line("The person is smiling.", settings, 10.0, CPU, "a first guess")
-    assert line == ("fitting 'The person is smiling.': about 120 s on cpu (100 steps of 10 s, a first guess); the "
+    assert line == ("fitting 'The person is smiling.': about 2 min on cpu (100 steps of 10 s, a first guess); the "
                     "120 s budget stops it after about 12 steps: the motion may be weak")
     assert "budget" not in fit_time.estimate_line("x", settings, 0.5, CPU, "measured by earlier fits")
