@@ -24,13 +24,13 @@ import gradio as gr
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
-from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, zerogpu
+from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, video, zerogpu
 from ui.common import ANIMATORS, FILES, settings
 from ui.page import Page
 
 CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
-#live-frame img, #drive-live img, #talk-live img {object-fit: contain; image-rendering: pixelated}
+#live-frame img, #drive-live img, #talk-live img, #video-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
 @media (max-width: 480px) {.tab-container button {padding-left: 6px; padding-right: 6px}}
 """
@@ -47,8 +47,8 @@ if zerogpu.on_space():                                    # a Space loads its st
 with Page(title="lganim: animate a face from a sentence",
                delete_cache=(900, SETTINGS.files_seconds)) as demo:
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, give a face (a seed, or a photo), "
-                "describe the motion — or drive the face with a video, speech or text — and watch the frames "
-                "arrive.")
+                "describe the motion — or drive the face with a video, speech or text, or edit the face of a video — "
+                "and watch the frames arrive.")
     gr.Markdown(START_NOTICE, visible=bool(START_NOTICE), elem_id="notice")
     with gr.Row(equal_height=True):
         domain = gr.Dropdown([(text.domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
@@ -61,6 +61,7 @@ with Page(title="lganim: animate a face from a sentence",
         driving = drive.build(domain)
         talking = talk.build(domain)
         editing = edit.build(domain)
+        video.build(domain)
         live.build(domain)
     for button, tab, target in ((editing["to_drive"], "drive", driving), (editing["to_talk"], "talk", talking)):
         button.click(handoff.hand_off(tab), inputs=editing["start"], outputs=[target["start"], target["note"], tabs],

@@ -17,7 +17,7 @@ from ..face.photo import check_photo
 from ..media.audio import probe_audio
 from ..media.ffmpeg import MediaInfo
 from ..media.video_reader import probe_video
-from ..request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from ..request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request, VideoEditRequest
 from ..tracks.track import Track
 from ..weights.registry import get_domain
 
@@ -89,6 +89,19 @@ def edit(args) -> EditRequest | None:
     checks.output_file("--out", args.out, IMAGE_SUFFIXES)
     return EditRequest(seed=args.seed or 0, controls=controls_of(args.control),
                        prompts=prompts_of(args.prompt, args.amount), **face(args))
+
+
+def edit_video(args) -> tuple[VideoEditRequest, ClipFiles]:
+    """The video's header read (a text file named .mp4 is refused here), the edit's values checked."""
+    domain = get_domain(args.domain)
+    if not domain.supports_photos:
+        raise LganimError(f"The {domain.name} domain has no photo encoder, so it cannot edit the faces of a video: "
+                          f"use the human domain.")
+    files = clip_files(args, 1, (".mp4",))
+    probe_video(checks.input_file("--video", args.video))
+    request = VideoEditRequest(video=args.video, prompt=args.prompt, controls=controls_of(args.control),
+                               strength=args.strength, start=args.start, end=args.end, face_index=args.face)
+    return request, files
 
 
 def controls_of(texts: list[str]) -> dict[str, float]:
@@ -191,5 +204,5 @@ def track(args) -> Path:
     return args.video
 
 
-__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "controls_of", "prompts_of", "driven",
-           "retarget", "talking", "talk", "say", "predict", "live", "track"]
+__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "edit_video", "controls_of", "prompts_of",
+           "driven", "retarget", "talking", "talk", "say", "predict", "live", "track"]

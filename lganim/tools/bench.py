@@ -44,13 +44,13 @@ from ..request import Request
 from ..weights.registry import CLIP_MOTION_MODEL, Domain
 from .bench_edit import format_edit, time_edit
 from .bench_live import format_live, time_live
+from .bench_video import format_video, time_video
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
 
 PARAM_STD = 0.1  # biases and noise strengths (zero in a fresh network) are drawn N(0, 0.1²) so every term counts
 REQUEST_PROMPT = DEFAULT_PROMPT
 REQUEST_FRAMES = 16
 RANDOM_REQUEST = "random"  # --request domain of random-weight real architectures (see request_animator)
-
 
 
 # ---- models and codes -------------------------------------------------------------------------------------------
@@ -341,9 +341,10 @@ def run(args) -> int:
     device = _validate(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    if args.live is not None:                             # the live loop instead of the renderers (bench_live.py)
-        live = time_live(args, device)
-        return _write(args, {"live": live}, format_live(live))
+    for name, timed, table in (("live", time_live, format_live), ("video", time_video, format_video)):
+        if getattr(args, name) is not None:   # the live loop (bench_live.py) or a video's edit (bench_video.py) instead
+            result = timed(args, device)
+            return _write(args, {name: result}, table(result))
     repeats = args.repeats or (3 if device.type == "cuda" else 2)
     batches = args.batch or [args.frames]
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
