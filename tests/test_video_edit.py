@@ -9,12 +9,17 @@ import torch
 from lganim.config import VIDEO_EDIT_RAMP
 from lganim.errors import LganimError
 from lganim.face.composite import blend_into
+from lganim.media.audio import has_audio
 from lganim.models.stylegan2 import to_uint8
-from lganim.pipeline import Animator
+from lganim.pipeline import AnimationResult, Animator
+from lganim.request import VideoEditRequest
 from lganim.startcodes import seed_codes
 from lganim.tools.bench_video import constant_edit, face_boxes, flicker
 from lganim.tracks.track import Track
 from lganim.video_edit import VideoEdit, VideoFace, edit_weights, steady
+from lganim.weights.registry import get_domain
+from tests.synth import write_camera_clip
+from tests.videos import count_frames
 
 FPS, FRAMES, CANVAS, SIDE = 25, 20, 160, 96
 
@@ -174,3 +179,39 @@ def test_the_reconstruction_pastes_the_stylegans_face_even_at_strength_zero(worl
     assert (still != world["frames"]).any()                                # the reconstruction, not the frame
     steadier = VideoEdit(None, world["editor"], video_face(world), residual=False, encode=noisy, smooth=0.12)
     assert flicker(run(steadier, world["frames"], offsets, 0.0), boxes) < flicker(still, boxes)
+
+
+def test_a_domain_without_a_photo_encoder_is_refused_in_one_line(world, tmp_path):
+    demo = world["editor"]
+    dog = Animator(get_domain("dog"), demo.stylegan, demo.renderer, None)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"never read")
+    with pytest.raises(LganimError, match="dog domain has no photo encoder"):
+        dog.edit_video(VideoEditRequest(video=video, controls={"smile": 0.1}))
+
+
+@pytest.mark.slow                # tracks and decodes a clip with ffmpeg
+def test_the_door_edits_a_clip_at_its_times_with_its_sound_and_only_inside_the_range(tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_camera_clip(path, seconds=1.2, fps=25, size=(320, 320), sound=True)
+    result = Animator.from_pretrained("demo", device="cpu").edit_video(
+        VideoEditRequest(video=path, controls={"smile": 0.1}, start=0.4, end=0.8))
+    assert isinstance(result, AnimationResult) and result.plan.motion.audio == path
+    assert result.plan.request.num_frames == 30 and result.plan.fps == pytest.approx(25.0)
+    assert result.info["lost"] == 0 and result.info["size"] == result.info["source_size"] == (320, 320)
+    chunks = list(result.chunks())
+    frames = np.concatenate([c.frames[0] for c in chunks])
+    source = np.concatenate([c.source for c in chunks])
+    still = np.concatenate([c.frames[0] for c in result.rerender(strength=0.0).chunks()])
+    np.testing.assert_array_equal(still, source)                           # strength 0: the decoded frames
+    t = np.arange(30) / 25
+    kept = (t <= 0.4) | (t >= 0.8)
+    np.testing.assert_array_equal(frames[kept], source[kept])              # outside the range: exactly the clip
+    assert all((frames[k] != source[k]).any() for k in np.flatnonzero(~kept))
+    original, edited = result.info["preview"]
+    index = result.info["preview_index"]
+    assert t[index] == pytest.approx(0.6)                                  # where the edit is at its full
+    np.testing.assert_array_equal(original, source[index])
+    assert np.abs(edited.astype(int) - frames[index]).max() <= 1
+    saved = result.save(tmp_path / "edited.mp4")
+    assert count_frames(saved) == 30 and has_audio(saved)
