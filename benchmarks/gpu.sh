@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of benchmarks/README.md in one script, run from the repository root:
 #
-#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit (default: all five)
+#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit, video (default: all six)
 #
 # tests:    the CUDA checks (pytest -m gpu: the fast path, the motion model)        -> OUTDIR/gpu-tests.log
 # eager:    1024², bf16, batches 1/16/64, plus the whole 16-frame request            -> OUTDIR/eager.json
@@ -11,13 +11,16 @@
 #           with a median latency under 50 ms                                         -> OUTDIR/live.json
 # edit:     one Edit-tab slider update (one 1024² frame, random weights, bf16) against a 16-frame clip of the
 #           same face                                                                 -> OUTDIR/edit.json
+# video:    editing a video (lganim.video_edit) at 1024², bf16: a 10 s 800×600 clip of a face with sound (made by
+#           tests/synth.py) with a constant smile, random weights of the StyleGAN2 and a full e4e: tracking
+#           frames/s, the preview, edited frames/s, peak memory                          -> OUTDIR/video.json
 # After the benchmark stages, the faster of the JSON files present is copied to OUTDIR/<gpu>-<date>.json, e.g.
 # h200-2026-11-21.json (its "compile" field says which run it was): the file to commit under benchmarks/.
 #
 # The whole request uses `--request random` (generator, CLIP RN50 and motion model with random weights: their
 # real cost, no files needed); it is left out, with a note, where clip-anytorch is not installed.
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
-# BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
+# BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_VIDEO_SECONDS (10, the video stage's), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
 # BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_ARGS (more
 # `lganim bench` arguments, e.g. "--repeats 5"). The device, size and frames can be changed so that the script
 # itself is checked on a CPU at a tiny size (tests/test_gpu_script.py).
@@ -26,11 +29,11 @@ set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests|eager|compiled ...]}
 shift
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit)
+[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit video)
 for stage in "${stages[@]}"; do
     case $stage in
-        tests|eager|compiled|live|edit) ;;
-        *) echo "unknown stage '$stage': use tests, eager, compiled, live or edit" >&2; exit 2 ;;
+        tests|eager|compiled|live|edit|video) ;;
+        *) echo "unknown stage '$stage': use tests, eager, compiled, live, edit or video" >&2; exit 2 ;;
     esac
 done
 py=${PYTHON:-python3}
@@ -75,6 +78,13 @@ write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.m
         edit)
             "$py" -m lganim bench --device "$device" --size "$size" --frames 16 --batch 16 --dtype bf16 --edit random \
                 --json "$out/edit.json" "${extra[@]}" 2>&1 | tee "$out/edit.log" || status=1 ;;
+        video)
+            "$py" -c "import sys; from pathlib import Path; from tests.synth import write_camera_clip; \
+write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]), size=(800, 600), sound=True)" "$out/video-clip.mp4" \
+                "${BENCH_VIDEO_SECONDS:-10}" \
+                && "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --video "$out/video-clip.mp4" \
+                    --json "$out/video.json" "${extra[@]}" 2>&1 | tee "$out/video.log" \
+                || status=1 ;;
     esac
 done
 
