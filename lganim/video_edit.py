@@ -93,11 +93,6 @@ class VideoFace:
         """Frames where the face was not found (they pass through unedited)."""
         return int((~self.valid).sum())
 
-    @property
-    def scaled(self) -> bool:
-        """Whether the frames are smaller than the video's (its longer side was above MAX_VIDEO_SIDE)."""
-        return self.size != self.source_size
-
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """0 below 0, 1 above 1, 3x² − 2x³ in between."""
@@ -151,21 +146,16 @@ def edit_weights(t: np.ndarray, start: float | None, end: float | None, segments
     t1 = tau[-1] if end is None else end
     if t0 > tau[-1]:
         raise LganimError(f"The start time ({t0:g} s) is after the video's last frame ({tau[-1]:.2f} s).")
-    span = max(t1 - t0, 0.0)
-    fade_out = np.ones_like(tau) if end is None else smoothstep((t1 - tau) / max(min(VIDEO_EDIT_RAMP, span / 2),
-                                                                               1e-9))
+    span, parts = max(t1 - t0, 0.0), max(segments, 1)
+    fade_out = 1.0 if end is None else smoothstep((t1 - tau) / max(min(VIDEO_EDIT_RAMP, span / 2), 1e-9))
     columns = []
-    for k in range(max(segments, 1)):
-        begin = t0 + k * span / max(segments, 1)
-        ramp = min(VIDEO_EDIT_RAMP, span / max(segments, 1) / 2)
+    for k in range(parts):
         if k == 0 and start is None:
             rise = np.ones_like(tau)                                       # from the first frame on: no ramp
-        else:
-            rise = smoothstep((tau - begin) / max(ramp, 1e-9)) * (tau >= begin)
+        else:                                                              # 0 before the segment's start
+            rise = smoothstep((tau - t0 - k * span / parts) / max(min(VIDEO_EDIT_RAMP, span / parts / 2), 1e-9))
         columns.append(rise * fade_out)
-    weights = np.stack([columns[0], *columns[:segments]], axis=1)          # [T, 1 + segments]
-    weights[tau < t0] = 0.0
-    return weights
+    return np.stack([columns[0], *columns[:segments]], axis=1)            # [T, 1 + segments]
 
 
 @dataclass
@@ -318,12 +308,19 @@ class VideoEdit:
         size = offsets.flatten(1).norm(dim=1).numpy()                                      # [T]
         return int(np.argmax(np.where(self.face.valid, size, -1.0)))
 
-    def preview(self, offsets: torch.Tensor, strength: float) -> tuple[int, np.ndarray, np.ndarray, torch.Tensor]:
+    def preview(self, offsets: torch.Tensor, strength: float,
+                progress: StageProgress | None = None) -> tuple[int, np.ndarray, np.ndarray, torch.Tensor]:
         """(index, the original frame, the edited frame — what the whole clip shows there —, its steadied code
-        [L, D]) of `preview_index`: only the frames its code is steadied over are read past it."""
+        [L, D]) of `preview_index`: only the frames its code is steadied over are read past it (progress: the frames
+        read, as "Editing one frame first")."""
         index = self.preview_index(offsets)
         lo, hi = self.windows[0][index], self.windows[1][index]
-        window = [(i, f) for i, f in self.frames(stop=hi) if i >= lo]
+        window = []
+        for i, f in self.frames(stop=hi):
+            if progress is not None:
+                progress("Editing one frame first", i + 1, int(hi))
+            if i >= lo:
+                window.append((i, f))
         codes: dict[int, torch.Tensor] = {}
         self._invert([(i, f) for i, f in window if self.face.valid[i]], codes)
         w = self._steady(index, codes)
@@ -368,9 +365,7 @@ def prepare_video_edit(request: VideoEditRequest, editor: Editor, chunk_size: in
     codes = chunk_size or DEFAULT_CHUNK                  # codes per synthesis call: the residual renders two a frame
     edit = VideoEdit(request.video, editor, face, residual=request.residual,
                      chunk_size=max(1, codes // 2) if request.residual else codes)
-    if progress is not None:
-        progress("Editing one frame first", 0, 0)
-    index, original, edited, w0 = edit.preview(offsets, request.strength)
+    index, original, edited, w0 = edit.preview(offsets, request.strength, progress)
     track = Track(face.fps, face.t, face.track.channels, face.valid,
                   dict(face.track.meta, edit={"prompt": request.prompt, "controls": request.controls,
                                               "strength": request.strength, "start": request.start,
