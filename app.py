@@ -6,6 +6,10 @@ is the library's.
 Importing this module builds the page and loads no weights: a domain's models load on its first request, once,
 and stay (a Space loads its start domain at startup). Environment: LGANIM_DOMAIN (the start domain),
 LGANIM_DEVICE, LGANIM_DTYPE, LGANIM_MOTION_<DOMAIN> (ui/models.py), and the server's settings (ui/settings.py).
+
+What reaches gradio is checked first: every HTTP request by the guard (ui/guard.py: cookies, uploads within the disk
+cap, the file route), every call's values by the page (ui/page.py); the janitor keeps the files within the
+retention and the disk cap while the server runs (ui/files.py).
 """
 from __future__ import annotations
 
@@ -20,13 +24,16 @@ import os
 import sys
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.weights.registry import DOMAINS
 from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, video, zerogpu
 from ui.common import ANIMATORS, FILES, settings
+from ui.guard import Guard
 from ui.page import Page
+from ui.sessions import UPLOADS
 
 CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
@@ -40,12 +47,10 @@ try:
     SETTINGS = settings()
 except LganimError as e:
     sys.exit(f"error: {e}")
-files.sweep(FILES, SETTINGS.files_seconds)              # what earlier processes left past the retention
 if zerogpu.on_space():                                    # a Space loads its start domain onto the GPU at startup
     ANIMATORS.preload(START_DOMAIN)
 
-with Page(title="lganim: animate a face from a sentence",
-               delete_cache=(900, SETTINGS.files_seconds)) as demo:
+with Page(title="lganim: animate a face from a sentence") as demo:     # ui/files.py keeps the cache, not gradio
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, give a face (a seed, or a photo), "
                 "describe the motion — or drive the face with a video, speech or text, or edit the face of a video — "
                 "and watch the frames arrive.")
@@ -73,6 +78,7 @@ with Page(title="lganim: animate a face from a sentence",
               api_visibility="private")
 
 demo.queue(default_concurrency_limit=SETTINGS.concurrency, max_size=SETTINGS.queue_size)
+UPLOADS.keep_own(demo.own_files())                         # the examples: any client may name them
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,8 +92,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: LGANIM_DEVICE: {e}")
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
     jobs.log.setLevel(logging.INFO)
+    files.start_janitor(FILES, SETTINGS)
+    guard = Middleware(Guard, root=FILES, disk_bytes=SETTINGS.disk_bytes, upload_bytes=SETTINGS.upload_bytes)
     demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS + edit.CSS, show_error=False,
-                max_file_size=SETTINGS.upload_bytes)
+                max_file_size=SETTINGS.upload_bytes, app_kwargs={"middleware": [guard]})
 
 
 if __name__ == "__main__":

@@ -156,7 +156,8 @@ class OutputWriter:
         for clip, encoder in zip(frames, self._encoders):
             if encoder is not None:
                 encoder.add(clip)
-        self._picked += [frames[:, j - chunk.index] for j in self._shown if chunk.index <= j < chunk.index + n]
+        # copies: a view would keep the whole chunk alive
+        self._picked += [frames[:, j - chunk.index].copy() for j in self._shown if chunk.index <= j < chunk.index + n]
         if chunk.index == 0:
             self._first = frames[:, 0].copy()
         self._last = frames[:, -1].copy()
@@ -207,13 +208,17 @@ class OutputWriter:
             return written
         self._derived = True
         made: list[Path] = []
+
+        def room() -> int | None:                # what the cap leaves: ffmpeg stops there, never writing past it
+            return None if out.max_bytes is None else out.max_bytes - sum(p.stat().st_size for p in
+                                                                          [*self._published, *made])
         try:
             for path, mp4 in zip(out.gifs, written.videos):
                 if mp4 is None or mp4.suffix.lower() != ".mp4":
                     raise LganimError("A GIF is made from its clip's MP4: write that clip as .mp4.")
-                made.append(gif_from_mp4(mp4, path))
+                made.append(gif_from_mp4(mp4, path, max_bytes=room()))
             if out.beside is not None:
-                made.append(side_by_side(out.driving, written.videos[0], out.beside))
+                made.append(side_by_side(out.driving, written.videos[0], out.beside, max_bytes=room()))
             self._check_bytes(sum(p.stat().st_size for p in [*self._published, *made]))
         except BaseException:
             for path in made:

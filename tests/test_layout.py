@@ -109,3 +109,20 @@ def test_the_library_never_imports_the_app():
         names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
                   and not n.level}
         assert not names & {"gradio", "ui", "app", "spaces"}, path
+
+
+def tab_modules() -> set[str]:
+    """The ui modules that build a tab (a `gr.Tab(...)` in their `build`)."""
+    return {p.stem for p in (ROOT / "ui").glob("*.py") if "gr.Tab(" in p.read_text(encoding="utf-8")}
+
+
+def test_no_tab_imports_another_tab():
+    tabs = tab_modules()
+    assert {"one_clip", "batch", "drive", "talk", "edit", "live"} <= tabs
+    for tab in tabs:
+        tree = ast.parse((ROOT / "ui" / f"{tab}.py").read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and not n.module
+                    for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1
+                     and n.module}
+        assert not imported & (tabs - {tab}), f"ui/{tab}.py imports the tab {sorted(imported & tabs)}"

@@ -1,10 +1,12 @@
 """One validation layer: every value of a request is checked once, with the same one-line message everywhere."""
+import dataclasses
 import math
 from types import SimpleNamespace
 
 import pytest
 
 from lganim import checks
+from lganim import request as request_module
 from lganim.config import MAX_DRIVEN_FRAMES, FitSettings, LossWeights
 from lganim.errors import LganimError
 from lganim.request import (
@@ -187,3 +189,15 @@ def test_bad_video_edits_are_one_line(values, message):
     with pytest.raises(LganimError, match=message) as err:
         VideoEditRequest(**values)
     assert "\n" not in str(err.value)
+
+
+def test_every_request_is_keyword_only_and_frozen():
+    """A new field never shifts the meaning of a caller's arguments: requests take keywords only."""
+    kinds = [c for c in vars(request_module).values() if dataclasses.is_dataclass(c) and isinstance(c, type)]
+    assert {c.__name__ for c in kinds} >= {"Request", "Driving", "DriveRequest", "PredictRequest", "EditRequest",
+                                           "LiveRequest"}
+    for kind in kinds:
+        assert all(f.kw_only for f in dataclasses.fields(kind)), kind.__name__
+        assert kind.__dataclass_params__.frozen, kind.__name__
+        with pytest.raises(TypeError, match="positional"):
+            kind("x")

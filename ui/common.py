@@ -22,6 +22,7 @@ from lganim.request import DriveRequest, PredictRequest, Request, VideoEditReque
 
 from . import jobs, zerogpu
 from .files import REQUEST_DIR_PREFIX
+from .guard import is_url
 from .models import Animators
 from .settings import Settings
 
@@ -107,14 +108,15 @@ def uploaded_file(payload, upload_root: str | Path, name: str = "image", kind: s
     """The path of a file a web client uploaded ({"path": ...}), or None for no file.
 
     Only uploads are accepted: files inside `upload_root` (the server's upload cache) but outside the result folders
-    of requests — a client must upload its file, never name one that is already on the server, another session's
-    results included.
+    of requests, named by a path (not a URL). On a server the page has already made sure that the calling client
+    uploaded it (ui/page.py: another client's upload, a result or a preview is refused, whatever its path).
     """
     if payload is None:
         return None
     path = payload.get("path") if isinstance(payload, dict) else None
     root = Path(upload_root).resolve()
-    resolved = Path(path).resolve() if isinstance(path, str) else None
+    named = isinstance(path, str) and "\x00" not in path and not is_url(path)
+    resolved = Path(path).resolve() if named else None
     if (resolved is None or not resolved.is_file() or not resolved.is_relative_to(root)
             or resolved.relative_to(root).parts[0].startswith(REQUEST_DIR_PREFIX)):
         raise LganimError(f"{name} must be an uploaded {kind} file (gradio_client.handle_file(path)), or empty.")

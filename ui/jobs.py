@@ -31,7 +31,7 @@ from lganim.pipeline import AnimationResult, Animator
 from lganim.plan import FrameChunk, Plan
 from lganim.request import DriveRequest, PredictRequest, Request, VideoEditRequest
 
-from .files import request_dir
+from .files import make_room, release, request_dir, size_of
 from .models import Animators
 from .settings import Settings
 
@@ -112,6 +112,7 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
         progress(0, f"Loading the {domain} models (first request only)…")
     yield Update(f"Loading the {domain} models…" if first_load else "Planning the motion…")
     anim = animators.get(domain)
+    make_room(files_root, settings.disk_bytes, estimate(request, anim))       # or refused before any work
     progress(0, "Planning the motion…")
 
     result = anim(request, progress=stages(progress))
@@ -253,14 +254,14 @@ def predict(animators: Animators, domain: str, request: PredictRequest, files_ro
     anim = animators.get(domain)
     results = anim.predict(request, progress=stages(progress))
     t, k = request.num_frames, len(results)
-    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
+    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.disk_bytes,
                          needed=estimate(results[0].plan.request, anim) * k)
     finished = False
     try:
         videos, strips, offsets = [], [], []
         for i, result in enumerate(results):
-            with OutputWriter(Outputs(videos=[folder / f"future{i}.mp4"], max_bytes=settings.request_bytes),
-                              result.plan) as writer:
+            room = settings.request_bytes - size_of(folder)                  # all the futures count together
+            with OutputWriter(Outputs(videos=[folder / f"future{i}.mp4"], max_bytes=room), result.plan) as writer:
                 for chunk in result.chunks():
                     writer.add(chunk)
                     budget.check(writer.done, t)
@@ -282,6 +283,7 @@ def predict(animators: Animators, domain: str, request: PredictRequest, files_ro
     finally:
         if not finished:                                     # failed or cancelled
             shutil.rmtree(folder, ignore_errors=True)
+        release(folder)
 
 
 def estimate(request: Request, anim: Animator) -> int:
@@ -305,7 +307,7 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
     request = plan.request
     b, t = request.batch, request.num_frames
     settings = budget.settings
-    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.results_bytes,
+    folder = request_dir(files_root, max_age=settings.files_seconds, total=settings.disk_bytes,
                          needed=estimate(request, anim))
     outputs = Outputs(videos=[folder / f"clip{i}.mp4" for i in range(b)],
                       gifs=[folder / "clip0.gif"] if write_gif else [],
@@ -329,6 +331,8 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
         log.info("%s: stopped after %d/%d frames", anim.domain.name, done, t)
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    finally:
+        release(folder)                       # its files are whole (or gone): they may go for room from now on
     log.info("%s: %d clip(s) × %d frames in %.2f s", anim.domain.name, b, t, clock() - budget.started)
     motion, curves = plan.motion, None
     if motion.track is not None:

@@ -35,7 +35,7 @@ from lganim.request import LiveRequest
 
 from . import zerogpu
 from .common import ANIMATORS, FILES, answered, settings, upload
-from .files import request_dir
+from .files import release, request_dir
 from .models import checked_domain
 
 ZERO_GPU_NOTE = ("Live puppeteering does not run on this ZeroGPU Space: ZeroGPU lends its GPU for one call at a time, "
@@ -90,6 +90,7 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
             if state.recorder is not None:
                 state.recorder.abort()
                 state.recorder = None
+                release(state.folder)
             state.session, state.key = ANIMATORS.get(spec.name).live(request), key
         else:
             state.session.set_drive(region=request.region, pose_scale=request.pose_scale,
@@ -108,15 +109,18 @@ def record(state: LiveState | None):
     with state.lock:
         if state.recorder is None:
             limits = settings()
-            state.folder = request_dir(FILES, max_age=limits.files_seconds, total=limits.results_bytes,
+            state.folder = request_dir(FILES, max_age=limits.files_seconds, total=limits.disk_bytes,
                                        needed=limits.request_bytes)
             state.recorder = Mp4Recorder(state.folder / "live.mp4", LIVE_RECORD_FPS, max_bytes=limits.request_bytes)
             state.after, state.started = state.session.last_time, time.monotonic()
             return gr.update(value="Stop and save"), None, "Recording… (Stop and save ends it)", state
         recorder, state.recorder = state.recorder, None
-        mp4, frames = recorder.close()
-        track = state.session.track(after=state.after)
-        files = [mp4, track.save(state.folder / "live.json"), track.save(state.folder / "live.csv")]
+        try:
+            mp4, frames = recorder.close()
+            track = state.session.track(after=state.after)
+            files = [mp4, track.save(state.folder / "live.json"), track.save(state.folder / "live.csv")]
+        finally:
+            release(state.folder)
         status = (f"Saved {frames} frames ({frames / LIVE_RECORD_FPS:.1f} s at {LIVE_RECORD_FPS} fps) and the "
                   f"track ({len(track)} samples): replay it in the Drive tab.")
         return gr.update(value="Record a clip"), [str(f) for f in files], status, state

@@ -1,15 +1,32 @@
-"""The page's Blocks: gradio's own refusals of a file value (a path it was never sent, a string or number where a
-file goes) become the app's one-line message naming the input, instead of gradio's anonymous "the upstream app
-raised an exception" and a traceback in the server log."""
+"""The page's Blocks, and what a request may carry before gradio touches its values: every refusal is the app's one
+line naming the input, never gradio's anonymous "the upstream app raised an exception" and a traceback in the log.
+
+Before gradio preprocesses a call (where it would download a URL, or open any file in its cache), each value is
+checked against its input:
+- too few values: the first missing input is named;
+- text inputs take text (no list, no number, no NUL character);
+- file inputs take a file the calling client uploaded, or one of the app's own (ui/sessions) — by its path on this
+  server, never a URL (http:, data:, ...), never another client's upload, a result or a preview, whatever its path;
+- the live camera takes a picture from the browser's camera (a data: URL), never a path.
+gradio's own refusals of a file value that passes (a field of the wrong type) get the same line.
+"""
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import gradio as gr
 import pydantic
 from gradio.exceptions import InvalidPathError
 
+from lganim.checks import shown
+
+from .guard import is_url
+from .sessions import CLIENT_COOKIE, UPLOADS, Uploads
+
 FILE_INPUTS = {gr.Image: "image", gr.Video: "video", gr.Audio: "audio", gr.File: ""}
+CAMERA_FRAME = "data:image/"                 # what the browser's streaming camera sends: {"url": "data:image/jpeg;..."}
 
 
 def file_kind(component) -> str | None:
@@ -17,25 +34,110 @@ def file_kind(component) -> str | None:
     return next((kind for cls, kind in FILE_INPUTS.items() if isinstance(component, cls)), None)
 
 
-def refusal(fn, components: list, values: list) -> str:
-    """The one-line message for a request whose file values gradio refused: the file inputs that were given."""
+def input_names(fn, count: int) -> list[str]:
+    """The names of a handler's first `count` inputs (its parameters; "input N" past them)."""
     try:
         names = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         names = []
-    given = [(names[i] if i < len(names) else f"input {i + 1}", kind)
-             for i, (component, value) in enumerate(zip(components, values))
+    return [names[i] if i < len(names) else f"input {i + 1}" for i in range(count)]
+
+
+def file_line(name: str, kind: str) -> str:
+    what = f"{kind} file" if kind else "file"
+    return f"{name} must be an uploaded {what} (gradio_client.handle_file(path)), or empty."
+
+
+def refusal(fn, components: list, values: list) -> str:
+    """The one-line message for a request whose file values gradio refused: the file inputs that were given."""
+    names = input_names(fn, len(components))
+    given = [(names[i], kind) for i, (component, value) in enumerate(zip(components, values))
              if (kind := file_kind(component)) is not None and value is not None]
     if len(given) == 1:
-        name, kind = given[0]
-        what = f"{kind} file" if kind else "file"
-        return f"{name} must be an uploaded {what} (gradio_client.handle_file(path)), or empty."
+        return file_line(*given[0])
     listed = ", ".join(name for name, _ in given) or "a file input"
     return f"{listed}: each must be an uploaded file (gradio_client.handle_file(path)), or empty."
 
 
+def file_dicts(value) -> list[dict]:
+    """Every file value (a dict with a "path" or a "url") in `value`, through nested dicts and lists."""
+    if isinstance(value, dict):
+        if "path" in value or "url" in value:
+            return [value]
+        return [found for inner in value.values() for found in file_dicts(inner)]
+    if isinstance(value, list):
+        return [found for inner in value for found in file_dicts(inner)]
+    return []
+
+
+def named_file(value: dict, client: str | None, uploads: Uploads) -> bool:
+    """Whether a file value names a file `client` may use: its path one it uploaded (or one of the app's own), its
+    url, if any, that file's address on this server."""
+    path, url = value.get("path"), value.get("url")
+    if not isinstance(path, str) or "\x00" in path or is_url(path):
+        return False
+    resolved = Path(path).resolve()
+    if not uploads.allowed(client, resolved) or not resolved.is_file():
+        return False
+    if url is None:
+        return True
+    return isinstance(url, str) and unquote(urlsplit(url).path).endswith("/file=" + path)
+
+
+def camera_frame(value) -> bool:
+    """Whether a live camera's value is a picture the browser took (a data: URL, no path)."""
+    return (isinstance(value, dict) and value.get("path") is None and isinstance(value.get("url"), str)
+            and value["url"].startswith(CAMERA_FRAME))
+
+
+def refused(fn, components: list, values: list, client: str | None, uploads: Uploads = UPLOADS) -> str | None:
+    """The one-line message for the first value its input cannot take, or None when every value may go on."""
+    names = input_names(fn, len(components))
+    if len(values) < len(components):                   # the values a client sends: not the session's states
+        given = [name for name, component in zip(names, components) if not component.skip_api]
+        missing = next((name for name, component in zip(names[len(values):], components[len(values):])
+                        if not component.skip_api), names[len(values)])
+        return f"{missing} is missing: this endpoint takes {len(given)} values ({', '.join(given)}), got {len(values)}."
+    for name, component, value in zip(names, components, values):
+        if value is None:
+            continue
+        if isinstance(component, gr.Textbox) and not isinstance(value, str):
+            return f"{name} must be text, got {type(value).__name__} {shown(value)}."
+        if isinstance(component, gr.Textbox) and "\x00" in value:
+            return f"{name} holds a NUL character: type it again without it."
+        kind = file_kind(component)
+        if kind is None:
+            continue
+        if getattr(component, "streaming", False):
+            if not camera_frame(value):
+                return f"{name} must be a picture from the browser's camera."
+            continue
+        found = file_dicts(value)
+        if not found or not all(named_file(f, client, uploads) for f in found):
+            return file_line(name, kind)
+    return None
+
+
+def client_of(request) -> str | None:
+    """The client a request came from (its cookie, ui/sessions), if any."""
+    cookies = getattr(request, "cookies", None) if request is not None else None
+    return cookies.get(CLIENT_COOKIE) if cookies else None
+
+
 class Page(gr.Blocks):
-    """gr.Blocks whose requests with a file value gradio cannot take get the app's message (see the module)."""
+    """gr.Blocks whose requests are checked before gradio preprocesses them (see the module)."""
+
+    def own_files(self) -> set[str]:
+        """What gradio copied into its cache while the page was built (examples, default values): the app's own."""
+        return {path for block in self.blocks.values() for path in getattr(block, "keep_in_cache", ())}
+
+    async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, **kwargs):
+        if iterator is None:                     # a new call, not the next step of a running one
+            fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
+            message = refused(fn.fn, fn.inputs, inputs, client_of(request))
+            if message is not None:
+                raise gr.Error(message, print_exception=False)
+        return await super().process_api(block_fn, inputs, state, request, iterator, **kwargs)
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
         try:
@@ -44,4 +146,4 @@ class Page(gr.Blocks):
             raise gr.Error(refusal(block_fn.fn, block_fn.inputs, inputs), print_exception=False) from None
 
 
-__all__ = ["Page", "refusal"]
+__all__ = ["Page", "refusal", "refused", "file_dicts", "named_file", "camera_frame", "client_of"]

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import checks
-from ..config import MAX_FPS, VIDEO_SUFFIXES
+from ..config import MAX_FPS
 from ..errors import LganimError
 from ..files import atomic_path, publish, temp_beside
 from . import ffmpeg
@@ -56,18 +56,6 @@ def _check_fps(fps) -> float:
     return checks.number("fps", fps, 1, MAX_FPS)
 
 
-def _check_path(path, suffix: str | None = None) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES or (suffix is not None and path.suffix.lower() != suffix):
-        wanted = suffix or " or ".join(VIDEO_SUFFIXES)
-        raise LganimError(f"The video file name must end in {wanted}, got '{path.name}'.")
-    if path.is_dir():
-        raise LganimError(f"'{path}' is a folder; give a file name ending in {path.suffix.lower()}.")
-    if not path.parent.is_dir():
-        raise LganimError(f"The folder '{path.parent}' does not exist; create it first.")
-    return path
-
-
 def _pad_even(frames: np.ndarray) -> np.ndarray:
     """Repeat the last row/column so that H and W are even (yuv420p needs 2x2 chroma blocks)."""
     pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
@@ -80,16 +68,32 @@ class EncoderError(Exception):
     """ffmpeg refused or failed to encode."""
 
 
-def _atomic_write(path: Path, write) -> Path:
-    """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`."""
+def _atomic_write(path: Path, write, max_bytes: int | None = None) -> Path:
+    """Call `write(tmp_path)` on a temporary file beside `path`, then move it to `path`; a file larger than
+    `max_bytes` is refused (and removed) instead."""
+    if max_bytes is not None and max_bytes <= 0:
+        raise _too_large(path, 0)
     try:
         with atomic_path(path, suffix=path.suffix.lower()) as tmp:
             write(str(tmp))
-            if tmp.stat().st_size == 0:
+            size = tmp.stat().st_size
+            if size == 0:
                 raise EncoderError("the encoder wrote an empty file")
+            if max_bytes is not None and size > max_bytes:
+                raise _too_large(path, max_bytes)
     except (OSError, EncoderError) as err:                  # ffmpeg failed, or the disk: not the frames' source
         raise _write_error(path, err) from err
     return path
+
+
+def _too_large(path: Path, max_bytes: int) -> LganimError:
+    return LganimError(f"'{path.name}' would be larger than the {max_bytes / 1e6:.3g} MB this request may still "
+                       f"write; make the clip shorter or smaller.")
+
+
+def _size_limit(max_bytes: int | None) -> list[str]:
+    """ffmpeg's output option that stops writing once the file is over `max_bytes` (then refused, not kept)."""
+    return [] if max_bytes is None else ["-fs", str(max_bytes + 1)]
 
 
 def _write_error(path: Path, err: Exception) -> LganimError:
@@ -117,7 +121,7 @@ class Mp4Encoder:
 
     def __init__(self, path, fps, audio: str | Path | None = None, max_bytes: int | None = None):
         self.fps = _check_fps(fps)
-        self.path = _check_path(path, ".mp4")
+        self.path = checks.output_file("The video file name", path, (".mp4",))
         if audio is not None and not Path(audio).is_file():
             raise LganimError(f"No audio file at '{Path(audio).name}'.")
         self.audio, self.max_bytes = audio, max_bytes
@@ -269,26 +273,28 @@ class Mp4Recorder:
         self._encoder.abort()
 
 
-def gif_from_mp4(mp4: str | Path, path: str | Path) -> Path:
+def gif_from_mp4(mp4: str | Path, path: str | Path, max_bytes: int | None = None) -> Path:
     """A looping GIF of every frame of an MP4 (one palette for the clip, ordered dithering: fast), made by ffmpeg
-    from the file (no frames in memory). Returns the path written."""
-    mp4, path = Path(mp4), _check_path(path, ".gif")
+    from the file (no frames in memory). Returns the path written. max_bytes: the most the file may take; a larger
+    one is refused with a one-line LganimError and not kept."""
+    mp4, path = Path(mp4), checks.output_file("The GIF file name", path, (".gif",))
 
     def write(tmp: str):
         graph = "[0:v:0]split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer[gif]"
         cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(mp4), "-filter_complex", graph, "-map", "[gif]",
-               "-fps_mode", "passthrough", "-loop", "0", "-f", "gif", tmp]
+               "-fps_mode", "passthrough", "-loop", "0", *_size_limit(max_bytes), "-f", "gif", tmp]
         done = ffmpeg.run(cmd, f"'{path.name}'")
         if done.returncode != 0:
             raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
 
-    return _atomic_write(path, write)
+    return _atomic_write(path, write, max_bytes)
 
 
-def side_by_side(left: str | Path, right: str | Path, path: str | Path) -> Path:
+def side_by_side(left: str | Path, right: str | Path, path: str | Path, max_bytes: int | None = None) -> Path:
     """An MP4 of two videos side by side (the left one scaled to the right one's height and resampled to its frame
-    rate), with the right one's sound; as long as the right one. Made by ffmpeg from the files, in constant memory."""
-    left, right, path = Path(left), Path(right), _check_path(path, ".mp4")
+    rate), with the right one's sound; as long as the right one. Made by ffmpeg from the files, in constant memory.
+    max_bytes as for `gif_from_mp4`."""
+    left, right, path = Path(left), Path(right), checks.output_file("The video file name", path, (".mp4",))
     info = ffmpeg.probe(right, ffmpeg.VIDEO)
     fps = info.fps or 25.0
     height = info.height + info.height % 2
@@ -298,12 +304,13 @@ def side_by_side(left: str | Path, right: str | Path, path: str | Path) -> Path:
                  f"[l][r]hstack=inputs=2:shortest=1,pad=ceil(iw/2)*2:ih[v]")
         cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(left), *ffmpeg.input_args(right),
                "-filter_complex", graph, "-map", "[v]", *(["-map", "1:a:0", "-c:a", "copy"] if info.has_audio else []),
-               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", tmp]
+               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", *_size_limit(max_bytes),
+               "-f", "mp4", tmp]
         done = ffmpeg.run(cmd, f"'{path.name}'")
         if done.returncode != 0:
             raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
 
-    return _atomic_write(path, write)
+    return _atomic_write(path, write, max_bytes)
 
 
 __all__ = ["write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "gif_from_mp4", "side_by_side", "mux_audio",

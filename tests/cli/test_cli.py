@@ -47,6 +47,30 @@ def test_help_imports_no_torch():
     assert not {m for m in imported if m.split(".")[0] == "torch"}
 
 
+def test_a_missing_file_is_refused_before_torch_with_nothing_on_stdout(tmp_path):
+    """The request is built and its files checked before the command's module (and torch) is imported."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "lganim", "retarget", "--domain", "demo",
+                           "--image", "missing.png", "--driving", "missing.mp4", "--out", "r.mp4"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    timings = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in timings}
+    assert "lganim.cli.requests" in imported and not {m for m in imported if m.split(".")[0] == "torch"}
+    proc.stderr = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("import time:"))
+    assert_one_line_error(proc, "missing.mp4", "was not found")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_animate_writes_the_gif_and_strip_asked_for_from_the_same_frames(tmp_path):
+    out, gif, strip = tmp_path / "x.mp4", tmp_path / "x.gif", tmp_path / "x.png"
+    proc = lganim("animate", "--domain", "demo", "--seed", 1, "--seed", 2, "--prompt", "The person is smiling.",
+                  "--frames", 5, "--out", out, "--gif", gif, "--strip", strip)
+    assert proc.returncode == 0, proc.stderr
+    assert [count_frames(tmp_path / f"x_{i}.mp4") for i in (0, 1)] == [5, 5] and count_frames(gif) == 5
+    assert Image.open(strip).size[1] == 2 * 96                                  # a row of frames per clip
+    assert proc.stdout.splitlines()[0].startswith(f"wrote {tmp_path / 'x_0.mp4'} (5 frames")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gif", "x.png", "x_0.mp4", "x_1.mp4"]
+
+
 def test_animate_demo_writes_exactly_the_frames(tmp_path):
     out = tmp_path / "x.mp4"
     proc = lganim("animate", "--domain", "demo", "--seed", 1, "--prompt", "The person is smiling.",

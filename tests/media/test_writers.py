@@ -12,8 +12,8 @@ from PIL import Image
 from lganim.errors import LganimError
 from lganim.media import ffmpeg
 from lganim.media.video_reader import read_video
-from lganim.media.writers import Mp4Encoder, Mp4Recorder, gif_from_mp4, write_mp4_stream
-from tests.videos import count_frames
+from lganim.media.writers import Mp4Encoder, Mp4Recorder, gif_from_mp4, side_by_side, write_mp4_stream
+from tests.videos import count_frames, write_clip
 
 pytestmark = pytest.mark.slow                # every test here runs ffmpeg (a subprocess)
 
@@ -242,3 +242,17 @@ def test_an_encoder_stopped_with_frames_still_buffered_leaves_nothing_and_raises
     encoder.add(ramp(1, 8, 8))               # 192 bytes: still in the pipe's buffer when ffmpeg is killed
     encoder.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gif_or_side_by_side_over_its_byte_cap_is_refused_and_not_kept(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (24, 64, 64, 3), dtype=np.uint8)             # GIF's worst case
+    mp4 = write_clip(noise, tmp_path / "a.mp4", 12)
+    size = gif_from_mp4(mp4, tmp_path / "whole.gif").stat().st_size
+    for max_bytes in (size // 2, 0):
+        with pytest.raises(LganimError, match=r"'a.gif' would be larger than the [\d.]+ MB this request may still"):
+            gif_from_mp4(mp4, tmp_path / "a.gif", max_bytes=max_bytes)
+        with pytest.raises(LganimError, match="'b.mp4' would be larger than"):
+            side_by_side(mp4, mp4, tmp_path / "b.mp4", max_bytes=max_bytes // 8)
+    assert gif_from_mp4(mp4, tmp_path / "a.gif", max_bytes=size).stat().st_size == size
+    assert leftovers(tmp_path) == [] and not (tmp_path / "b.mp4").exists()

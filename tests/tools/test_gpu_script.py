@@ -52,7 +52,8 @@ def test_tests_stage_runs_the_gpu_marked_tests(tmp_path):
 
 
 def test_edit_stage_times_a_slider_update_against_a_clip(tmp_path):
-    done = run_script(tmp_path, "edit", BENCH_SIZE="64")                   # 64²: the 9 W+ layers controls need
+    done = run_script(tmp_path, "edit", BENCH_SIZE="64",                   # 64²: the 9 W+ layers controls need
+                      BENCH_ARGS="--repeats 1 --warmup 0 --edit-updates 2")
     assert done.returncode == 0, done.stdout + done.stderr
     edit = json.loads((tmp_path / "edit.json").read_text())["edit"]
     assert edit["size"] == 64 and edit["dtype"] == "bfloat16", edit

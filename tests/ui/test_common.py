@@ -15,6 +15,7 @@ def test_only_uploaded_files_are_accepted(tmp_path):
     assert uploaded_file(None, uploads) is None
     assert uploaded_file({"path": str(inside)}, uploads) == inside
     for payload in ({"path": str(outside)}, {"path": str(uploads / "x" / ".." / ".." / "secret.png")}, "face.png",
-                    42, {"path": str(uploads / "missing.png")}):
+                    42, {"path": str(uploads / "missing.png")}, {"path": "http://127.0.0.1:9/face.png"},
+                    {"path": str(inside) + "\x00"}, {"path": "data:image/png;base64,AA"}):
         with pytest.raises(LganimError, match="image must be an uploaded image file"):
             uploaded_file(payload, uploads)

@@ -71,6 +71,27 @@ def test_a_request_past_its_time_or_disk_budget_stops_between_chunks(animators, 
 
 
 @pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
+def test_the_disk_budget_counts_every_file_the_request_writes(animators, tmp_path):
+    """Not only each MP4: the GIF, and every future of a prediction, count against what one request may write; a
+    GIF that would not fit is never written."""
+    def capped(request_bytes):
+        return dataclasses.replace(SETTINGS, request_bytes=request_bytes)
+
+    clip = Request(prompts=SMILE, seeds=5, num_frames=48)
+    final = list(jobs.run(animators, "demo", clip, tmp_path / "a", quiet, SETTINGS))[-1]
+    mp4, gif = final.videos[0].stat().st_size, final.gif.stat().st_size
+    with pytest.raises(LganimError, match=r"'clip0.gif' would be larger than the [\d.]+ MB this request may still"):
+        list(jobs.run(animators, "demo", clip, tmp_path / "b", quiet, capped(mp4 + gif // 2)))
+    assert [p.name for p in (tmp_path / "b").glob("*/*") if not p.name.startswith(".")] == ["clip0.mp4"]
+    futures = PredictRequest(seed=1, samples=2, num_frames=12, fps=6)
+    sizes = [v.stat().st_size for v in list(jobs.predict(animators, "demo", futures, tmp_path / "c", quiet,
+                                                         SETTINGS))[-1].videos]
+    with pytest.raises(LganimError, match="larger than the 0 MB one request may write"):
+        list(jobs.predict(animators, "demo", futures, tmp_path / "d", quiet, capped(sizes[0] + sizes[1] // 2)))
+    assert not list((tmp_path / "d").glob(REQUEST_DIR_PREFIX + "*"))
+
+
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
 def test_a_driven_face_reports_tracking_and_ends_with_the_videos(animators, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.2, 0.6),))
     request = DriveRequest(driving=Driving(kind="audio", source=speech), seed=1, fps=10)
