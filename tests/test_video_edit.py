@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from lganim.config import VIDEO_EDIT_RAMP
+from lganim.config import MAX_VIDEO_SIDE, VIDEO_EDIT_RAMP
 from lganim.errors import LganimError
 from lganim.face.composite import blend_into
 from lganim.media.audio import has_audio
+from lganim.media.writers import write_mp4_stream
 from lganim.models.stylegan2 import to_uint8
 from lganim.pipeline import AnimationResult, Animator
 from lganim.request import VideoEditRequest
@@ -18,7 +19,7 @@ from lganim.tools.bench_video import constant_edit, face_boxes, flicker
 from lganim.tracks.track import Track
 from lganim.video_edit import VideoEdit, VideoFace, edit_weights, steady
 from lganim.weights.registry import get_domain
-from tests.synth import write_camera_clip
+from tests.synth import PHOTO, camera_frame, write_camera_clip
 from tests.videos import count_frames
 
 FPS, FRAMES, CANVAS, SIDE = 25, 20, 160, 96
@@ -215,3 +216,22 @@ def test_the_door_edits_a_clip_at_its_times_with_its_sound_and_only_inside_the_r
     assert np.abs(edited.astype(int) - frames[index]).max() <= 1
     saved = result.save(tmp_path / "edited.mp4")
     assert count_frames(saved) == 30 and has_audio(saved)
+
+
+@pytest.mark.slow                # tracks and decodes a clip with ffmpeg
+def test_a_large_clip_is_edited_at_the_size_cap_and_frames_without_the_face_pass_through(tmp_path):
+    """1200×700 frames are edited at MAX_VIDEO_SIDE on the longer side (the result says so); two blank frames in the
+    middle have no face, and come out as they went in."""
+    face = camera_frame(PHOTO, 0.0, (0, 0), size=(1200, 700), scale=1.6)
+    blank = np.full_like(face, 96)
+    path = tmp_path / "large.mp4"
+    write_mp4_stream([np.stack([face, face, blank, blank, face, face])], path, 12)
+    result = Animator.from_pretrained("demo", device="cpu").edit_video(
+        VideoEditRequest(video=path, controls={"smile": 0.1}))
+    assert result.info["source_size"] == (1200, 700) and result.info["size"] == (MAX_VIDEO_SIDE, 597)
+    assert result.info["lost"] == 2 and result.info["frames"] == 6
+    chunks = list(result.chunks())
+    frames, source = chunks[0].frames[0], chunks[0].source
+    assert frames.shape == (6, 597, MAX_VIDEO_SIDE, 3)
+    np.testing.assert_array_equal(frames[2:4], source[2:4])
+    assert all((frames[k] != source[k]).any() for k in (0, 1, 4, 5))
