@@ -35,12 +35,22 @@ from ui.guard import Guard
 from ui.page import Page
 from ui.sessions import UPLOADS
 
+# The page's rules: a label sits above its picture or video (never on it) and wraps instead of being cut; a status
+# line shows its own text and nothing over it (not gradio's "Error" badge, nor its timer: the line says each step,
+# the error is the line itself, and the toast); a domain's name stops short of the dropdown's arrow; buttons beside a
+# field keep their own height.
 CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
 #live-frame img, #drive-live img, #talk-live img, #video-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
+.gradio-container label[data-testid="block-label"].float {position: static; max-width: 100%; margin-bottom: 4px}
+.status-line [data-testid="status-tracker"] {display: none}
+#domain input {text-overflow: ellipsis; padding-right: 28px}
+.seed-row {align-items: flex-end}
 @media (max-width: 480px) {.tab-container button {padding-left: 6px; padding-right: 6px}}
 """
+# Closes the toasts when another tab is picked: an error belongs to the tab it happened in (its status line keeps it).
+CLOSE_TOASTS = "() => document.querySelectorAll('.toast-close').forEach(button => button.click())"
 THEME = gr.themes.Soft()
 START_DOMAIN, START_NOTICE = text.start_domain()
 try:
@@ -68,9 +78,11 @@ with Page(title="lganim: animate a face from a sentence") as demo:     # ui/file
         editing = edit.build(domain)
         video.build(domain)
         live.build(domain)
+    tabs.change(None, js=CLOSE_TOASTS, queue=False, api_visibility="private")
     for button, tab, target in ((editing["to_drive"], "drive", driving), (editing["to_talk"], "talk", talking)):
-        button.click(handoff.hand_off(tab), inputs=editing["start"], outputs=[target["start"], target["note"], tabs],
-                     queue=False, api_visibility="private")
+        button.click(handoff.hand_off(tab), inputs=editing["start"],
+                     outputs=[target["start"], target["note"], tabs, editing["clip_status"]], queue=False,
+                     api_visibility="private", show_progress="minimal", show_progress_on=[editing["clip_status"]])
     gr.Markdown(text.footer(), elem_classes="lganim-footer")
     domain.change(text.domain_info, inputs=domain, outputs=[info, single["truncation"]], queue=False,
                   api_visibility="private")
@@ -95,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     files.start_janitor(FILES, SETTINGS)
     guard = Middleware(Guard, root=FILES, disk_bytes=SETTINGS.disk_bytes, upload_bytes=SETTINGS.upload_bytes)
     demo.launch(server_name=args.host, server_port=args.port, theme=THEME, css=CSS + edit.CSS, show_error=False,
-                max_file_size=SETTINGS.upload_bytes, app_kwargs={"middleware": [guard]})
+                mcp_server=True, max_file_size=SETTINGS.upload_bytes, app_kwargs={"middleware": [guard]})
 
 
 if __name__ == "__main__":

@@ -65,12 +65,12 @@ class AnimationResult:
     """The clips of a request: what made them (`plan`: start codes and motion, computed) and their frames, rendered
     when first asked for (`frames`, kept) or streamed (`chunks`, `save`, `write`: nothing kept).
 
-    render: what makes the frames of a plan (default: the Animator's renderer, w[t] = w0 + strength · Δw[t]; an
-    edited video: its own frames, edited as they are read, lganim.video_edit)."""
+    render: what makes the frames of a plan, render(plan, steps) (default: the Animator's renderer, w[t] = w0 +
+    strength · Δw[t]; an edited video: its own frames, edited as they are read, lganim.video_edit)."""
 
     def __init__(self, plan: Plan, animator: Animator, *, frames: np.ndarray | None = None,
                  first: np.ndarray | None = None, info: dict | None = None,
-                 render: Callable[[Plan], Iterator[FrameChunk]] | None = None):
+                 render: Callable[[Plan, int | None], Iterator[FrameChunk]] | None = None):
         self.plan, self.animator = plan, animator
         self._frames = frames                   # uint8 [B, T, H, W, 3] once rendered
         self._first = first                     # uint8 [B, H, W, 3]: frame 0 of an earlier render of w0, reused
@@ -85,14 +85,16 @@ class AnimationResult:
             self._frames = np.concatenate([c.frames for c in self.chunks()], axis=1)
         return self._frames
 
-    def chunks(self) -> Iterator[FrameChunk]:
-        """The frames in time order, chunk by chunk as they render (at once when already rendered)."""
+    def chunks(self, steps: int | None = None) -> Iterator[FrameChunk]:
+        """The frames in time order, chunk by chunk as they render (at once when already rendered); steps: at most
+        this many time steps a chunk (a live view that should change every few frames), None: as many as one call
+        of the renderer holds."""
         if self._frames is not None:
             yield FrameChunk(0, self._frames)
         elif self._render is not None:
-            yield from self._render(self.plan)
+            yield from self._render(self.plan, steps)
         else:
-            yield from self.animator.render(self.plan, self._first)
+            yield from self.animator.render(self.plan, self._first, steps=steps)
 
     @property
     def ws(self) -> torch.Tensor:
@@ -253,19 +255,23 @@ class Animator:
             self._check_start(start)
             psi, photo = start.truncation, start.photo
         elif request.image is not None:
+            announce(progress, "Finding the face in the photo")
             photo = self.photos.read(request.image, request.face_index, request.paste_back)
         with torch.inference_mode():
             if start is not None:                                                          # an edited face
                 w0 = start.w.to(self.device, self.stylegan.dtype).expand(request.batch, -1, -1).contiguous()
             elif photo is not None:
+                announce(progress, "Encoding the photo")                  # e4e, loaded on the first photo
                 refining = optimising(progress, "Refining the photo")
                 w0 = self.photos.invert(photo, request.refine_steps, refining)              # [1, L, D]
                 w0 = w0.expand(request.batch, -1, -1).contiguous()                          # [B, L, D]
             else:
                 w0 = seed_codes(self.stylegan, request.seeds, psi)                         # [B, L, D]
             first = self.renderer(w0) if source.needs_first_frames else None               # [B, 3, H, W]
-            motion = source.motion(request, w0, first, generator=generator,
-                                   progress=optimising(progress, "Fitting the motion to the prompt"))
+            fitting = "Fitting the motion to the prompt"
+            if isinstance(source, FittedMotion) and source.unfitted(request.prompts):    # its first step is slow
+                announce(progress, fitting, source.fitter.settings.steps)
+            motion = source.motion(request, w0, first, generator=generator, progress=optimising(progress, fitting))
         want = (request.batch, request.num_frames, self.stylegan.num_ws, self.stylegan.style_dim)
         if tuple(motion.offsets.shape) != want:
             raise LganimError(f"The motion source made offsets of shape {tuple(motion.offsets.shape)}, "
@@ -297,13 +303,14 @@ class Animator:
         return dataclasses.replace(plan, request=request, w0=w0, truncation=request.truncation, first_frames=None)
 
     # -- rendering ------------------------------------------------------------------------------------------
-    def render(self, plan: Plan, first: np.ndarray | None = None) -> Iterator[FrameChunk]:
+    def render(self, plan: Plan, first: np.ndarray | None = None, *, steps: int | None = None) -> Iterator[FrameChunk]:
         """All B·T frames in time order, streamed as FrameChunks while the renderer finishes them: a block of
         time steps at a time (about `chunk_size` frames), so that memory does not grow with the clip.
 
         first: frame 0 of every clip as an earlier render of the same start codes output it (uint8 [B, H, W, 3]);
         by default the motion source's rendered first frames, if any, else it is rendered here. A frame whose code
         and crop move equal frame 0's (strength 0, or a still stretch of a track) reuses frame 0's pixels.
+        steps: at most this many time steps a chunk (None: as many as one synthesis call of `chunk_size` holds).
         """
         request, offsets, moves = plan.request, plan.motion.offsets, plan.motion.transforms   # [B, T, L, D]
         b, t = request.batch, request.num_frames
@@ -311,7 +318,8 @@ class Animator:
         ws0 = w0 + request.strength * offsets[:, 0].to(w0)                       # frame 0's codes
         if first is None and plan.first_frames is not None:
             first = self.output(plan, plan.first_frames[:, None], [0])[:, 0]
-        steps = max(1, (self.renderer.chunk_size or DEFAULT_CHUNK) // b)        # time steps rendered per call
+        per_call = max(1, (self.renderer.chunk_size or DEFAULT_CHUNK) // b)     # time steps one call renders
+        steps = per_call if steps is None else max(1, min(steps, per_call))
 
         def reused(k: int) -> bool:
             if k == 0:
@@ -422,9 +430,16 @@ class Animator:
         return AnimationResult(plan, self, info=info, render=edit.render)
 
 
+def announce(progress: StageProgress | None, stage: str, total: int = 0) -> None:
+    """Say that a slow stage begins (step 0 of `total`; 0: a stage without steps), before its first step ends: a
+    terminal shows its bar, the app its status line, at once."""
+    if progress is not None:
+        progress(stage, 0, total)
+
+
 def optimising(progress: StageProgress | None, stage: str):
     """A slow optimisation's progress(step, steps, loss) as `progress`'s stage."""
     return None if progress is None else (lambda step, steps, loss: progress(stage, step, steps))
 
 
-__all__ = ["Plan", "FrameChunk", "AnimationResult", "Animator", "optimising"]
+__all__ = ["Plan", "FrameChunk", "AnimationResult", "Animator", "announce", "optimising"]

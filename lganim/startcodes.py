@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,8 @@ class PhotoEncoder:
         encoder, latent_avg = self.encoder()
         w = invert(encoder, latent_avg, face.aligned.image[None])
         if refine_steps:
+            if progress is not None:                    # its first step is slow: say it begins (no loss yet)
+                progress(0, refine_steps, math.nan)
             w = refine(w, face.aligned.image[None], self.stylegan.synthesis, steps=refine_steps, w_reg=0.1,
                        progress=progress)
         if w.shape[1:] != (self.stylegan.num_ws, self.stylegan.style_dim):

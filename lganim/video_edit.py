@@ -205,10 +205,11 @@ class VideoEdit:
         self.windows = gaussian_windows(face.t, smooth)         # the frames each frame's code is steadied over
 
     # -- the second pass ----------------------------------------------------------------------------------------
-    def render(self, plan: Plan) -> Iterator[FrameChunk]:
+    def render(self, plan: Plan, steps: int | None = None) -> Iterator[FrameChunk]:
         """Every frame of the video in time order, edited at the plan's strength (its Δw [1, T, L, D] is the edit per
-        frame), in chunks of about `chunk_size` frames; each chunk carries the frames it was made from."""
-        yield from self.stream(self.frames(), plan.motion.offsets[0].float().cpu(), plan.request.strength)
+        frame), in chunks of `chunk_size` frames (at most `steps`); each chunk carries the frames it was made from."""
+        size = self.chunk_size if steps is None else max(1, min(steps, self.chunk_size))
+        yield from self.stream(self.frames(), plan.motion.offsets[0].float().cpu(), plan.request.strength, size)
 
     def frames(self, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """(index, frame uint8 [H, W, 3]) of the video's frames up to `stop` (exclusive; None: all), decoded at the
@@ -228,11 +229,13 @@ class VideoEdit:
             raise LganimError(f"'{self.video.name}' decoded to {count} frames, then to {len(self.face)}; "
                               f"re-encode the video (e.g. to MP4) and try again.")
 
-    def stream(self, frames: Iterator[tuple[int, np.ndarray]], offsets: torch.Tensor,
-               strength: float) -> Iterator[FrameChunk]:
+    def stream(self, frames: Iterator[tuple[int, np.ndarray]], offsets: torch.Tensor, strength: float,
+               size: int | None = None) -> Iterator[FrameChunk]:
         """Edit frames given in order as (index, uint8 [H, W, 3]): a frame is finished once every frame its code is
-        steadied over has been read (or the frames end), and comes out in chunks of `chunk_size`. What is held: the
-        frames read and not yet out (a chunk and the look-ahead), and the codes a later frame is steadied with."""
+        steadied over has been read (or the frames end), and comes out in chunks of `size` (None: `chunk_size`).
+        What is held: the frames read and not yet out (a chunk and the look-ahead), and the codes a later frame is
+        steadied with."""
+        size = size or self.chunk_size
         lo, hi = self.windows
         edited = self.edited(offsets, strength)                                            # [T]
         needed = np.zeros(len(self.face), dtype=bool)           # frames whose code an edited frame is steadied with
@@ -244,12 +247,12 @@ class VideoEdit:
         for last, frame in frames:
             held.append((last, frame))
             ready = sum(1 for i, _ in held if hi[i] - 1 <= last)                       # all they need is read
-            while ready >= self.chunk_size:
-                yield self._finish(held[:self.chunk_size], held, codes, needed, edited, offsets, strength)
-                del held[:self.chunk_size]
-                ready -= self.chunk_size
+            while ready >= size:
+                yield self._finish(held[:size], held, codes, needed, edited, offsets, strength)
+                del held[:size]
+                ready -= size
         while held:
-            part = held[:self.chunk_size]
+            part = held[:size]
             yield self._finish(part, held, codes, needed, edited, offsets, strength)
             del held[:len(part)]
 

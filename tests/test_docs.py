@@ -86,3 +86,11 @@ def test_ruff_passes_with_the_project_settings():
     done = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    """CI runs exactly what the README tells a newcomer to type, so the first hour and CI fail together."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"Run the tests.*?```bash\n(.+?)\n```", readme, re.S).group(1)
+    assert "pytest" in command
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()

@@ -174,12 +174,13 @@ def test_photo_refinement_moves_the_code_closer_to_the_photo(anim):
     image = FIXTURES / "faces" / "astronaut.png"
     losses, stages = [], []
     photo = anim.photos.read(image, 0, False)
-    anim.photos.invert(photo, 5, lambda step, total, loss: losses.append(loss))
-    assert len(losses) == 5 and losses[-1] < losses[0]
+    anim.photos.invert(photo, 5, lambda step, total, loss: losses.append((step, loss)))
+    assert [step for step, _ in losses] == [0, 1, 2, 3, 4, 5] and losses[-1][1] < losses[1][1]   # 0: it begins
     plain = anim.prepare(Request(prompts=PROMPT, image=image, num_frames=1, paste_back=False))
     refined = anim.prepare(Request(prompts=PROMPT, image=image, num_frames=1, paste_back=False, refine_steps=5),
                            progress=lambda stage, step, total: stages.append((stage, step, total)))
-    assert stages == [("Refining the photo", k, 5) for k in range(1, 6)]
+    assert stages == [("Finding the face in the photo", 0, 0), ("Encoding the photo", 0, 0),   # each said as it
+                      *[("Refining the photo", k, 5) for k in range(6)]]                       # begins
     assert not torch.equal(plain.ws, refined.ws)
 
 
@@ -201,7 +202,7 @@ def test_fitted_motion_reports_progress_through_prepare(tmp_path, monkeypatch):
     seen = []
     plan = fitted.prepare(Request(prompts=PROMPT, seeds=1, num_frames=4),
                           progress=lambda stage, step, total: seen.append((stage, step, total)))
-    assert seen == [("Fitting the motion to the prompt", k, 3) for k in (1, 2, 3)]
+    assert seen == [("Fitting the motion to the prompt", k, 3) for k in (0, 1, 2, 3)]     # 0: said as it begins
     assert plan.ws.shape[1] == 4 and torch.equal(plan.ws[:, 0], seed_codes(fitted.stylegan, [1], 1.0))
 
 

@@ -9,8 +9,12 @@ except ImportError:
     spaces = None
 
 import functools
+import inspect
 import logging
-import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -29,7 +33,6 @@ from .settings import Settings
 ANIMATORS = Animators()
 FILES = Path(gr.utils.get_upload_folder())          # gradio's cache: uploads, and the per-request result folders
 log = logging.getLogger("lganim.app")
-_RENDERING = re.compile(r"(\d+)/(\d+) frames")
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,7 +44,7 @@ def settings() -> Settings:
 INTERNAL_ERROR = "Internal error: the server could not finish this request (its log has the details)."
 
 
-def _message(error: Exception, handler) -> str:
+def message_of(error: Exception, handler) -> str:
     """The one line a user sees for `error`: a library error's own message; anything else is a bug, logged with its
     traceback and answered without details."""
     if isinstance(error, LganimError):
@@ -53,17 +56,22 @@ def _message(error: Exception, handler) -> str:
 
 
 def answers(outputs: int, status: int):
-    """A tab's handler (a generator of output tuples): the one place where errors become messages in the browser
-    and for API clients. A library error (a bad value, a missing file) is shown as the status line, replacing the
-    stale step, then raised as one `gr.Error` line; anything else is a bug: logged with its traceback, answered
-    with one line. `outputs`: how many outputs the handler has; `status`: the index of its status output."""
+    """A tab's handler (a generator of output tuples, or a function returning one): the one place where errors become
+    messages in the browser and for API clients. A library error (a bad value, a missing file) is shown as the tab's
+    status line, replacing the stale step, then raised as one `gr.Error` line (the toast); anything else is a bug:
+    logged with its traceback, answered with one line. `outputs`: how many outputs the handler has; `status`: the
+    index of its status output."""
     def wrap(handler):
         @functools.wraps(handler)
         def guarded(*args, **kwargs):
             try:
-                yield from handler(*args, **kwargs)
+                answer = handler(*args, **kwargs)
+                if inspect.isgenerator(answer):
+                    yield from answer
+                else:
+                    yield answer
             except Exception as e:
-                message = _message(e, handler)
+                message = message_of(e, handler)
             else:
                 return
             shown = [gr.skip()] * outputs
@@ -74,24 +82,109 @@ def answers(outputs: int, status: int):
     return wrap
 
 
-def answered(handler):
-    """`answers` for a handler that returns its outputs at once (a stream's frame, a button's toggle): an error is
-    raised as its one `gr.Error` line."""
-    @functools.wraps(handler)
-    def guarded(*args, **kwargs):
+def session_of(request: gr.Request | None) -> str | None:
+    """The browser or API session a call belongs to; None for a call through MCP: gradio's MCP server sends every
+    agent's calls through one client of its own, so their session is shared and must hold nothing of theirs."""
+    if request is None:
+        return "local"                                    # called in-process (tests, scripts)
+    if (request.headers or {}).get("x-gradio-user") == "mcp":
+        return None
+    return request.session_hash or "local"
+
+
+@dataclass
+class Kept:
+    """What a session keeps between its calls (its last clip, its last edit): the page's gr.State holds one and a
+    handler sets it in place, so that no endpoint has a State output (gradio's MCP server cannot answer a tool whose
+    outputs hold one)."""
+
+    value: object = None
+
+
+@dataclass
+class Run:
+    """Where a session's streamed request stands on the server: frames rendered, of the total."""
+
+    done: int = 0
+    total: int = 0
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
+class Runs:
+    """The streamed request of each session and tab, so that Cancel can say where the server stopped (the page's own
+    status line trails it by the chunk in flight). A run is kept from its start until its Cancel reads it, or until
+    it finishes or fails; at most KEPT runs, the oldest forgotten first."""
+
+    KEPT = 1000
+
+    def __init__(self):
+        self._runs: OrderedDict[tuple, Run] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def track(self, key: tuple | None, updates: Iterator[jobs.Update]) -> Iterator[jobs.Update]:
+        """`updates` passed on, each one's frame count noted first. The run ends when the stream does, after
+        `updates` is closed (the render has stopped); one closed early (Cancel) is kept for its Cancel to read."""
+        run, kept = Run(), False
+        self._put(key, run)
         try:
-            return handler(*args, **kwargs)
-        except Exception as e:
-            raise gr.Error(_message(e, handler), print_exception=False) from None
-    return guarded
+            for u in updates:
+                run.done, run.total = u.done, u.total
+                yield u
+        except GeneratorExit:                            # closed early (Cancel): kept for its Cancel to read
+            kept = True
+            raise
+        finally:
+            updates.close()
+            run.ended.set()
+            if not kept:
+                self._forget(key, run)
+
+    def stopped(self, key: tuple | None, wait: float) -> Run | None:
+        """The session's run of a tab once it has ended (waiting up to `wait` seconds for the render to stop at its
+        next chunk), then forgotten; None if there is none."""
+        with self._guard:
+            run = self._runs.get(key)
+        if run is None:
+            return None
+        run.ended.wait(wait)
+        self._forget(key, run)
+        return run
+
+    def _put(self, key: tuple | None, run: Run) -> None:
+        if key is None:
+            return
+        with self._guard:
+            self._runs.pop(key, None)
+            self._runs[key] = run
+            while len(self._runs) > self.KEPT:
+                self._runs.popitem(last=False)
+
+    def _forget(self, key: tuple | None, run: Run) -> None:
+        with self._guard:
+            if self._runs.get(key) is run:
+                del self._runs[key]
 
 
-def cancelled(status: str) -> str:
-    """The status line after Cancel, from the one on screen ("Rendering… 113/256 frames")."""
-    found = _RENDERING.search(status or "")
-    if found:
-        return f"Cancelled after {found.group(1)} of {found.group(2)} frames."
-    return "Cancelled."
+RUNS = Runs()
+CANCEL_WAIT = 30.0                                     # seconds Cancel waits for the render to stop at its next chunk
+
+
+def tracked(updates: Iterator[jobs.Update], request: gr.Request | None, tab: str) -> Iterator[jobs.Update]:
+    """A tab's stream of updates, noted as the session's run of `tab` (what its Cancel reports)."""
+    session = session_of(request)
+    return RUNS.track(None if session is None else (session, tab), updates)
+
+
+def canceller(tab: str):
+    """The Cancel button of `tab`: (the status line, the live frame cleared: it belonged to the cancelled clip). The
+    status gives the server's count of the frames rendered, once the render has stopped."""
+    def cancel(request: gr.Request = None):
+        session = session_of(request)
+        run = RUNS.stopped(None if session is None else (session, tab), CANCEL_WAIT)
+        if run is None or not run.total:
+            return "Cancelled.", None
+        return f"Cancelled after {run.done} of {run.total} frames.", None
+    return cancel
 
 
 def reporter(progress: gr.Progress):
@@ -133,11 +226,10 @@ def optional_prompt(prompt):
     return None if prompt is None or (isinstance(prompt, str) and not prompt.strip()) else prompt
 
 
-def lines(columns: dict | None, x: str, y: str, color: str):
-    """A line plot update of `columns` (None: leave the plot as it is)."""
-    if columns is None:
-        return gr.skip()
-    return gr.LinePlot(value=pd.DataFrame(columns), x=x, y=y, color=color)
+def lines(columns: dict | None) -> pd.DataFrame | None:
+    """A line plot's value: `columns` as a table (the plot names its axes and colour), None for an empty plot. A value,
+    not a component update: an API caller gets the table."""
+    return None if columns is None else pd.DataFrame(columns)
 
 
 @on_gpu(duration=lambda domain, request, write_gif, progress: zerogpu.gpu_seconds(ANIMATORS, domain, request))

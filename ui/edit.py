@@ -31,14 +31,14 @@ from lganim.request import EditRequest, Request
 from lganim.weights.registry import get_domain
 
 from . import zerogpu
-from .common import ANIMATORS, answers, generate, on_gpu, reporter, upload
+from .common import ANIMATORS, Kept, answers, generate, on_gpu, reporter, session_of, upload
 from .handoff import NO_EDIT
 from .models import checked_domain
 
 LANGUAGE_SLIDERS = 3                 # sentence boxes on the page (the API's prompt, amount, prompt_2, amount_2, ...)
 SLIDER_STEPS = 100                   # steps across a channel's range
 HEAD = ("yaw", "pitch", "roll", "tx", "ty", "scale")
-OUTPUTS, STATUS = 3, 1               # (image, status, the edit) and where the status is
+OUTPUTS, STATUS = 2, 1               # (image, status) and where the status is
 CLIP_OUTPUTS, CLIP_STATUS = 2, 1     # (video, status) of "Animate from here"
 
 
@@ -69,6 +69,7 @@ class LatestWins:
 
 
 LATEST = LatestWins()
+CALLS = itertools.count()                # numbers the calls that have no session of their own (MCP)
 
 
 def edit_seconds(domain: str, request: EditRequest) -> int:
@@ -109,10 +110,39 @@ def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0,
               roll: float = 0.0, tx: float = 0.0, ty: float = 0.0, scale: float = 0.0, mouth_open: float = 0.0,
               mouth_wide: float = 0.0, smile: float = 0.0, eye_l: float = 0.0, eye_r: float = 0.0, brow: float = 0.0,
               prompt: str = "", amount: float = 0.0, prompt_2: str = "", amount_2: float = 0.0, prompt_3: str = "",
-              amount_3: float = 0.0, request: gr.Request = None):
-    """The face edited by every channel's value (in its unit; 0 leaves it) and the sentences' amounts (-1..1 of each
-    one's fitted expression): (image, status, the edit for a clip to start from); a call that a newer one of the
-    same session overtook answers nothing new."""
+              amount_3: float = 0.0, last: Kept | None = None, request: gr.Request = None):
+    """Edit a still face: head pose, expression and sentences, each by a value (0 leaves it as it is); one PNG. The
+    channels' ranges are the domain's (`python -m lganim edit --domain D --list-controls`); a value outside is
+    refused. Of a session's calls waiting at once only the newest is rendered (a slider's drag): the others answer
+    nothing new (calls through MCP are each answered).
+
+    Args:
+        domain: which faces: human (FFHQ), art (MetFaces), dog (AFHQ), anime (TADNE), or demo (untrained, offline)
+        seed: the face when no photo is given, a whole number from 0 to 4294967295 (each seed is another face)
+        image: optional photo of a face uploaded to this app, by its URL here (human and demo domains)
+        yaw: head turn in degrees, + toward the image's right; the domain's range, typically about -20 to 20
+        pitch: head tilt up and down in degrees, + chin up; the domain's range, typically about -15 to 15
+        roll: head roll in degrees, + counter-clockwise in the image, from -30 to 30 (moves the face's crop)
+        tx: sideways shift in face widths, + right, from -0.25 to 0.25 (moves the face's crop)
+        ty: vertical shift in face widths, + down, from -0.25 to 0.25 (moves the face's crop)
+        scale: size as ln(face width / its width), from -0.2 to 0.2 (moves the face's crop)
+        mouth_open: lips apart, in inter-ocular distances from the neutral face; the domain's range, about ±0.4
+        mouth_wide: mouth width, in inter-ocular distances from the neutral face; the domain's range, about ±0.2
+        smile: mouth corners up, in inter-ocular distances from the neutral face; the domain's range, about ±0.1
+        eye_l: left eye opening, in inter-ocular distances from the neutral face; the domain's range, about ±0.25
+        eye_r: right eye opening, in inter-ocular distances from the neutral face; the domain's range, about ±0.25
+        brow: brows raised, in inter-ocular distances from the neutral face; the domain's range, about ±0.1
+        prompt: an English sentence whose fitted expression the face takes ("The person is surprised."), or empty
+        amount: how much of the first sentence, a number from -1 to 1 (1: its full expression, -1: its opposite)
+        prompt_2: a second sentence, or empty
+        amount_2: how much of the second sentence, a number from -1 to 1
+        prompt_3: a third sentence, or empty
+        amount_3: how much of the third sentence, a number from -1 to 1
+
+    Returns:
+        the edited face as a PNG
+        a one-line status: the face, the values that moved it, its size and how long it took
+    """
     values = dict(yaw=yaw, pitch=pitch, roll=roll, tx=tx, ty=ty, scale=scale, mouth_open=mouth_open,
                   mouth_wide=mouth_wide, smile=smile, eye_l=eye_l, eye_r=eye_r, brow=brow)
     photo = upload(image)
@@ -120,17 +150,21 @@ def edit_face(domain: str = "demo", seed: int = 0, image=None, yaw: float = 0.0,
                                prompts=language(prompt, amount, prompt_2, amount_2, prompt_3, amount_3))
     spec = checked_domain(domain, Request(seeds=(edit_request.seed or 0,), image=photo))
     start = time.perf_counter()
-    session = getattr(request, "session_hash", None) or "local"
-    edit = LATEST.run(session, lambda: edit_work(spec.name, edit_request))
+    session = session_of(request)
+    edit = LATEST.run(session or f"mcp-{next(CALLS)}", lambda: edit_work(spec.name, edit_request))
     if edit is None:
         yield (gr.skip(),) * OUTPUTS
         return
-    yield edit.image, status_line(edit, time.perf_counter() - start, spec.untrained), edit
+    if session is not None and last is not None:          # kept for "Animate from here" (MCP calls keep nothing)
+        last.value = edit
+    yield edit.image, status_line(edit, time.perf_counter() - start, spec.untrained)
 
 
 @answers(CLIP_OUTPUTS, CLIP_STATUS)
-def animate_from(start: Edit | None, prompt: str = DEFAULT_PROMPT, progress=gr.Progress()):
-    """A clip of the prompt's motion that starts from the last edit (its code, photo and crop move): (MP4, status)."""
+def animate_from(last: Kept | None, prompt: str = DEFAULT_PROMPT, progress=gr.Progress()):
+    """A clip of the prompt's motion that starts from the session's last edit (its code, photo and crop move): (MP4,
+    status)."""
+    start: Edit | None = None if last is None else last.value
     if start is None:
         raise LganimError(NO_EDIT)
     request = Request(prompts=[prompt], start=start)
@@ -193,14 +227,15 @@ def zeros() -> list[float]:
 
 def build(domain: gr.Dropdown) -> dict:
     """The tab (inside the page's Tabs): inputs left, the image right. Returns the components the page wires to:
-    "start", the session's last edit (a gr.State; None before the first), which a clip can start from
-    (`Request(..., start=edit)`, `DriveRequest(..., start=edit)`), and "image", "seed", "photo"."""
+    "start", the session's last edit (a gr.State of a `Kept`, its value None before the first), which a clip can start
+    from (`Request(..., start=edit)`, `DriveRequest(..., start=edit)`); "image", "seed", "photo"; the hand-off
+    buttons "to_drive" and "to_talk"; and "clip_status", where a hand-off's error is said."""
     ranges = control_ranges(None)                       # until the tab opens: the typical ranges, nothing loaded
     with gr.Tab("Edit", id="edit") as tab:
-        start = gr.State(None)                          # the last edit of this session: what a clip starts from
+        start = gr.State(Kept())                        # the last edit of this session: what a clip starts from
         with gr.Row(equal_height=False, elem_id="edit-row"):
             with gr.Column(scale=6, min_width=320, elem_id="edit-inputs"):
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False, elem_classes="seed-row"):      # buttons of their own height
                     seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (face)",
                                      elem_id="edit-seed", scale=3, min_width=120)
                     dice = gr.Button("Random face", size="sm", scale=1, min_width=100, elem_id="edit-random")
@@ -227,7 +262,7 @@ def build(domain: gr.Dropdown) -> dict:
                                                    info="1: its full expression, −1: the opposite"))
             with gr.Column(scale=5, min_width=320, elem_id="edit-result"):
                 status = gr.Markdown("Move a slider, or give a seed or a photo.", label="Status",
-                                     elem_id="edit-status")
+                                     elem_id="edit-status", elem_classes="status-line")
                 image = gr.Image(label="Edited face", type="numpy", format="png", interactive=False, height=260,
                                  buttons=["download", "fullscreen"], elem_id="edit-image")
                 with gr.Row(equal_height=True):
@@ -238,10 +273,11 @@ def build(domain: gr.Dropdown) -> dict:
                         with gr.Row():
                             to_drive = gr.Button("Drive from here", size="sm", min_width=80, elem_id="edit-to-drive")
                             to_talk = gr.Button("Talk from here", size="sm", min_width=80, elem_id="edit-to-talk")
-                clip_status = gr.Markdown("", label="Clip status", elem_id="edit-clip-status")
+                clip_status = gr.Markdown("", label="Clip status", elem_id="edit-clip-status",
+                                          elem_classes="status-line")
                 clip = gr.Video(label="Clip from the edited face", interactive=False, autoplay=True, loop=True,
                                 height=200, elem_id="edit-clip")
-        live = dict(fn=edit_face, inputs=[domain, seed, photo, *sliders, *words], outputs=[image, status, start],
+        live = dict(fn=edit_face, inputs=[domain, seed, photo, *sliders, *words, start], outputs=[image, status],
                     preprocess=False, trigger_mode="always_last", show_progress="hidden", concurrency_id="edit")
         amounts = words[1::2]
         gr.on([s.input for s in [*sliders, *amounts]] + [seed.submit, photo.upload, photo.clear]
@@ -255,7 +291,8 @@ def build(domain: gr.Dropdown) -> dict:
         domain.change(new_domain, inputs=domain, outputs=sliders, queue=False, api_visibility="private")
         go.click(animate_from, inputs=[start, motion], outputs=[clip, clip_status], api_visibility="private",
                  show_progress="minimal", show_progress_on=[clip_status])
-    return {"start": start, "image": image, "seed": seed, "photo": photo, "to_drive": to_drive, "to_talk": to_talk}
+    return {"start": start, "image": image, "seed": seed, "photo": photo, "to_drive": to_drive, "to_talk": to_talk,
+            "clip_status": clip_status}
 
 
 __all__ = ["CSS", "LANGUAGE_SLIDERS", "LatestWins", "LATEST", "edit_seconds", "edit_work", "language", "status_line",

@@ -7,7 +7,7 @@ import gradio as gr
 from lganim.edit import Edit
 from lganim.errors import LganimError
 
-from .common import answered
+from .common import Kept, answers
 
 NO_EDIT = "Edit a face first: the clip starts from the edited face."
 
@@ -26,12 +26,15 @@ def from_edit_note(seed: gr.Number, image: gr.Image, start: gr.State, elem_id: s
 
 
 def hand_off(tab: str):
-    """The handler of "<Drive|Talk> from here": the session's last edit becomes the `tab`'s start, which it opens."""
-    @answered
-    def to_tab(start: Edit | None):
+    """The handler of "<Drive|Talk> from here": the session's last edit (kept by the Edit tab) becomes the `tab`'s
+    start, which it opens. Outputs: (the tab's start, its note, the page's Tabs, the Edit tab's status line, where an
+    error is said)."""
+    @answers(4, 3)
+    def to_tab(last: Kept | None):
+        start: Edit | None = None if last is None else last.value
         if start is None:
             raise LganimError(NO_EDIT)
-        return start, gr.update(visible=True), gr.Tabs(selected=tab)
+        return start, gr.update(visible=True), gr.Tabs(selected=tab), ""
     return to_tab
 
 

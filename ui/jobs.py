@@ -17,7 +17,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,8 @@ log = logging.getLogger("lganim.app")
 StatusProgress = Callable[[float, str], None]        # (fraction done, what is happening): gradio's progress bar
 BYTES_PER_PIXEL = 0.5                                 # a generous bound of what H.264 writes per pixel of a frame
 STATUS_EVERY = 0.2                                    # seconds between two status lines of background work
+STREAM_STEPS = 4                                      # time steps a streamed chunk holds at most: the live frame
+                                                      # changes every few frames, whatever the renderer's batch
 clock = time.monotonic                                # what the time budget is measured with
 GROUPS = {**LAYER_GROUPS, "fine": tuple(range(9, 18))}   # the motion plot's layer groups (fine: colour, identity)
 
@@ -114,12 +116,12 @@ def run(animators: Animators, domain: str, request: Request, files_root: str | P
     anim = animators.get(domain)
     make_room(files_root, settings.disk_bytes, estimate(request, anim))       # or refused before any work
     progress(0, "Planning the motion…")
-
-    result = anim(request, progress=stages(progress))
+    result: AnimationResult = yield from in_background(lambda report: anim(request, progress=report), progress,
+                                                       budget)
     plan = result.plan
     if plan.photo is not None:
         yield Update("Face found and aligned: animating this crop…", aligned=plan.photo.aligned.image)
-    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, budget, write_gif=write_gif)
+    yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, budget, write_gif=write_gif)
 
 
 def stages(progress: StatusProgress):
@@ -129,9 +131,10 @@ def stages(progress: StatusProgress):
 
 
 def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress: StatusProgress | None,
-             settings: Settings, *, strength: float, truncation: float | None, fps: int) -> Iterator[Update]:
+             settings: Settings, *, strength: float, truncation: float | None, fps: int,
+             write_gif: bool = True) -> Iterator[Update]:
     """A finished clip with another strength, truncation ψ or fps, from its motion (no CLIP, fitting or motion
-    model); frame 0 is reused where its code did not change."""
+    model), with its GIF as the first render had; frame 0 is reused where its code did not change."""
     progress = progress or quiet
     anim = animators.get(clip.domain)
     result = AnimationResult(clip.plan.to(anim.device), anim, first=clip.first).rerender(
@@ -139,7 +142,8 @@ def rerender(animators: Animators, clip: Clip, files_root: str | Path, progress:
     plan = result.plan
     if plan.photo is not None:                               # the crop again, for a caller that reads the last answer
         yield Update("Re-rendering…", aligned=plan.photo.aligned.image)
-    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, Budget(settings))
+    yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, Budget(settings),
+                           write_gif=write_gif)
 
 
 def background(work: Callable, progress: StatusProgress) -> Iterator:
@@ -177,7 +181,7 @@ def background(work: Callable, progress: StatusProgress) -> Iterator:
             if kind == "error":
                 raise rest[0]
             stage, done, expected = rest
-            line = f"{stage}… {done}/{expected} frames" if expected else f"{stage}…"
+            line = f"{stage}… {done}/{expected}" if expected else f"{stage}…"
             progress(done / expected if expected else 0, line)
             if time.monotonic() - shown >= STATUS_EVERY or not done:   # a few lines a second, not one per frame
                 shown = time.monotonic()
@@ -192,6 +196,19 @@ def background(work: Callable, progress: StatusProgress) -> Iterator:
         thread.join()
 
 
+def in_background(work: Callable, progress: StatusProgress, budget: Budget) -> Generator[Update, None, object]:
+    """`background(work)` as status updates (the slow stages of a door: a photo's refinement, a new prompt's fit,
+    tracking), within the request's time budget; returns the work's result (`result = yield from ...`)."""
+    lines = background(work, progress)
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration as end:
+            return end.value
+        budget.check(0, 0)
+        yield Update(line)
+
+
 def drive(animators: Animators, domain: str, request: DriveRequest, files_root: str | Path,
           progress: StatusProgress | None, settings: Settings) -> Iterator[Update]:
     """A face driven by a video, a track, speech or text (lganim.driving): track → control directions → frames,
@@ -200,20 +217,13 @@ def drive(animators: Animators, domain: str, request: DriveRequest, files_root: 
     budget = Budget(settings)
     yield Update("Reading what drives the face…")
     anim = animators.get(domain)
-    work = background(lambda report: anim.drive(request, progress=report), progress)
-    while True:
-        try:
-            line = next(work)
-        except StopIteration as end:
-            result: AnimationResult = end.value
-            break
-        budget.check(0, 0)
-        yield Update(line)
+    result: AnimationResult = yield from in_background(lambda report: anim.drive(request, progress=report), progress,
+                                                       budget)
     plan = result.plan
     beside = request.driving.source if request.driving.kind == "video" else None
     if beside is not None and Path(beside).suffix.lower() in (".json", ".csv"):
         beside = None                                         # a track file: nothing to show beside the face
-    yield from stream_clip(result.chunks(), plan, anim, files_root, progress, budget, beside=beside)
+    yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, budget, beside=beside)
 
 
 def edit_video(animators: Animators, domain: str, request: VideoEditRequest, files_root: str | Path,
@@ -226,22 +236,16 @@ def edit_video(animators: Animators, domain: str, request: VideoEditRequest, fil
     budget = Budget(settings)
     yield Update("Reading the video…")
     anim = animators.get(domain)
-    work = background(lambda report: anim.edit_video(request, progress=report), progress)
-    while True:
-        try:
-            line = next(work)
-        except StopIteration as end:
-            result: AnimationResult = end.value
-            break
-        budget.check(0, 0)
-        yield Update(line)
+    result: AnimationResult = yield from in_background(lambda report: anim.edit_video(request, progress=report),
+                                                       progress, budget)
     info = result.info
     (w, h), (sw, sh) = info["size"], info["source_size"]
     notes = (f" · scaled from {sw}×{sh} to {w}×{h}" if (w, h) != (sw, sh) else "") + (
         f" · face lost in {info['lost']} of {info['frames']} frames (left as they are)" if info["lost"] else "")
     yield Update(f"Preview: frame {info['preview_index']} ({info['preview_time']:.2f} s){notes}. Editing every "
                  f"frame…", live=tile(np.stack(info["preview"])), total=info["frames"])
-    for update in stream_clip(result.chunks(), result.plan, anim, files_root, progress, budget, beside=request.video):
+    for update in stream_clip(result.chunks(STREAM_STEPS), result.plan, anim, files_root, progress, budget,
+                              beside=request.video):
         yield dataclasses.replace(update, status=update.status + notes) if update.videos else update
 
 
@@ -357,5 +361,5 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
     yield result
 
 
-__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "stages", "rerender", "background", "drive",
-           "edit_video", "predict", "estimate", "stream_clip"]
+__all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "stages", "rerender", "background", "in_background",
+           "drive", "edit_video", "predict", "estimate", "stream_clip"]

@@ -1,12 +1,13 @@
 """The Live tab: the browser's webcam puppeteers a face (photo or seed) frame by frame (lganim.live), with the region
 and the scales of the Drive tab; the frames per second and the latency measured on the server beside the puppet;
-"Record a clip" saves the session's motion track (JSON, CSV, replayable in the Drive tab) and an MP4 of what was
-shown.
+"Start a clip" / "Stop and save" keeps what the puppet shows as an MP4 and the session's motion track (JSON, CSV,
+replayable in the Drive tab).
 
 Transport: Gradio's own streaming webcam (`gr.Image(sources=["webcam"], streaming=True)` + `.stream(...)`): the
 page grabs a JPEG from the camera every LIVE_STREAM_EVERY seconds, but only once the previous frame has come back,
 so a slow machine gets fewer frames, never a growing backlog; a stream ends after LIVE_TIME_LIMIT seconds (the
-camera button starts it again). docs/driving.md ("Live") says why not FastRTC's WebRTC component.
+camera's own ● Record button starts it again: gradio's name for starting the view; the tab's own button is named for
+what it does, "Start a clip"). docs/driving.md ("Live") says why not FastRTC's WebRTC component.
 
 ZeroGPU lends its GPU one call at a time, to a forked worker: a stream of frames cannot hold it, so there the tab
 says so and refuses to start (never a silent failure). No API endpoints: a stream belongs to one page.
@@ -34,7 +35,7 @@ from lganim.media.writers import Mp4Recorder
 from lganim.request import LiveRequest
 
 from . import zerogpu
-from .common import ANIMATORS, FILES, answered, settings, upload
+from .common import ANIMATORS, FILES, answers, message_of, session_of, settings, upload
 from .files import release, request_dir
 from .models import checked_domain
 
@@ -72,10 +73,37 @@ def speed_line(session: LiveSession) -> str:
             f"{session.anim.device}")
 
 
-@answered
+FAILED: dict[str | None, str] = {}      # session -> the error its camera's frames last met (a toast once)
+
+
 def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int = 0, photo=None, region: str = "all",
-               pose_scale: float = 1.0, expression_scale: float = 1.0, smooth: float = DEFAULT_LIVE_SMOOTH):
-    """One camera frame (uint8 [H, W, 3]) -> (the puppet's frame, the speed line, the state)."""
+               pose_scale: float = 1.0, expression_scale: float = 1.0, smooth: float = DEFAULT_LIVE_SMOOTH,
+               request: gr.Request = None):
+    """One camera frame (uint8 [H, W, 3]) -> (the puppet's frame, the speed line, the state). A plain function, not a
+    generator (a stream's frame returns at once). An error is one `gr.Error` line, the speed line says it
+    (`stream_failed`); the camera goes on sending frames, so the same error again is said in the speed line only,
+    not as a toast a frame."""
+    session = session_of(request)
+    try:
+        answer = puppet_frame(frame, state, domain, seed, photo, region, pose_scale, expression_scale, smooth)
+    except Exception as e:
+        message = message_of(e, live_frame)
+        if FAILED.get(session) == message:
+            return gr.skip(), f"⚠️ {message}", state
+        FAILED[session] = message
+        raise gr.Error(message, print_exception=False) from None
+    FAILED.pop(session, None)
+    return answer
+
+
+def stream_failed(request: gr.Request = None) -> str:
+    """The speed line once a frame failed: the error's line (the toast says it too)."""
+    return f"⚠️ {FAILED.get(session_of(request), 'The live view stopped.')}"
+
+
+def puppet_frame(frame, state: LiveState | None, domain: str, seed: int, photo, region: str, pose_scale: float,
+                 expression_scale: float, smooth: float):
+    """`live_frame`'s work: the session (a new one for another face) steps one frame."""
     if zerogpu.on_zero_gpu():
         raise LganimError(ZERO_GPU_NOTE)
     if frame is None:
@@ -101,9 +129,12 @@ def live_frame(frame, state: LiveState | None, domain: str = "demo", seed: int =
         return shown, speed_line(state.session), state
 
 
-@answered
+START_CLIP, STOP_CLIP = "Start a clip", "Stop and save the clip"
+
+
+@answers(4, 2)
 def record(state: LiveState | None):
-    """Start recording, or stop and save: (the button's label, the files, the status, the state)."""
+    """Start a clip, or stop and save it: (the button's label, the files, the status, the state)."""
     if state is None or state.session is None:
         raise LganimError("Start the camera first: a recording saves what the Live view shows.")
     with state.lock:
@@ -113,7 +144,7 @@ def record(state: LiveState | None):
                                        needed=limits.request_bytes)
             state.recorder = Mp4Recorder(state.folder / "live.mp4", LIVE_RECORD_FPS, max_bytes=limits.request_bytes)
             state.after, state.started = state.session.last_time, time.monotonic()
-            return gr.update(value="Stop and save"), None, "Recording… (Stop and save ends it)", state
+            return gr.update(value=STOP_CLIP), None, f"Keeping what the puppet shows… ({STOP_CLIP} ends it)", state
         recorder, state.recorder = state.recorder, None
         try:
             mp4, frames = recorder.close()
@@ -123,7 +154,7 @@ def record(state: LiveState | None):
             release(state.folder)
         status = (f"Saved {frames} frames ({frames / LIVE_RECORD_FPS:.1f} s at {LIVE_RECORD_FPS} fps) and the "
                   f"track ({len(track)} samples): replay it in the Drive tab.")
-        return gr.update(value="Record a clip"), [str(f) for f in files], status, state
+        return gr.update(value=START_CLIP), [str(f) for f in files], status, state
 
 
 def recentre(state: LiveState | None):
@@ -159,19 +190,23 @@ def build(domain: gr.Dropdown) -> None:
                     expression = gr.Slider(0, 2, 1.0, step=0.1, label="Expression scale")
                     smooth = gr.Slider(0, 1, DEFAULT_LIVE_SMOOTH, step=0.05, label="Smoothing (steadier, but later)")
             with gr.Column(scale=6, min_width=320):
-                speed = gr.Markdown("Start the camera: allow it, then its ● Record button under the picture. "
-                                    + ABOUT, elem_id="live-speed")
+                speed = gr.Markdown("Start the camera: allow it, then press ● Record under its picture (that starts "
+                                    "the puppet; **Start a clip** keeps what it shows). " + ABOUT, elem_id="live-speed",
+                                    elem_classes="status-line")
                 puppet = gr.Image(label="The puppet", type="numpy", format="jpeg", interactive=False, height=300,
                                   elem_id="live-puppet")
-                go = gr.Button("Record a clip", variant="primary", elem_id="live-record")
-                status = gr.Markdown("", elem_id="live-status")
+                go = gr.Button(START_CLIP, variant="primary", elem_id="live-record")
+                status = gr.Markdown("", elem_id="live-status", elem_classes="status-line")
                 files = gr.File(label="Recording: MP4 and motion track (JSON, CSV)", file_count="multiple",
                                 interactive=False, elem_id="live-files", height=140)
         camera.stream(live_frame, inputs=[camera, state, domain, seed, photo, region, pose, expression, smooth],
                       outputs=[puppet, speed, state], stream_every=LIVE_STREAM_EVERY, time_limit=LIVE_TIME_LIMIT,
-                      show_progress="hidden", api_visibility="private")
-        go.click(record, inputs=[state], outputs=[go, files, status, state], api_visibility="private")
+                      show_progress="hidden", api_visibility="private").failure(
+            stream_failed, outputs=[speed], queue=False, api_visibility="private", show_progress="hidden")
+        go.click(record, inputs=[state], outputs=[go, files, status, state], api_visibility="private",
+                 show_progress="minimal", show_progress_on=[status])
         centre.click(recentre, inputs=[state], outputs=[status], api_visibility="private")
 
 
-__all__ = ["LiveState", "live_frame", "record", "recentre", "speed_line", "build", "ZERO_GPU_NOTE"]
+__all__ = ["LiveState", "live_frame", "stream_failed", "record", "recentre", "speed_line", "build",
+           "ZERO_GPU_NOTE", "START_CLIP", "STOP_CLIP"]

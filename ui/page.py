@@ -8,11 +8,17 @@ checked against its input:
 - file inputs take a file the calling client uploaded, or one of the app's own (ui/sessions) — by its path on this
   server, never a URL (http:, data:, ...), never another client's upload, a result or a preview, whatever its path;
 - the live camera takes a picture from the browser's camera (a data: URL), never a path.
-gradio's own refusals of a file value that passes (a field of the wrong type) get the same line.
+gradio's own refusals of a file value that passes (a field of the wrong type) get the same line. A file named by its
+address on this server's file route (what gradio's MCP server sends for a file: a URL) is named by its path instead,
+as a browser names it: nothing is fetched, and the path is checked as any other.
+
+The API's description (the API page, gradio_client, the MCP tools) says of each file input what it is in one line,
+with no default: a tab's example file lies at a path of the server.
 """
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +32,8 @@ from .guard import is_url
 from .sessions import CLIENT_COOKIE, UPLOADS, Uploads
 
 FILE_INPUTS = {gr.Image: "image", gr.Video: "video", gr.Audio: "audio", gr.File: ""}
+FILE_PARAMETERS = {"Image": "an image file", "Video": "a video file", "Audio": "a sound file", "File": "a file"}
+SERVED = re.compile(r"^https?://[^/]+(?:/[^?#]*)?/gradio_api/file=(?P<path>[^?#]+)")   # a file's address on a server
 CAMERA_FRAME = "data:image/"                 # what the browser's streaming camera sends: {"url": "data:image/jpeg;..."}
 
 
@@ -84,6 +92,32 @@ def named_file(value: dict, client: str | None, uploads: Uploads) -> bool:
     return isinstance(url, str) and unquote(urlsplit(url).path).endswith("/file=" + path)
 
 
+def served_as_paths(value):
+    """`value` with each file named by its address on the file route (http://host/gradio_api/file=PATH) named by its
+    PATH instead; other values as they are."""
+    if isinstance(value, list):
+        return [served_as_paths(inner) for inner in value]
+    if not isinstance(value, dict):
+        return value
+    found = SERVED.match(value["path"]) if isinstance(value.get("path"), str) else None
+    if found:
+        return {**value, "path": unquote(found.group("path")), "url": None}
+    return {key: served_as_paths(inner) for key, inner in value.items()}
+
+
+def one_line_files(info: dict) -> dict:
+    """gradio's API description with every file input described in one line (not gradio's FileData docstring) and
+    without a default (a component's value is a file of the server: its path is nobody's business)."""
+    for endpoint in info["named_endpoints"].values():
+        for parameter in endpoint["parameters"]:
+            what = FILE_PARAMETERS.get(parameter["component"])
+            if what is None:
+                continue
+            parameter["python_type"]["description"] = f"{what}: gradio_client.handle_file(path), or None"
+            parameter["parameter_has_default"], parameter["parameter_default"] = True, None
+    return info
+
+
 def camera_frame(value) -> bool:
     """Whether a live camera's value is a picture the browser took (a data: URL, no path)."""
     return (isinstance(value, dict) and value.get("path") is None and isinstance(value.get("url"), str)
@@ -125,7 +159,11 @@ def client_of(request) -> str | None:
 
 
 class Page(gr.Blocks):
-    """gr.Blocks whose requests are checked before gradio preprocesses them (see the module)."""
+    """gr.Blocks whose requests are checked before gradio preprocesses them, and whose API says what a file input is
+    in one line (see the module)."""
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        return one_line_files(super().get_api_info(all_endpoints, page))
 
     def own_files(self) -> set[str]:
         """What gradio copied into its cache while the page was built (examples, default values): the app's own."""
@@ -134,6 +172,8 @@ class Page(gr.Blocks):
     async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, **kwargs):
         if iterator is None:                     # a new call, not the next step of a running one
             fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
+            inputs = [served_as_paths(v) if file_kind(c) is not None else v for c, v in zip(fn.inputs, inputs)
+                      ] + list(inputs[len(fn.inputs):])
             message = refused(fn.fn, fn.inputs, inputs, client_of(request))
             if message is not None:
                 raise gr.Error(message, print_exception=False)
@@ -146,4 +186,5 @@ class Page(gr.Blocks):
             raise gr.Error(refusal(block_fn.fn, block_fn.inputs, inputs), print_exception=False) from None
 
 
-__all__ = ["Page", "refusal", "refused", "file_dicts", "named_file", "camera_frame", "client_of"]
+__all__ = ["Page", "refusal", "refused", "file_dicts", "named_file", "served_as_paths", "one_line_files",
+           "camera_frame", "client_of"]

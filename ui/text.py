@@ -17,10 +17,10 @@ PAPER_PROMPTS = tuple(paper_prompts("person"))
 
 # -- what the page says about domains ----------------------------------------------------------------------
 def domain_label(name: str) -> str:
+    """The domain's name in the dropdown: short enough to read whole on a phone (its licence is on the line beside
+    it)."""
     d = DOMAINS[name]
-    if d.untrained:
-        return "demo · untrained random weights, for trying the app offline"
-    return f"{d.title} · {d.licence}"
+    return "Demo · untrained, offline" if d.untrained else d.title
 
 
 def start_domain() -> tuple[str, str]:

@@ -6,20 +6,25 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+STEPLESS = "{desc}… {elapsed}"                  # a stage that reports no steps: what it does, and for how long
+
 
 @contextmanager
 def stage_bars():
-    """Progress bars for work in stages that reports progress(stage, done, expected): one bar per stage, closed
-    when the next one starts."""
+    """Progress bars for work in stages that reports progress(stage, done, expected): one bar per stage, shown as
+    soon as the stage says it begins (done 0) and closed when the next one starts; a stage without steps (expected
+    0) is one line with its time."""
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, expected: int) -> None:
         if stage not in bars:
             for bar in bars.values():
                 bar.close()
-            bars[stage] = tqdm(total=0, desc=stage, unit="step", disable=None)
+            bars[stage] = tqdm(total=expected or None, desc=stage, unit="step", disable=None,
+                               bar_format=None if expected else STEPLESS)
         bar = bars[stage]
-        bar.total = expected
+        if expected and bar.total != expected:
+            bar.total, bar.bar_format = expected, None
         bar.update(done - bar.n)
 
     try:
@@ -29,4 +34,4 @@ def stage_bars():
             bar.close()
 
 
-__all__ = ["stage_bars"]
+__all__ = ["STEPLESS", "stage_bars"]

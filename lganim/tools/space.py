@@ -1,7 +1,7 @@
 """A Hugging Face Space of the app: its README front matter (from the registry), and a ready folder to push.
 
 The repository root is itself the Space (its README.md starts with `front_matter("human")`); `python -m lganim space
-OUT [--push USER/NAME]` writes (and uploads) a folder with only what the Space needs.
+OUT [--push USER/NAME]` writes (and uploads) a folder with only what the Space needs, and what its README links to.
 
 Facts the configuration rests on (README "Deploy your own Space" has the sources):
 - free accounts host Gradio Spaces on ZeroGPU only (since 2026-07-21); ZeroGPU runs Python 3.12.12 or 3.10.13 and
@@ -11,6 +11,7 @@ Facts the configuration rests on (README "Deploy your own Space" has the sources
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,7 @@ ZEROGPU_PYTHON = "3.12"
 SDK_VERSION = "6.31.0"          # requirements.txt's gradio
 ROOT = Path(__file__).resolve().parents[2]
 SPACE_FILES = ("app.py", "ui", "requirements.txt", "packages.txt", "examples", "lganim", "weights/README.md")
+LINK = re.compile(r"\]\(([^)#\s]+)")          # the target of a Markdown link or picture: ](target)
 
 
 def preload_entries(domain: str) -> list[str]:
@@ -56,22 +58,29 @@ def front_matter(domain: str = "human") -> str:
             f"startup_duration_timeout: 1h\npreload_from_hub:\n{preload}\n---\n")
 
 
+def linked(readme: str) -> list[str]:
+    """The paths of the repository a README links to (its pages and pictures), in order, once each."""
+    return [target for target in dict.fromkeys(LINK.findall(readme)) if "://" not in target]
+
+
 def write_space(out: Path, domain: str = "human") -> Path:
     """A folder holding the Space: the app, the library, its requirements, and a README opening with the front
-    matter. `out` must not exist or be empty."""
+    matter, with the pages and pictures it links to. `out` must not exist or be empty."""
     if not (ROOT / "app.py").is_file():
         raise LganimError("`space` copies the app from a checkout of lganim: run it from the repository.")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise LganimError(f"{out} exists and is not an empty folder: give a new folder.")
     out.mkdir(parents=True, exist_ok=True)
-    for name in SPACE_FILES:
+    body = (ROOT / "README.md").read_text(encoding="utf-8").split("---\n", 2)[-1]
+    for name in sorted({*SPACE_FILES, *linked(body)}, key=lambda n: Path(n).parts):   # a folder before its files
+        if (out / name).exists():                   # inside a folder copied already
+            continue
         src, dst = ROOT / name, out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(src, dst)
-    body = (ROOT / "README.md").read_text(encoding="utf-8").split("---\n", 2)[-1]
     (out / "README.md").write_text(front_matter(domain) + body, encoding="utf-8")
     return out
 
@@ -91,4 +100,5 @@ def push_space(folder: Path, repo: str, private: bool, token: str | None) -> str
     return f"https://huggingface.co/spaces/{repo}"
 
 
-__all__ = ["ZEROGPU_TORCH", "ZEROGPU_PYTHON", "preload_entries", "front_matter", "write_space", "push_space"]
+__all__ = ["ZEROGPU_TORCH", "ZEROGPU_PYTHON", "preload_entries", "front_matter", "linked", "write_space",
+           "push_space"]

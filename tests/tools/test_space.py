@@ -10,7 +10,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 from lganim.cli import main
-from lganim.tools.space import ZEROGPU_TORCH, front_matter, preload_entries
+from lganim.tools.space import ZEROGPU_TORCH, front_matter, linked, preload_entries
 from lganim.weights.registry import CLIP_FILES, DOMAINS, E4E_FFHQ
 from tests import ROOT
 from tests.ui.servers import serve
@@ -77,8 +77,12 @@ def test_space_command_writes_a_ready_folder(tmp_path, capsys):
     assert main(["space", str(out)]) == 0
     for name in ("app.py", "requirements.txt", "packages.txt", "lganim/pipeline.py", "examples/astronaut.png"):
         assert (out / name).is_file(), name
-    assert (out / "README.md").read_text().startswith(front_matter("human"))
+    readme = (out / "README.md").read_text()
+    assert readme.startswith(front_matter("human"))
     assert not list(out.rglob("__pycache__")) and not (out / "tests").exists()
+    assert linked(readme) and all((out / target).exists() for target in linked(readme))   # its pages and pictures
+    assert sorted(p.name for p in (out / "docs" / "screenshots").iterdir()) == sorted(
+        p.name for p in (ROOT / "docs" / "screenshots").iterdir())
     assert main(["space", str(out)]) == 2                                # an existing folder is never overwritten
     assert "not an empty folder" in capsys.readouterr().err
     assert main(["space", str(tmp_path / "other"), "--push", "me/lganim"]) == 2   # offline (conftest)

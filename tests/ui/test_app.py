@@ -1,7 +1,9 @@
 """app.py: importing it builds the page and loads no weights nor training code; the Space's front matter matches it;
-its endpoints are named for what they are."""
+its endpoints are named for what they are and described, each input with its unit and range (what the API page and
+the MCP tools show)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -10,7 +12,9 @@ import pytest
 import yaml
 
 import app
+from lganim.config import MAX_FPS, MAX_FRAMES, MAX_SEED, MAX_STRENGTH
 from tests import ROOT
+from ui import one_clip
 
 SMILE = "The person is smiling."
 
@@ -62,3 +66,23 @@ def test_every_endpoint_names_its_inputs_and_outputs_and_types_whole_numbers():
         params = {p["parameter_name"]: p for p in info[endpoint]["parameters"]}
         for n in names:
             assert params[n]["type"]["type"] == "integer", (endpoint, n)
+
+
+def test_every_endpoint_says_what_it_does_and_returns_and_describes_each_input():
+    """gradio reads the handlers' docstrings (Google-style Args and Returns) for the API page and the MCP tools."""
+    info = app.demo.get_api_info()["named_endpoints"]
+    for name, endpoint in info.items():
+        fn = next(f.fn for f in app.demo.fns.values() if f"/{f.api_name}" == name)
+        description, args, returns = gr.utils.get_function_description(fn)
+        assert len(description) > 40 and returns, name
+        for p in endpoint["parameters"]:
+            said = args.get(p["parameter_name"])
+            assert said, (name, p["parameter_name"])                           # one line each
+            if p["type"].get("type") in ("number", "integer"):
+                assert re.search(r"-?[\d.]+ to -?[\d.]+|±[\d.]+", said), (name, p["parameter_name"], said)
+            if p["component"] in ("Image", "Video", "Audio", "File"):            # files: one line, no server path
+                assert "URL" in said and p["parameter_default"] is None, (name, p["parameter_name"])
+                assert "\n" not in p["python_type"]["description"] and "FileData" not in p["python_type"]["description"]
+    said = gr.utils.get_function_description(one_clip.animate)[1]             # the ranges are the library's
+    assert f"1 to {MAX_FRAMES}" in said["num_frames"] and f"1 to {MAX_FPS}" in said["fps"]
+    assert f"0 to {MAX_SEED}" in said["seed"] and f"-{MAX_STRENGTH:g} to {MAX_STRENGTH:g}" in said["strength"]

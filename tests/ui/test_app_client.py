@@ -1,6 +1,8 @@
 """app.py as a real server (`python app.py --port P` in a subprocess) on the demo domain: the /animate API through
-gradio_client, bad values, 20 concurrent requests, Cancel, and a real browser (Playwright + Debian chromium), also
-with a fake camera playing the rolling face into the Live tab."""
+gradio_client, bad values, 20 concurrent requests, Cancel, its MCP server (the tools' schema, the `mcp` client SDK),
+and a real browser (Playwright + Debian chromium), also with a fake camera playing the rolling face into the Live
+tab."""
+import asyncio
 import io
 import json
 import time
@@ -10,6 +12,8 @@ import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
 
 from lganim.media.audio import has_audio
@@ -186,10 +190,17 @@ def test_cancel_stops_the_render_between_chunks(client, server):
     assert count_frames(client.predict(**{**GOOD, "num_frames": 2}, api_name="/animate")[0]) == 2
 
 
+def updates_in(answer) -> list:
+    """gradio's "leave it as it is" where an API answer should hold a value."""
+    return [v for v in answer if isinstance(v, dict) and v.get("__type__") == "update"]
+
+
 def test_rerender_endpoint_reuses_the_session_clip(client):
     client.predict(**{**GOOD, "num_frames": 4, "seed": 11}, api_name="/animate")
-    mp4, *_, status, aligned = client.predict(strength=0.0, truncation=1.0, fps=8, api_name="/rerender")
-    assert count_frames(mp4) == 4 and "8 fps" in status
+    answer = client.predict(strength=0.0, truncation=1.0, fps=8, api_name="/rerender")
+    assert not updates_in(answer), answer                              # every value, the GIF's included
+    mp4, gif, *_, status, aligned = answer
+    assert count_frames(mp4) == 4 and count_frames(gif) == 4 and "8 fps" in status
     frames = read_video(mp4).frames.astype(int)
     assert np.abs(frames - frames[:1]).mean() < 0.5                  # the still face (up to H.264 noise)
 
@@ -310,3 +321,52 @@ def test_browser_live_tab_follows_a_fake_camera(server, tmp_path):
     roll = np.array(track["channels"]["roll"])[np.array(track["valid"])]
     print(f"\nlive tab: {len(sources)} frames back; {speed}; recorded roll {roll.min():.1f} to {roll.max():.1f} deg")
     assert len(roll) >= 10 and roll.max() - roll.min() > 10                 # it followed the face's ±15° roll
+
+
+def test_predict_answers_with_domain_seeds_and_samples_only(client):
+    futures, *_, status = answer = client.predict(domain="demo", seeds="7", samples=2, api_name="/predict")
+    assert len(futures) == 2 and status.startswith("Done: 2 clips") and not updates_in(answer)
+
+
+def test_the_mcp_schema_has_a_described_tool_per_endpoint(server, client):
+    tools = httpx.get(server.url + "gradio_api/mcp/schema", timeout=60).json()
+    by_endpoint = {tool["meta"]["endpoint_name"]: tool for tool in tools}
+    named = {name.lstrip("/") for name in client.view_api(return_format="dict", print_info=False)["named_endpoints"]}
+    assert set(by_endpoint) == named and {"animate", "edit", "drive", "talk"} <= named
+    for endpoint, tool in by_endpoint.items():
+        assert len(tool["description"]) > 40 and "Returns:" in tool["description"], endpoint
+        inputs = tool["inputSchema"]["properties"]
+        undescribed = [name for name, schema in inputs.items() if not schema.get("description")]
+        assert not undescribed, (endpoint, undescribed)
+    video = by_endpoint["drive"]["inputSchema"]["properties"]["driving_video"]
+    assert "URL" in video["description"] and "url" in video["format"] and "default" not in video   # files: URLs
+
+
+def test_an_mcp_client_lists_the_tools_and_animates_a_demo_face(server):
+    """The `mcp` client SDK over streamable HTTP: the tools, a seed's face, and a photo named by its URL on the app
+    after this client uploaded it (with its cookie, as every client's uploads are its own); a URL elsewhere is never
+    fetched: refused in one line."""
+    async def use():
+        async with httpx.AsyncClient(timeout=300) as http:
+            await http.get(server.url)                                    # the app's cookie: this client's own
+            uploaded = (await http.post(server.url + "gradio_api/upload",
+                                        files={"files": (ROOT / "examples" / "astronaut.png").open("rb")})).json()
+            async with streamable_http_client(server.url + "gradio_api/mcp/", http_client=http) as (read, write, _):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    listed = (await session.list_tools()).tools
+                    seed = await session.call_tool("animate", {"domain": "demo", "seed": 3, "prompt": "The person is "
+                                                               "smiling.", "num_frames": 4, "fps": 4})
+                    photo = await session.call_tool("animate", {"domain": "demo", "num_frames": 2, "fps": 4, "image":
+                                                                server.url + "gradio_api/file=" + uploaded[0]})
+                    elsewhere = await session.call_tool("animate", {"domain": "demo", "image": "https://example.com/a.png"})
+                    return listed, seed, photo, elsewhere
+
+    since = server.log_size()
+    tools, seed, photo, elsewhere = asyncio.run(use())
+    assert {"animate", "edit_face", "drive_face", "talk"} <= {tool.name for tool in tools}
+    for done, size in ((seed, "128×128"), (photo, "512×512")):                 # a photo: pasted back into it
+        said = " ".join(c.text for c in done.content if c.type == "text")
+        assert not done.isError and "clip0.mp4" in said and f"· {size} px" in said, said
+    assert elsewhere.isError and "image must be an uploaded image file" in elsewhere.content[0].text
+    assert "Traceback" not in server.log.read_text()[since:]

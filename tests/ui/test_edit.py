@@ -19,19 +19,22 @@ from ui import common as ui_common
 from ui import edit as ui_edit
 from ui import handoff
 
-SESSION = SimpleNamespace(session_hash="test-session")
+SESSION = SimpleNamespace(session_hash="test-session", headers={})
 
 
 def edit(**values):
-    """The /edit handler's answer (image, status, edit) for seed 1 of the demo domain."""
-    return list(ui_edit.edit_face(**{"domain": "demo", "seed": 1, "request": SESSION, **values}))[-1]
+    """The /edit handler's answer (image, status) for seed 1 of the demo domain, and the edit it kept."""
+    last = ui_common.Kept()
+    image, status = list(ui_edit.edit_face(**{"domain": "demo", "seed": 1, "request": SESSION, "last": last,
+                                              **values}))[-1]
+    return image, status, last.value
 
 
 def test_the_endpoint_takes_one_input_per_channel_then_the_sentences():
     names = list(inspect.signature(ui_edit.edit_face).parameters)
     assert names[:3] == ["domain", "seed", "image"] and names[3:3 + len(CHANNELS)] == list(CHANNELS)
-    assert names[3 + len(CHANNELS):-1] == ["prompt", "amount", "prompt_2", "amount_2", "prompt_3", "amount_3"]
-    assert len(names[3 + len(CHANNELS):-1]) == 2 * ui_edit.LANGUAGE_SLIDERS
+    assert names[3 + len(CHANNELS):-2] == ["prompt", "amount", "prompt_2", "amount_2", "prompt_3", "amount_3"]
+    assert len(names[3 + len(CHANNELS):-2]) == 2 * ui_edit.LANGUAGE_SLIDERS and names[-2:] == ["last", "request"]
 
 
 def test_same_values_same_image_and_a_left_out_control_is_zero():
@@ -83,7 +86,7 @@ def test_only_the_latest_of_the_values_waiting_is_rendered(monkeypatch):
         if yaw == 1.0:
             in_flight.wait(30)
     other = threading.Thread(target=lambda: results.update(other=list(ui_edit.edit_face(
-        "demo", 1, None, yaw=7.0, request=SimpleNamespace(session_hash="another-session")))[-1]))
+        "demo", 1, None, yaw=7.0, request=SimpleNamespace(session_hash="another-session", headers={})))[-1]))
     other.start()
     other.join(30)                                                 # another session is not held up
     assert "other" in results
@@ -91,7 +94,7 @@ def test_only_the_latest_of_the_values_waiting_is_rendered(monkeypatch):
     for t in threads:
         t.join(30)
     assert rendered == [1.0, 7.0, 5.0]                             # this session: the one in flight and the last
-    assert all(results[yaw] == (gr.skip(),) * 3 for yaw in (2.0, 3.0, 4.0))
+    assert all(results[yaw] == (gr.skip(), gr.skip(), None) for yaw in (2.0, 3.0, 4.0))   # nothing new, none kept
     assert np.array_equal(results[5.0][0], edit(yaw=5.0)[0]) and gate.newest == {} == gate._running
 
 
@@ -107,7 +110,8 @@ def test_the_tab_has_a_live_slider_per_channel_in_the_domains_range():
     assert list(sliders) == list(CHANNELS)
     assert all((s.minimum, s.maximum) == (ranges[c].lo, ranges[c].hi) for c, s in sliders.items())
     assert {t[1] for t in live.targets} >= {"input", "submit", "upload"}                 # slider drags, Enter, photo
-    assert isinstance(tab["start"], gr.State) and tab["start"] in live.outputs and live.outputs[0] is tab["image"]
+    assert isinstance(tab["start"], gr.State) and tab["start"] in live.inputs and live.outputs[0] is tab["image"]
+    assert not any(isinstance(o, gr.State) for o in live.outputs)         # the edit is kept in place (see Kept)
     shown = ui_edit.domain_ranges("demo")                                  # the tab opens: values stay
     assert [(u["minimum"], u["maximum"]) for u in shown] == [(r.lo, r.hi) for r in ranges.values()]
     assert all("value" not in u for u in shown) and all(u["value"] == 0.0 for u in ui_edit.new_domain("demo"))
@@ -120,16 +124,27 @@ def test_animate_from_here_starts_the_clip_from_the_edit(monkeypatch):
     plans = []
     prepare = anim.prepare
     monkeypatch.setattr(anim, "prepare", lambda request, **kw: plans.append(prepare(request, **kw)) or plans[-1])
-    video, status = list(ui_edit.animate_from(start, "The person is smiling.", progress=NoProgress()))[-1]
+    video, status = list(ui_edit.animate_from(ui_common.Kept(start), "The person is smiling.",
+                                              progress=NoProgress()))[-1]
     assert video.endswith(".mp4") and "16 frames" in status
     assert torch.equal(plans[0].w0.cpu(), start.w) and np.allclose(plans[0].motion.transforms[0], start.move)
     with pytest.raises(gr.Error, match="Edit a face first"):
-        list(ui_edit.animate_from(None, "The person is smiling."))
+        list(ui_edit.animate_from(ui_common.Kept(), "The person is smiling."))
 
 
 def test_drive_and_talk_from_here_need_an_edit_and_open_their_tab():
+    said = []
     with pytest.raises(gr.Error, match="Edit a face first"):
-        handoff.hand_off("drive")(None)
+        said.extend(handoff.hand_off("drive")(None))
+    assert said[-1][3] == f"⚠️ {handoff.NO_EDIT}"                       # in the Edit tab's status line too
     _, _, start = edit(yaw=12.0)
-    handed, note, tabs = handoff.hand_off("talk")(start)
-    assert handed is start and note["visible"] and tabs.selected == "talk"
+    handed, note, tabs, status = list(handoff.hand_off("talk")(ui_common.Kept(start)))[-1]
+    assert handed is start and note["visible"] and tabs.selected == "talk" and status == ""
+
+
+def test_a_call_through_mcp_is_answered_and_keeps_nothing():
+    """gradio's MCP server sends every agent's calls through one session: none may drop or see another's."""
+    mcp = SimpleNamespace(session_hash="shared", headers={"x-gradio-user": "mcp"})
+    last = ui_common.Kept()
+    image, status = list(ui_edit.edit_face("demo", 1, None, yaw=3.0, last=last, request=mcp))[-1]
+    assert isinstance(image, np.ndarray) and "yaw 3" in status and last.value is None

@@ -131,9 +131,21 @@ def test_background_work_reports_its_stages_and_stops_when_closed():
         return "done"
 
     lines = jobs.background(work, quiet)
-    assert next(lines) == "Tracking the face… 0/1000 frames"
+    assert next(lines) == "Tracking the face… 0/1000"
     lines.close()                                                          # Cancel: the work stops at its next report
     assert len(seen) < 1000
+
+
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
+def test_the_slow_stages_of_a_request_are_status_lines(animators, tmp_path):
+    """A photo's face, its encoding and refinement (and a new prompt's fit) are said while they run, each as it
+    begins: the page's status line is where a request's progress shows."""
+    request = Request(prompts=SMILE, image=FACE_PHOTO, num_frames=2, refine_steps=2)
+    said = [u.status for u in jobs.run(animators, "demo", request, tmp_path, quiet, SETTINGS)]
+    stages = ["Finding the face in the photo…", "Encoding the photo…", "Refining the photo… 0/2",
+              "Rendering… 2/2 frames"]
+    assert all(stage in said for stage in stages), said
+    assert sorted(stages, key=said.index) == stages
 
 
 @pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process

@@ -15,14 +15,23 @@ def face(roll: float) -> np.ndarray:
     return camera_frame(PHOTO, roll, (36, 136), (320, 320), scale=1.0)          # the face in the frame's centre
 
 
-def test_zero_gpu_and_a_recording_without_a_camera_are_refused_in_one_line(monkeypatch):
+def answer(handler, *args):
+    """A button handler's last answer (a generator of output tuples)."""
+    return list(handler(*args))[-1]
+
+
+def test_zero_gpu_and_a_recording_without_a_camera_are_refused_in_one_line_and_in_the_status(monkeypatch):
+    said = []
     with pytest.raises(gr.Error) as err:
-        ui_live.record(None)
+        said.extend(ui_live.record(None))
     assert "Start the camera first" in err.value.message and "\n" not in err.value.message
+    assert said[-1][2] == f"⚠️ {err.value.message}"                         # the tab's status line says it too
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
     with pytest.raises(gr.Error) as err:
-        ui_live.live_frame(face(0), None)
+        ui_live.live_frame(face(0), None)                    # a camera frame: one toast ...
     assert err.value.message == ui_live.ZERO_GPU_NOTE
+    assert ui_live.stream_failed() == f"⚠️ {ui_live.ZERO_GPU_NOTE}"        # ... what the speed line then says
+    assert ui_live.live_frame(face(0), None)[1] == f"⚠️ {ui_live.ZERO_GPU_NOTE}"   # the next frames: the line only
 
 
 @pytest.mark.slow
@@ -33,12 +42,12 @@ def test_frames_stream_through_the_session_and_a_recording_saves_what_was_shown(
         puppet, speed, state = ui_live.live_frame(face(roll), state, "demo", 3, None, "all", 1.0, 1.0, 0.0)
         shown.append(puppet)
         if k == 1:
-            label, files, status, state = ui_live.record(state)
-            assert label["value"] == "Stop and save" and files is None
+            label, files, status, state = answer(ui_live.record, state)
+            assert label["value"] == ui_live.STOP_CLIP and files is None
     assert shown[0].shape == (128, 128, 3) and np.abs(shown[4].astype(int) - shown[0]).mean() > 5
     assert "frames/s" in speed and "face found" in speed
-    label, files, status, state = ui_live.record(state)
-    assert label["value"] == "Record a clip" and "Saved" in status
+    label, files, status, state = answer(ui_live.record, state)
+    assert label["value"] == ui_live.START_CLIP and "Saved" in status
     mp4, track_json, track_csv = files
     assert count_frames(mp4) >= 1 and track_csv.endswith(".csv")
     roll = json.loads(open(track_json).read())["channels"]["roll"]

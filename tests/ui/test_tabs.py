@@ -10,7 +10,7 @@ import pytest
 from lganim.media.audio import audio_duration, has_audio
 from lganim.media.video_reader import read_video
 from tests.synth import rolling_face_video, write_speech
-from tests.ui.handlers import NoProgress
+from tests.ui.handlers import NoProgress, skipped
 from tests.videos import count_frames
 from ui import batch, handoff
 from ui import common as ui_common
@@ -29,9 +29,8 @@ def uploaded(path: Path) -> dict:
 
 
 def curves_of(plot) -> set[str]:
-    """The names of the curves a line plot draws."""
-    column = plot.value["columns"].index("channel")
-    return {row[column] for row in plot.value["data"]}
+    """The names of the curves a line plot draws (its value: a table)."""
+    return set(plot["channel"])
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +52,7 @@ def test_drive_tab_writes_the_video_with_sound_and_the_track(driving):
     beside = outputs[-1][1]
     assert count_frames(beside) == 12 and has_audio(beside)                             # driving | result
     assert "12 frames" in outputs[-1][ui_drive.STATUS] and "12 fps" in outputs[-1][ui_drive.STATUS]
+    assert outputs[0] == ui_drive.CLEARED and not any(skipped(v) for v in outputs[-1])   # the answer: all values
 
 
 def test_talk_tab_from_audio_and_from_text(tmp_path):
@@ -70,9 +70,11 @@ def test_talk_tab_from_audio_and_from_text(tmp_path):
 def test_drive_and_talk_from_here_start_from_the_edited_face(driving, tmp_path):
     """The Edit tab hands its face over ("Drive from here", "Talk from here"): the clip's first frame is the edited
     face, not the tab's own seed's."""
-    faces = {seed: list(ui_edit.edit_face("demo", seed, None, yaw=12.0 if seed == 1 else 0.0))[-1][2]
-             for seed in (1, 5)}
-    start, note, tabs = handoff.hand_off("drive")(faces[1])
+    faces = {seed: ui_common.Kept() for seed in (1, 5)}
+    for seed, kept in faces.items():
+        list(ui_edit.edit_face("demo", seed, None, yaw=12.0 if seed == 1 else 0.0, last=kept))
+    faces = {seed: kept.value for seed, kept in faces.items()}
+    start, note, tabs, _ = list(handoff.hand_off("drive")(ui_common.Kept(faces[1])))[-1]
     assert start is faces[1] and note["visible"] and tabs.selected == "drive"
     speech = uploaded(write_speech(tmp_path / "speech.wav", seconds=1.0, bursts=((0.3, 0.7),)))
     clips = {"drive": list(ui_drive.drive_face(None, "demo", 5, driving, "all", 1.0, 1.0, 0.2, 0, "", start,

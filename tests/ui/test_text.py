@@ -22,9 +22,10 @@ def test_start_domain_falls_back_to_demo_without_weights(monkeypatch, weights_di
     assert text.start_domain()[0] == "demo" and "cats" in text.start_domain()[1]
 
 
-def test_domain_labels_and_footer_carry_licences():
-    assert "untrained random weights, for trying the app offline" in text.domain_label("demo")
-    assert "non-commercial" in text.domain_label("human")
+def test_domain_labels_are_short_and_the_lines_and_footer_carry_licences():
+    assert all(len(text.domain_label(name)) <= 34 for name in DOMAINS)       # read whole in a phone's dropdown
+    assert "untrained" in text.domain_label("demo") and "FFHQ" in text.domain_label("human")
+    assert "non-commercial" in text.domain_info("human")[0]
     footer = text.footer()
     assert "non-commercial" in footer and "2208.05617" in footer and "untrained" in footer
     info, psi = text.domain_info("dog")

@@ -51,6 +51,7 @@ def test_the_tab_previews_one_frame_then_streams_every_frame_beside_its_original
     mp4, beside = outputs[-1][0], outputs[-1][1]
     assert count_frames(mp4) == 12 and has_audio(mp4) and count_frames(beside) == 12
     assert "12 frames" in outputs[-1][ui_video.STATUS]
+    assert outputs[0] == ui_video.CLEARED and not any(skipped(v) for v in outputs[-1])   # the answer: all values
 
 
 @pytest.mark.parametrize("args, message", [
