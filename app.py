@@ -31,7 +31,7 @@ from lganim.device import device_line, resolve_device
 from lganim.errors import LganimError
 from lganim.motion.presets import configured_bundles
 from lganim.weights.registry import DOMAINS
-from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, zerogpu
+from ui import batch, drive, edit, files, handoff, jobs, live, one_clip, talk, text, video, zerogpu
 from ui.common import ANIMATORS, FILES, settings
 from ui.guard import Guard
 from ui.page import Page
@@ -43,7 +43,7 @@ from ui.sessions import UPLOADS
 # field keep their own height.
 CSS = """
 .lganim-footer {font-size: 0.85em; opacity: 0.85}
-#live-frame img, #drive-live img, #talk-live img {object-fit: contain; image-rendering: pixelated}
+#live-frame img, #drive-live img, #talk-live img, #video-live img {object-fit: contain; image-rendering: pixelated}
 .gradio-container label span, .gradio-container .label-wrap span {white-space: normal; overflow-wrap: anywhere}
 .gradio-container label[data-testid="block-label"].float {position: static; max-width: 100%; margin-bottom: 4px}
 .status-line [data-testid="status-tracker"] {display: none}
@@ -65,8 +65,8 @@ if zerogpu.on_space():                                    # a Space loads its st
 
 with Page(title="lganim: animate a face from a sentence") as demo:     # ui/files.py keeps the cache, not gradio
     gr.Markdown("# lganim — animate a face from a sentence\nPick a domain, give a face (a seed, or a photo), "
-                "describe the motion — or drive the face with a video, speech or text — and watch the frames "
-                "arrive.")
+                "describe the motion — or drive the face with a video, speech or text, or edit the face of a video — "
+                "and watch the frames arrive.")
     gr.Markdown(START_NOTICE, visible=bool(START_NOTICE), elem_id="notice")
     with gr.Row(equal_height=True):
         domain = gr.Dropdown([(text.domain_label(n), n) for n in DOMAINS], value=START_DOMAIN, label="Domain",
@@ -79,6 +79,7 @@ with Page(title="lganim: animate a face from a sentence") as demo:     # ui/file
         driving = drive.build(domain)
         talking = talk.build(domain)
         editing = edit.build(domain)
+        video.build(domain)
         live.build(domain)
     tabs.change(None, js=CLOSE_TOASTS, queue=False, api_visibility="private")
     for button, tab, target in ((editing["to_drive"], "drive", driving), (editing["to_talk"], "talk", talking)):

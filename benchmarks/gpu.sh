@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU measurements of benchmarks/README.md in one script, run from the repository root:
 #
-#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit, fit, calibrate, sets
-#                                                  (default: all eight)
+#   bash benchmarks/gpu.sh OUTDIR [STAGE ...]      STAGE: tests, eager, compiled, live, edit, video, fit, calibrate,
+#                                                  sets (default: all nine)
 #
 # tests:    the CUDA checks (pytest -m gpu: the fast path, the motion model)        -> OUTDIR/gpu-tests.log
 # eager:    1024², bf16, batches 1/16/64, plus the whole 16-frame request            -> OUTDIR/eager.json
@@ -12,6 +12,9 @@
 #           with a median latency under 50 ms                                         -> OUTDIR/live.json
 # edit:     one Edit-tab slider update (one 1024² frame, random weights, bf16) against a 16-frame clip of the
 #           same face                                                                 -> OUTDIR/edit.json
+# video:    editing a video (lganim.video_edit) at 1024², bf16: a 10 s 800×600 clip of a face with sound (made by
+#           tests/synth.py) with a constant smile, random weights of the StyleGAN2 and a full e4e: tracking
+#           frames/s, the preview, edited frames/s, peak memory                          -> OUTDIR/video.json
 # fit:      the prompt fit, reference against fast (bf16), 1024², random weights, BENCH_FIT_STEPS steps, both judged
 #           by the fp32 full-resolution objective after every step                   -> OUTDIR/fit.json
 # calibrate: a domain's calibration of its control directions (BENCH_CALIBRATE_DOMAIN, default random: 1024²
@@ -26,6 +29,7 @@
 # real cost, no files needed); it is left out, with a note, where clip-anytorch is not installed.
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
 # BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
+# BENCH_VIDEO_SECONDS (10, the video stage's clip),
 # BENCH_FIT_STEPS (100, a whole fit), BENCH_CALIBRATE_DOMAIN (random),
 # BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_SET_MANIFEST (examples/paper.csv),
 # BENCH_SET_PROCESSES (the sets stage's processes under torchrun), BENCH_ARGS (more
@@ -36,11 +40,12 @@ set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu.sh OUTDIR [tests|eager|compiled ...]}
 shift
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit fit calibrate sets)
+[ ${#stages[@]} -eq 0 ] && stages=(tests eager compiled live edit video fit calibrate sets)
 for stage in "${stages[@]}"; do
     case $stage in
-        tests|eager|compiled|live|edit|fit|calibrate|sets) ;;
-        *) echo "unknown stage '$stage': use tests, eager, compiled, live, edit, fit, calibrate or sets" >&2; exit 2 ;;
+        tests|eager|compiled|live|edit|video|fit|calibrate|sets) ;;
+        *) echo "unknown stage '$stage': use tests, eager, compiled, live, edit, video, fit, calibrate or sets" >&2
+           exit 2 ;;
     esac
 done
 py=${PYTHON:-python3}
@@ -103,6 +108,13 @@ write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.m
                     --out "$out/set-$procs" --json "$out/set-$procs.json" 2>&1 | tee "$out/set-$procs.log" \
                 && "$py" -m lganim eval --set "$out/set-1" --device "$device" --json "$out/set-eval.json" \
                     --markdown "$out/set-eval.md" 2>&1 | tee "$out/set-eval.log" \
+                || status=1 ;;
+        video)
+            "$py" -c "import sys; from pathlib import Path; from tests.synth import write_camera_clip; \
+write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]), size=(800, 600), sound=True)" "$out/video-clip.mp4" \
+                "${BENCH_VIDEO_SECONDS:-10}" \
+                && "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --video "$out/video-clip.mp4" \
+                    --json "$out/video.json" "${extra[@]}" 2>&1 | tee "$out/video.log" \
                 || status=1 ;;
     esac
 done

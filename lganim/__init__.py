@@ -7,12 +7,13 @@ Public API (nothing heavy is imported until used):
     result = anim("The person is smiling.", seed=1, num_frames=12)
     result.frames  # uint8 [B, T, H, W, 3]
     edit = anim.edit(seed=1, controls={"yaw": 10.0})   # edit.image uint8 [H, W, 3]; anim("...", start=edit)
+    anim.edit_video(VideoEditRequest(video="clip.mp4", prompt="The person is smiling.")).save("edited.mp4")
 """
 import importlib
 
 from .config import FitSettings, GeneratorConfig, MotionConfig
 from .errors import LganimError
-from .request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from .request import DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request, VideoEditRequest
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,5 @@ def __getattr__(name):
 
 
 __all__ = ["Animator", "AnimationResult", "Edit", "Request", "DriveRequest", "Driving", "PredictRequest", "EditRequest",
-           "LiveRequest", "FitSettings", "GeneratorConfig", "MotionConfig", "LganimError", "__version__"]
+           "LiveRequest", "VideoEditRequest", "FitSettings", "GeneratorConfig", "MotionConfig", "LganimError",
+           "__version__"]

@@ -106,6 +106,7 @@ EDIT_CACHED_FACES = 8           # start faces (codes, aligned photos) an editor 
 EDIT_HASHED_PHOTO_BYTES = 256 * 2 ** 20   # a photo file up to this size is known again by its content (an upload
                                           # may come back under a new path); a larger one by its path and time
 DRIVING_KINDS = ("video", "audio", "text")          # a driving video (or track file), a sound, text to say
+VIDEO_EDIT_RAMP = 0.2           # seconds: the most an edit of a video's time range fades in and out over
 
 # Puppeteering a face live from a camera (lganim.live, the CLI's `live`, the app's Live tab).
 LIVE_HOLD_SECONDS = 0.3         # the face is lost: its last pose is held this long ...
@@ -321,7 +322,7 @@ class FitSettings:
 
 __all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYLE_MODES", "DRIVING_KINDS",
            "EDIT_CROP_RANGES", "MAX_EDIT_PROMPTS", "MAX_EDIT_AMOUNT", "EDIT_CACHED_FACES",
-           "EDIT_HASHED_PHOTO_BYTES",
+           "EDIT_HASHED_PHOTO_BYTES", "VIDEO_EDIT_RAMP",
            "LIVE_HOLD_SECONDS", "LIVE_EASE_SECONDS", "DEFAULT_LIVE_SMOOTH", "LIVE_STATS_WINDOW", "LIVE_STREAM_EVERY",
            "LIVE_TIME_LIMIT", "LIVE_RECORD_FPS",
            "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",

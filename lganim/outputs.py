@@ -8,7 +8,8 @@ Every command and the app write through it:
     written = writer.written                     # the paths, the strip, first and last frames
 
 - One MP4 per clip, encoded while the frames arrive (what stays in memory is one chunk, the strip's frames and the
-  first and last frames), with the motion's sound; a clip asked for as a `.gif` is encoded to a temporary MP4 and
+  first and last frames), with the motion's sound (decoded samples, or a media file whose sound is copied as it is:
+  an edited video's own); a clip asked for as a `.gif` is encoded to a temporary MP4 and
   turned into a GIF by ffmpeg from that file, so no path holds a whole clip in memory.
 - GIFs of the first clips (`gifs`) and the driving video beside clip 0 (`beside`) are made from the finished MP4s.
 - The frame strip (at most 8 evenly spaced frames per clip, one row per clip) as a PNG, the motion track as JSON
@@ -118,7 +119,8 @@ class OutputWriter:
         self._done = 0
         self._derived = False
         self._published: list[Path] = []
-        self._sound: Path | None = None          # the sound as a hidden WAV beside the first video, while muxing
+        self._sound: Path | None = None          # the sound to mux: a hidden WAV beside the first video, or a file
+        self._own_sound = True                   # the WAV is this writer's (removed after muxing)
         self._mp4s: list[Path | None] = []       # each clip's MP4: a .gif clip's is a hidden one beside it
         self._encoders: list[Mp4Encoder | None] = []
         self.written: Written | None = None
@@ -133,7 +135,9 @@ class OutputWriter:
         for path in videos:
             self._mp4s.append(None if path is None else path if path.suffix.lower() == ".mp4" else
                               temp_beside(path, ".mp4"))
-        if sound is not None and any(p is not None and p.suffix.lower() == ".mp4" for p in videos):
+        if isinstance(sound, Path):                 # a media file whose sound is carried as it is (an edited video's)
+            self._sound, self._own_sound = sound, False
+        elif sound is not None and any(p is not None and p.suffix.lower() == ".mp4" for p in videos):
             self._sound = temp_beside(next(p for p in videos if p is not None), ".wav")
             write_wav(sound, self._sound)
         for mp4, path in zip(self._mp4s, videos):
@@ -230,7 +234,7 @@ class OutputWriter:
         return path
 
     def _remove_sound(self) -> None:
-        if self._sound is not None:
+        if self._sound is not None and self._own_sound:
             self._sound.unlink(missing_ok=True)
 
     def abort(self) -> None:

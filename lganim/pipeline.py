@@ -11,6 +11,7 @@ the result out; request.py lists them):
     edit = anim.edit(seed=1, controls={"yaw": 10.0})                 # one edited still face (lganim/edit.py)
     anim("The person is smiling.", start=edit)                       # a clip that starts from it
     session = anim.live(LiveRequest(seed=1))                         # frames in, the puppet's frames out
+    anim.edit_video(VideoEditRequest(video="vlog.mp4", prompt="The person is smiling.")).save("e.mp4")   # a video
 
 docs/architecture.md draws the flow. A door computes the motion once (`prepare`: start codes, then the motion
 source); the result renders w[t] = w0 + strength · Δw[t] when its frames are asked for (`render`, chunk by chunk,
@@ -20,7 +21,7 @@ frame 0's (strength 0) reuse its pixels).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,9 @@ from .motion.presets import bundle_for, load_presets
 from .motion.source import LanguageMotion, Motion, MotionSource
 from .outputs import Outputs, OutputWriter, Written
 from .plan import FrameChunk, Plan
-from .request import DriveRequest, EditRequest, LiveRequest, PredictRequest, Request
+from .request import DriveRequest, EditRequest, LiveRequest, PredictRequest, Request, VideoEditRequest
 from .startcodes import PhotoEncoder, seed_codes
+from .video_edit import prepare_video_edit
 from .weights.domain_files import DomainFiles, domain_files, resolve
 from .weights.registry import Domain, get_domain
 from .weights.stylegan_files import load_generator
@@ -63,14 +65,20 @@ from .weights.stylegan_files import load_generator
 
 class AnimationResult:
     """The clips of a request: what made them (`plan`: start codes and motion, computed) and their frames, rendered
-    when first asked for (`frames`, kept) or streamed (`chunks`, `save`, `write`: nothing kept)."""
+    when first asked for (`frames`, kept) or streamed (`chunks`, `save`, `write`: nothing kept).
+
+    render: what makes the frames of a plan, render(plan, steps) (default: the Animator's renderer, w[t] = w0 +
+    strength · Δw[t]; an edited video: its own frames, edited as they are read, lganim.video_edit)."""
 
     def __init__(self, plan: Plan, animator: Animator, *, frames: np.ndarray | None = None,
-                 first: np.ndarray | None = None, info: dict | None = None):
+                 first: np.ndarray | None = None, info: dict | None = None,
+                 render: Callable[[Plan, int | None], Iterator[FrameChunk]] | None = None):
         self.plan, self.animator = plan, animator
         self._frames = frames                   # uint8 [B, T, H, W, 3] once rendered
         self._first = first                     # uint8 [B, H, W, 3]: frame 0 of an earlier render of w0, reused
-        self.info = info or {}                  # how the clips were drawn (a predicted future's prompt and seeds)
+        self.info = info or {}                  # how the clips were drawn (a predicted future's prompt and seeds; an
+                                                # edited video's preview, lost frames and scaling)
+        self._render = render
 
     @property
     def frames(self) -> np.ndarray:
@@ -85,6 +93,8 @@ class AnimationResult:
         of the renderer holds."""
         if self._frames is not None:
             yield FrameChunk(0, self._frames)
+        elif self._render is not None:
+            yield from self._render(self.plan, steps)
         else:
             yield from self.animator.render(self.plan, self._first, steps=steps)
 
@@ -134,9 +144,10 @@ class AnimationResult:
         same frames at the new rate; otherwise frame 0 is reused when its code did not change."""
         plan = self.animator.replan(self.plan, strength=strength, truncation=truncation, fps=fps)
         if torch.equal(plan.ws, self.plan.ws):
-            return AnimationResult(plan, self.animator, frames=self._frames, first=self._first)
+            return AnimationResult(plan, self.animator, frames=self._frames, first=self._first, render=self._render)
         first = self._first if self._frames is None else self._frames[:, 0]
-        return AnimationResult(plan, self.animator, first=first if torch.equal(plan.w0, self.plan.w0) else None)
+        return AnimationResult(plan, self.animator, first=first if torch.equal(plan.w0, self.plan.w0) else None,
+                               render=self._render)
 
 
 class Animator:
@@ -431,6 +442,15 @@ class Animator:
     def live(self, request: LiveRequest | None = None) -> LiveSession:
         """A live session (`LiveRequest`; lganim.live): camera frames in, the puppet's frames out, one at a time."""
         return LiveSession(self, request, directions=self.directions)
+
+    def edit_video(self, request: VideoEditRequest, *, progress: StageProgress | None = None) -> AnimationResult:
+        """An existing video's face edited in every frame (`VideoEditRequest`; lganim.video_edit): a prompt's fitted
+        expression and/or control offsets, at the video's own frame times, with its own sound. The face is tracked
+        and the prompt fitted here; the frames are edited when the result's are asked for. `info` holds a one-frame
+        preview (original and edited), the frames where the face was lost (passed through unedited) and the frame
+        size (the video's, or scaled down to MAX_VIDEO_SIDE)."""
+        plan, edit, info = prepare_video_edit(request, self.editor, self.renderer.chunk_size, progress)
+        return AnimationResult(plan, self, info=info, render=edit.render)
 
 
 def announce(progress: StageProgress | None, stage: str, total: int = 0) -> None:

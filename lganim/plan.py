@@ -56,6 +56,8 @@ class FrameChunk:
 
     index: int                        # the time step of its first frame
     frames: np.ndarray                # uint8 [B, n, H, W, 3]
+    source: np.ndarray | None = None  # uint8 [n, H, W, 3]: the frames they were made from (an edited video's own),
+                                      # else None
 
 
 __all__ = ["Plan", "FrameChunk"]

@@ -7,6 +7,7 @@ Each kind has one door on the `Animator` (pipeline.py), the same shape for all â
     anim.predict(PredictRequest())  plausible futures of one face
     anim.edit(EditRequest(...))     one still face edited by control channels and language sliders
     anim.live(LiveRequest(...))     one face a camera drives live (lganim.live)
+    anim.edit_video(VideoEditRequest(...))   an existing video's face edited in every frame (lganim.video_edit)
 
 A request's face is a seed's, a photo's, or an edit's (`start`: what `Animator.edit` returned, whose W+ code, photo
 and crop move the clip starts from). Every request is keyword-only and frozen; it normalises and validates every
@@ -31,6 +32,7 @@ from .config import (
     DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
+    DRIVEN_CHANNELS,
     DRIVING_KINDS,
     MAX_BATCH,
     MAX_DRIVEN_FRAMES,
@@ -43,6 +45,7 @@ from .config import (
     MAX_REFINE_STEPS,
     MAX_SEED,
     MAX_STRENGTH,
+    MAX_VIDEO_SECONDS,
     REGIONS,
     SCHEDULES,
     STYLE_MODES,
@@ -377,5 +380,62 @@ class LiveRequest:
                        refine_steps=self.refine_steps)
 
 
-__all__ = ["Request", "Driving", "DriveRequest", "PredictRequest", "EditRequest", "LiveRequest", "check_start",
+@dataclass(frozen=True, kw_only=True)
+class VideoEditRequest:
+    """An existing video whose face is edited in every frame, the rest of each frame untouched (lganim.video_edit).
+
+    video: the video (its sound is kept). prompt: a sentence whose fitted expression is added (a sequence "A; then
+    B" plays its segments one after the other over the time range); controls: channel -> constant offset in the
+    channel's track unit (the Edit tab's sliders, config.DRIVEN_CHANNELS; roll, tx, ty and scale move a crop, not a
+    video's face, and are refused); at least one of the two. strength scales the whole edit (0: the video as it
+    is). start, end: the time range in seconds from the first frame (None: from the start, to the end), faded in
+    and out over at most config.VIDEO_EDIT_RAMP seconds inside it. face_index: which face to follow when several
+    are in view (0: the clearest). residual: True keeps every frame's own pixels and adds only the change the edit
+    makes to its face; False pastes the StyleGAN2's reconstruction of the edited face back instead.
+    """
+
+    video: Path
+    prompt: str | None = None
+    controls: dict = field(default_factory=dict)
+    strength: float = DEFAULT_STRENGTH
+    start: float | None = None
+    end: float | None = None
+    face_index: int = 0
+    residual: bool = True
+
+    def __post_init__(self):
+        set_ = object.__setattr__   # frozen: normalised once, here
+        if self.video is None:
+            raise LganimError("Give the video to edit.")
+        set_(self, "video", checks.input_file("The video", self.video))
+        if not isinstance(self.video, Path):
+            raise LganimError(f"The video must be a file path, got {type(self.video).__name__}.")
+        if self.prompt is not None:
+            set_(self, "prompt", checks.text("prompt", self.prompt, PROMPT_EXAMPLE, MAX_PROMPT_CHARS))
+        set_(self, "controls", self.as_edit().controls)                 # names and numbers checked there
+        moved = [name for name in self.controls if name not in DRIVEN_CHANNELS]
+        if moved:
+            raise LganimError(f"The control {moved[0]} moves a crop, not a video's face: use "
+                              f"{', '.join(DRIVEN_CHANNELS)}.")
+        if self.prompt is None and not any(self.controls.values()):
+            raise LganimError('Give a prompt (e.g. "The person is smiling.") or a control (e.g. smile=0.1) to edit '
+                              'the video with.')
+        set_(self, "strength", checks.number("strength", self.strength, -MAX_STRENGTH, MAX_STRENGTH))
+        for name in ("start", "end"):
+            if getattr(self, name) is not None:
+                set_(self, name, checks.number(f"The {name} time (seconds)", getattr(self, name), 0.0,
+                                               MAX_VIDEO_SECONDS))
+        if self.start is not None and self.end is not None and not self.end > self.start:
+            raise LganimError(f"The end time ({self.end:g} s) must come after the start time ({self.start:g} s).")
+        set_(self, "face_index", checks.whole("face_index", self.face_index, 0, 1000))
+        set_(self, "residual", bool(self.residual))
+
+    def as_edit(self) -> EditRequest:
+        """The edit of one frame's face: the controls, and the prompt at its full expression (checked by the
+        domain's editor against the channels' ranges)."""
+        return EditRequest(controls=self.controls, prompts={} if self.prompt is None else {self.prompt: 1.0})
+
+
+__all__ = ["Request", "Driving", "DriveRequest", "PredictRequest", "EditRequest", "LiveRequest", "VideoEditRequest",
+           "check_start",
            "parse_seed_list", "parse_prompt_lines", "PROMPT_EXAMPLE", "START_FIELDS"]

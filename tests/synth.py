@@ -93,10 +93,14 @@ def camera_clip(n: int, fps: float = 25.0, size=(640, 480), altered: bool = Fals
 
 
 def write_camera_clip(path: Path, seconds: float = 10.0, fps: int = 25, size=(640, 480), altered: bool = False,
-                      max_roll: float = 15.0) -> np.ndarray:
-    """`camera_clip` written as an MP4 (streamed, silent); returns the true roll of each frame (degrees)."""
+                      max_roll: float = 15.0, sound: bool = False) -> np.ndarray:
+    """`camera_clip` written as an MP4 (streamed; with `sound`, speech-like bursts as AAC); returns the true roll of
+    each frame (degrees)."""
     frames, roll = camera_clip(round(seconds * fps), fps, size, altered, max_roll)
-    write_mp4_stream(([f] for f in frames), path, fps)
+    audio = write_speech(path.with_suffix(".wav"), seconds=seconds) if sound else None
+    write_mp4_stream(([f] for f in frames), path, fps, audio)
+    if audio is not None:
+        audio.unlink()
     return roll
 
 

@@ -21,7 +21,7 @@ LAYERS = [
     ("start codes", ["lganim.startcodes"]),
     ("motion", ["lganim.motion"]),
     ("request path", ["lganim.edit", "lganim.driving", "lganim.live", "lganim.plan", "lganim.outputs",
-                      "lganim.pipeline"]),
+                      "lganim.video_edit", "lganim.pipeline"]),
     ("commands", ["lganim.cli", "lganim.tools", "lganim.training", "lganim.sets", "lganim.__main__"]),
 ]
 LAZY_PLACES = {"lganim", "lganim.cli"}          # `--help` and `import lganim` stay free of torch

@@ -79,6 +79,8 @@ def test_every_command_line_example_runs_as_written(workdir, monkeypatch, capsys
         assert status == 0 and "error:" not in err, f"{line}\n{err[-2000:]}"
     assert count_frames(workdir / "smile.mp4") == 12 and (workdir / "me.gif").is_file()
     assert sorted(p.name for p in (workdir / "futures").iterdir())[-1] == "sample_03.mp4"
+    assert count_frames(workdir / "v.mp4") == count_frames(workdir / "smiling.mp4") == 48    # the example's frames
+    assert (workdir / "face.json").is_file()
 
 
 def test_the_python_example_runs(workdir, monkeypatch):
@@ -88,6 +90,7 @@ def test_the_python_example_runs(workdir, monkeypatch):
     exec(compile(code, "README.md (Python)", "exec"), {})
     assert count_frames(workdir / "smile.mp4") == 12 and count_frames(workdir / "b.mp4") == 16
     assert (workdir / "talk.mp4").is_file() and (workdir / "strip.png").is_file()
+    assert count_frames(workdir / "edited.mp4") == 48
 
 
 def test_the_api_examples_answer(app_server, monkeypatch):
@@ -97,4 +100,5 @@ def test_the_api_examples_answer(app_server, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md (API)", "exec"), namespace)
     assert count_frames(namespace["mp4"]) > 0 and namespace["png"] is not None
-    assert len(namespace["futures"]) == 4 and "domain demo" in namespace["status"]       # the last: /edit's
+    assert len(namespace["futures"]) == 4 and "domain demo" in namespace["status"]       # the last: /edit_video's
+    assert count_frames(namespace["edited"]) == 48

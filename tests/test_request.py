@@ -14,6 +14,7 @@ from lganim.request import (
     Driving,
     EditRequest,
     Request,
+    VideoEditRequest,
     parse_prompt_lines,
     parse_seed_list,
 )
@@ -163,6 +164,31 @@ def test_a_request_may_start_from_an_edit():
         Request(prompts="a", start="face.png")
     with pytest.raises(LganimError, match="not both"):
         DriveRequest(driving=Driving(kind="text", text="Hi"), image=FACE_PHOTO, start=edit)
+
+
+def test_a_video_edit_is_a_video_file_and_a_sentence_or_controls(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not checked here: the door reads its header")
+    request = VideoEditRequest(video=str(video), prompt=f" {PROMPT} ", controls={"smile": 0.1, "yaw": 0})
+    assert request.video == video and request.prompt == PROMPT and request.controls == {"smile": 0.1, "yaw": 0.0}
+    assert request.strength == 1.0 and request.start is None and request.residual
+    assert VideoEditRequest(video=video, controls={"yaw": 5}, start=1, end=2.5).end == 2.5
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(video=None), "Give the video to edit"), (dict(video="nowhere.mp4"), "was not found"),
+    (dict(video=b"bytes"), "must be a file path"), (dict(prompt=None), "Give a prompt"),
+    (dict(prompt=None, controls={"smile": 0.0}), "Give a prompt"), (dict(prompt=""), "prompt is empty"),
+    (dict(controls={"roll": 5.0}), "moves a crop, not a video's face"), (dict(controls={"grin": 1}), "Unknown control"),
+    (dict(controls={"smile": "a"}), "must be a number"), (dict(controls=[1]), "must be a dict"),
+    (dict(start=2.0, end=1.0), "must come after the start"), (dict(start=-1.0), "start time"),
+    (dict(end=float("nan")), "end time"), (dict(strength=11.0), "strength"), (dict(face_index=-1), "face_index"),
+])
+def test_bad_video_edits_are_one_line(values, message):
+    values = {"video": FACE_PHOTO, "prompt": PROMPT, **values}
+    with pytest.raises(LganimError, match=message) as err:
+        VideoEditRequest(**values)
+    assert "\n" not in str(err.value)
 
 
 def test_every_request_is_keyword_only_and_frozen():

@@ -22,7 +22,7 @@ import pandas as pd
 
 from lganim.config import DEFAULT_PROMPT
 from lganim.errors import LganimError
-from lganim.request import DriveRequest, PredictRequest, Request
+from lganim.request import DriveRequest, PredictRequest, Request, VideoEditRequest
 
 from . import jobs, zerogpu
 from .files import REQUEST_DIR_PREFIX
@@ -250,6 +250,12 @@ def regenerate(clip: jobs.Clip, strength: float, truncation: float, fps: int, pr
 def drive(domain: str, request: DriveRequest, progress):
     """The work of a driven face (tracking, control directions, rendering), as updates."""
     yield from jobs.drive(ANIMATORS, domain, request, FILES, progress, settings())
+
+
+@on_gpu(duration=lambda domain, request, progress: zerogpu.video_seconds(ANIMATORS, domain, request))
+def edit_video(domain: str, request: VideoEditRequest, progress):
+    """The work of an edited video (tracking, the prompt's fit, inverting and rendering every frame), as updates."""
+    yield from jobs.edit_video(ANIMATORS, domain, request, FILES, progress, settings())
 
 
 @on_gpu(duration=lambda domain, request, progress: zerogpu.gpu_seconds(

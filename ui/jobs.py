@@ -1,13 +1,13 @@
 """A web request as a stream of updates, without any UI toolkit: a clip (frames while they render, then the files),
-a re-render of a finished clip, a driven face, predicted futures. The page turns these updates into widgets; what it
-shows is decided here. Every update pickles (on ZeroGPU they come from the GPU worker).
+a re-render of a finished clip, a driven face, predicted futures, an edited video. The page turns these updates into
+widgets; what it shows is decided here. Every update pickles (on ZeroGPU they come from the GPU worker).
 
-Every request enters through its door on the Animator (`anim(request)`, `anim.drive`, `anim.predict`) and its frames
-go through the library's output stage (lganim.outputs) into the request's folder: one MP4 per clip chunk by chunk
-(what stays in memory is a chunk, the frames of the strip and frame 0), playable as soon as the last frame is
-rendered; the GIF and the side-by-side video are made from the MP4 by ffmpeg afterwards. A request stops between
-two chunks when it runs past its time budget or its disk budget; closing its stream (Cancel) stops it and removes
-its folder.
+Every request enters through its door on the Animator (`anim(request)`, `anim.drive`, `anim.predict`,
+`anim.edit_video`) and its frames go through the library's output stage (lganim.outputs) into the request's folder:
+one MP4 per clip chunk by chunk (what stays in memory is a chunk, the frames of the strip and frame 0), playable as
+soon as the last frame is rendered; the GIF and the side-by-side video are made from the MP4 by ffmpeg afterwards. A
+request stops between two chunks when it runs past its time budget or its disk budget; closing its stream (Cancel)
+stops it and removes its folder.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from lganim.motion.directions import LAYER_GROUPS
 from lganim.outputs import Outputs, OutputWriter
 from lganim.pipeline import AnimationResult, Animator
 from lganim.plan import FrameChunk, Plan
-from lganim.request import DriveRequest, PredictRequest, Request
+from lganim.request import DriveRequest, PredictRequest, Request, VideoEditRequest
 
 from .files import make_room, release, request_dir, size_of
 from .models import Animators
@@ -226,6 +226,29 @@ def drive(animators: Animators, domain: str, request: DriveRequest, files_root: 
     yield from stream_clip(result.chunks(STREAM_STEPS), plan, anim, files_root, progress, budget, beside=beside)
 
 
+def edit_video(animators: Animators, domain: str, request: VideoEditRequest, files_root: str | Path,
+               progress: StatusProgress | None, settings: Settings) -> Iterator[Update]:
+    """An existing video's face edited (lganim.video_edit): tracking and fitting as status lines, then the one-frame
+    preview (original | edited), then every frame beside its original while the MP4 (with the video's own sound) is
+    written, then the original and the edited video side by side. The status says when the frames were scaled down
+    and in how many the face was lost (those pass through unedited)."""
+    progress = progress or quiet
+    budget = Budget(settings)
+    yield Update("Reading the video…")
+    anim = animators.get(domain)
+    result: AnimationResult = yield from in_background(lambda report: anim.edit_video(request, progress=report),
+                                                       progress, budget)
+    info = result.info
+    (w, h), (sw, sh) = info["size"], info["source_size"]
+    notes = (f" · scaled from {sw}×{sh} to {w}×{h}" if (w, h) != (sw, sh) else "") + (
+        f" · face lost in {info['lost']} of {info['frames']} frames (left as they are)" if info["lost"] else "")
+    yield Update(f"Preview: frame {info['preview_index']} ({info['preview_time']:.2f} s){notes}. Editing every "
+                 f"frame…", live=tile(np.stack(info["preview"])), total=info["frames"])
+    for update in stream_clip(result.chunks(STREAM_STEPS), result.plan, anim, files_root, progress, budget,
+                              beside=request.video):
+        yield dataclasses.replace(update, status=update.status + notes) if update.videos else update
+
+
 def predict(animators: Animators, domain: str, request: PredictRequest, files_root: str | Path,
             progress: StatusProgress | None, settings: Settings) -> Iterator[Update]:
     """K plausible futures of one face (`anim.predict`) as K videos captioned with the prompt each animates."""
@@ -306,7 +329,9 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
                 writer.add(chunk)
                 done = writer.done
                 progress(done / t, f"Rendered {done}/{t} frames")
-                yield Update(f"Rendering… {done}/{t} frames", live=tile(chunk.frames[:, -1]), done=done, total=t)
+                newest = chunk.frames[:, -1] if chunk.source is None else np.stack([chunk.source[-1],
+                                                                                    chunk.frames[0, -1]])
+                yield Update(f"Rendering… {done}/{t} frames", live=tile(newest), done=done, total=t)
                 budget.check(done, t)
             progress(1.0, "Writing the video…")
             written = writer.finish()
@@ -341,4 +366,4 @@ def stream_clip(frame_chunks: Iterator[FrameChunk], plan: Plan, anim: Animator, 
 
 
 __all__ = ["Clip", "Update", "Budget", "quiet", "labels_of", "run", "stages", "rerender", "background", "in_background",
-           "drive", "predict", "estimate", "stream_clip"]
+           "drive", "edit_video", "predict", "estimate", "stream_clip"]

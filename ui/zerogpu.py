@@ -10,7 +10,7 @@ from lganim.config import TRACK_SUFFIXES
 from lganim.errors import LganimError
 from lganim.media.audio import audio_duration
 from lganim.media.video_reader import probe_video
-from lganim.request import DriveRequest, Request
+from lganim.request import DriveRequest, Request, VideoEditRequest
 from lganim.tracks.track import Track
 from lganim.weights.registry import get_domain
 
@@ -76,5 +76,16 @@ def drive_seconds(animators: Animators, domain: str, request: DriveRequest) -> i
                    300))
 
 
+def video_seconds(animators: Animators, domain: str, request: VideoEditRequest) -> int:
+    """`gpu_seconds` of an edited video: its frames from the header, each inverted and rendered twice (the edited face
+    and its reconstruction), plus tracking it (dlib, about 0.1 s a frame) and the prompt's fit if it is new."""
+    try:
+        info = probe_video(request.video)
+    except LganimError:                                         # the request itself will say what is wrong
+        return 60
+    frames = math.ceil((info.duration or 60.0) * (info.fps or 30.0))
+    face = Request(prompts=() if request.prompt is None else (request.prompt,))
+    return int(min(gpu_seconds(animators, domain, face, frames=2 * frames) + 0.1 * frames, 300))
 
-__all__ = ["on_space", "on_zero_gpu", "gpu_seconds", "drive_seconds"]
+
+__all__ = ["on_space", "on_zero_gpu", "gpu_seconds", "drive_seconds", "video_seconds"]

@@ -95,6 +95,27 @@ def add_edit(p) -> None:
     add_device(p)
 
 
+def add_edit_video(p) -> None:
+    p.add_argument("--domain", default="human", help=DOMAIN_HELP + "; a domain with a photo encoder")
+    p.add_argument("--video", type=Path, required=True, help="the video whose face is edited (its sound is kept)")
+    p.add_argument("--prompt", help="a sentence whose fitted expression is added, e.g. \"The person is smiling.\" "
+                                    "('A; then B': one after the other over the time range)")
+    p.add_argument("--control", action="append", default=[], metavar="NAME=VALUE",
+                   help="a channel's constant offset in its unit, e.g. smile=0.1 or yaw=5 (degrees); repeatable; "
+                        "`edit --list-controls` shows the channels and their ranges")
+    p.add_argument("--strength", type=float, default=DEFAULT_STRENGTH,
+                   help="how much of the edit (default 1; 0: the video as it is, negative: the opposite)")
+    p.add_argument("--start", type=float,
+                   help="seconds from the first frame where the edit starts (default: the start)")
+    p.add_argument("--end", type=float, help="seconds from the first frame where the edit ends (default: the end)")
+    p.add_argument("--face", type=int, default=0, help="which face when several are in view: 0 = the clearest")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the edited video: .mp4, every frame of the video at its time, with its sound")
+    p.add_argument("--track-out", type=Path, help="also write the face's motion track (.json or .csv)")
+    add_extra_outputs(p)
+    add_device(p)
+
+
 def add_align(p) -> None:
     p.add_argument("--image", type=Path, required=True)
     p.add_argument("--size", type=int, default=1024, help="crop size in pixels (default 1024)")
@@ -274,6 +295,15 @@ def add_bench(p) -> None:
     p.add_argument("--calibrate", default=None, metavar="DOMAIN",
                    help="time a domain's calibration of its control directions instead, on the reference and the "
                         "fast path: a domain, or random: the --size StyleGAN2 with random weights")
+    p.add_argument("--video", type=Path, default=None, metavar="CLIP",
+                   help="time editing this clip instead (edit-video, a constant smile): tracking, the preview, the "
+                        "edited frames/s (random weights of the real StyleGAN2 and e4e at --size, or --video-domain)")
+    p.add_argument("--video-domain", default=None, metavar="DOMAIN", help="with --video: a domain (demo...)")
+    p.add_argument("--video-frames", type=int, default=None, metavar="N",
+                   help="with --video: edit the first N frames (default all)")
+    p.add_argument("--video-quality", action="store_true",
+                   help="with --video: also measure fidelity and flicker of both methods, on the clip and in a closed "
+                        "world (a clip rendered from known codes)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results here (JSON)")
 
 
@@ -385,6 +415,8 @@ COMMANDS = {
                 "animate"),
     "edit": ("edit a still face with head pose, expression and sentence sliders, and write the image", add_edit,
              "lganim.cli.edit", "run", "edit"),
+    "edit-video": ("edit the face of a video with a sentence or control offsets: the same frames, times and sound",
+                   add_edit_video, "lganim.cli.edit_video", "run", "edit_video"),
     "align": ("find the face in a photo and write its FFHQ-style aligned crop", add_align, "lganim.cli.animate",
               "align", "align"),
     "download": ("fetch a domain's weights into the cache (demo: build them)", add_download, "lganim.cli.weights",

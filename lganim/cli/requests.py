@@ -19,7 +19,8 @@ from ..media.audio import probe_audio
 from ..media.ffmpeg import MediaInfo
 from ..media.video_reader import probe_video
 from ..motion.sequences import split_prompt
-from ..request import PROMPT_EXAMPLE, DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request
+from ..request import (PROMPT_EXAMPLE, DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request,
+                       VideoEditRequest)
 from ..sets.manifest import Manifest, read_manifest
 from ..sets.results import check_folder, records
 from ..tracks.track import Track
@@ -93,6 +94,19 @@ def edit(args) -> EditRequest | None:
     checks.output_file("--out", args.out, IMAGE_SUFFIXES)
     return EditRequest(seed=args.seed or 0, controls=controls_of(args.control),
                        prompts=prompts_of(args.prompt, args.amount), **face(args))
+
+
+def edit_video(args) -> tuple[VideoEditRequest, ClipFiles]:
+    """The video's header read (a text file named .mp4 is refused here), the edit's values checked."""
+    domain = get_domain(args.domain)
+    if not domain.supports_photos:
+        raise LganimError(f"The {domain.name} domain has no photo encoder, so it cannot edit the faces of a video: "
+                          f"use the human domain.")
+    files = clip_files(args, 1, (".mp4",))
+    probe_video(checks.input_file("--video", args.video))
+    request = VideoEditRequest(video=args.video, prompt=args.prompt, controls=controls_of(args.control),
+                               strength=args.strength, start=args.start, end=args.end, face_index=args.face)
+    return request, files
 
 
 def controls_of(texts: list[str]) -> dict[str, float]:
@@ -256,5 +270,5 @@ def evaluate(args) -> tuple[Path, ...]:
     return folders
 
 
-__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "controls_of", "prompts_of", "driven",
+__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "edit_video", "controls_of", "prompts_of", "driven",
            "retarget", "talking", "talk", "say", "predict", "live", "track", "motion_of", "render_set", "evaluate"]

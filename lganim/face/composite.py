@@ -1,5 +1,6 @@
 """Compositing the animated crops: pasting them back into the photo they were cut from (the inverse warp, with a
-feathered edge), and moving them where a driving head moved (roll, shift, scale as 3×3 crop transforms).
+feathered edge) or adding a change to it there (an edited video frame), and moving them where a driving head moved
+(roll, shift, scale as 3×3 crop transforms).
 
 Crop transforms map the first frame's crop to frame t's, in crop units (the crop side is 1, the face width);
 `compose` chains the moves of several motion sources.
@@ -15,6 +16,7 @@ from torch.nn import functional as F
 from ..errors import LganimError
 from .align import AlignedFace
 from .landmarks import check_photo
+from .quad import crop_to_photo
 
 
 def paste_back(photo: np.ndarray, crops, aligned: AlignedFace, feather: float = 0.1,
@@ -46,15 +48,37 @@ def paste_back(photo: np.ndarray, crops, aligned: AlignedFace, feather: float = 
                           f"{aligned.photo_shape[1]}x{aligned.photo_shape[0]} photo; pass the same photo.")
     if not 0.0 <= feather <= 0.5:
         raise LganimError(f"feather must be between 0 and 0.5, got {feather!r}.")
-    h, w = photo.shape[:2]
     t = frames.shape[0]
     moves = np.broadcast_to(np.eye(3), (t, 3, 3)) if transforms is None else np.asarray(transforms, np.float64)
     if moves.shape != (t, 3, 3):
         raise LganimError(f"Crop transforms must be [T, 3, 3] for {t} frames, got {list(moves.shape)}.")
-    size = aligned.size
-    moves = in_pixels(moves, size)
+    to_photo = aligned.crop_to_photo @ in_pixels(moves, aligned.size)                    # [T, 3, 3]
+    return _blend(photo, frames.permute(0, 3, 1, 2).float(), to_photo, aligned.size, feather, difference=False)
+
+
+def blend_into(photo: np.ndarray, image: torch.Tensor, quad: np.ndarray, *, difference: bool = False,
+               feather: float = 0.1) -> np.ndarray:
+    """One crop cut along `quad` [4, 2] (face.quad) put back into `photo` uint8 [H, W, 3]: `image` float [3, S, S]
+    in uint8 levels (0..255, any S, any device) replaces the photo there with a feathered edge (a paste-back), or,
+    with `difference`, is added to it (a change in levels, e.g. what an edit changes in a face). Returns uint8
+    [H, W, 3]; pixels outside the quad equal the photo's exactly."""
+    photo = check_photo(photo)
+    if not 0.0 <= feather <= 0.5:
+        raise LganimError(f"feather must be between 0 and 0.5, got {feather!r}.")
+    src = image.detach().float().cpu()[None]                                             # [1, 3, S, S]
+    size = src.shape[-1]
+    return _blend(photo, src, crop_to_photo(quad, size)[None], size, feather, difference=difference)[0]
+
+
+def _blend(photo: np.ndarray, src: torch.Tensor, to_photo: np.ndarray, size: int, feather: float, *,
+           difference: bool) -> np.ndarray:
+    """Crops src float [T, 3, S', S'] (levels, any S') warped into the photo by `to_photo` [T, 3, 3] (the pixels of a
+    crop of side `size` → photo pixels) and blended over it with a feathered mask: replacing it, or added to it
+    (`difference`). uint8 [T, H, W, 3]."""
+    h, w = photo.shape[:2]
+    t = src.shape[0]
     corners = np.array([[0, 0, 1], [0, size, 1], [size, size, 1], [size, 0, 1]], np.float64).T     # [3, 4]
-    quads = np.stack([(aligned.crop_to_photo @ m @ corners)[:2].T for m in moves])                 # [T, 4, 2]
+    quads = np.stack([(m @ corners)[:2].T for m in to_photo])                                      # [T, 4, 2]
     # Photo pixels the quads can touch: their bounding box, clipped to the photo.
     x0, y0 = np.floor(quads.reshape(-1, 2).min(0)).astype(int)
     x1, y1 = np.ceil(quads.reshape(-1, 2).max(0)).astype(int)
@@ -62,14 +86,13 @@ def paste_back(photo: np.ndarray, crops, aligned: AlignedFace, feather: float = 
     out = np.broadcast_to(photo, (t, h, w, 3)).copy()
     if x0 >= x1 or y0 >= y1:
         return out
-    # Crops as float [T, 3, S, S]; box-filter them down first when they are finer than the photo there.
-    src = frames.permute(0, 3, 1, 2).float()
+    # Box-filter the crops down first when they are finer than the photo there.
     side = float(np.hypot(*(quads[0, 3] - quads[0, 0])))
     if src.shape[-1] > side * 1.5:
         s = max(int(round(side)), 2)
         src = F.interpolate(src, size=(s, s), mode="area")
     # Crop coordinates, normalised to [0, 1], of the region's pixel centres, per frame.
-    inv = torch.from_numpy(np.stack([np.linalg.inv(aligned.crop_to_photo @ m) / size for m in moves]))  # [T, 3, 3]
+    inv = torch.from_numpy(np.stack([np.linalg.inv(m) / size for m in to_photo]))    # [T, 3, 3]
     ys = torch.arange(y0, y1, dtype=torch.float64) + 0.5
     xs = torch.arange(x0, x1, dtype=torch.float64) + 0.5
     py, px = torch.meshgrid(ys, xs, indexing="ij")                                   # [h', w']
@@ -84,7 +107,8 @@ def paste_back(photo: np.ndarray, crops, aligned: AlignedFace, feather: float = 
     else:
         mask = (edge > 0).float()
     region = torch.tensor(photo[y0:y1, x0:x1]).permute(2, 0, 1).float()             # [3, h', w']
-    blended = region + (warped - region) * mask[:, None]                             # [T, 3, h', w']
+    change = warped if difference else warped - region
+    blended = region + change * mask[:, None]                                        # [T, 3, h', w']
     out[:, y0:y1, x0:x1] = blended.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return out
 
@@ -155,4 +179,5 @@ def compose(*transforms: np.ndarray | None) -> np.ndarray | None:
     return out
 
 
-__all__ = ["paste_back", "crop_transform", "in_pixels", "move_crops", "move_images", "place_crops", "compose"]
+__all__ = ["paste_back", "blend_into", "crop_transform", "in_pixels", "move_crops", "move_images", "place_crops",
+           "compose"]

@@ -143,7 +143,7 @@ class MediaInfo:
         video. fps: its average frame rate (None when absent); rotation: its display rotation in degrees,
         counter-clockwise, in [0, 360) (90 = the stored frames are turned a quarter counter-clockwise to be
         shown); codec: its codec ("" without video). Cover art (an attached picture) is not a video stream.
-    has_audio, sample_rate, channels: the first audio stream (None where ffmpeg does not say).
+    has_audio, sample_rate, channels, audio_codec: the first audio stream (None, or "", where ffmpeg does not say).
     """
 
     duration: float | None
@@ -156,6 +156,7 @@ class MediaInfo:
     has_audio: bool = False
     sample_rate: int | None = None
     channels: int | None = None
+    audio_codec: str = ""
 
 
 def last_line(text: bytes | str) -> str:
@@ -201,7 +202,7 @@ def parse_header(text: str) -> MediaInfo | None:
         width, height = (coded_h, coded_w) if quarter_turns else (coded_w, coded_h)
         fields.update(width=width, height=height, fps=fps, rotation=rotation, codec=codec)
     if audio is not None:
-        fields["has_audio"] = True
+        fields.update(has_audio=True, audio_codec=audio.split()[0].rstrip(","))
         if (a := _AUDIO.search(audio)) is not None:
             fields.update(sample_rate=int(a.group(1)), channels=channel_count(a.group(2)))
     return MediaInfo(duration=duration, has_video="width" in fields, **fields)

@@ -68,7 +68,7 @@ def probe_video(path: str | os.PathLike) -> MediaInfo:
     return info
 
 
-def _output_size(info: MediaInfo, max_side: int | None) -> tuple[int, int]:
+def output_size(info: MediaInfo, max_side: int | None) -> tuple[int, int]:
     """(W, H) of the decoded frames: the upright size, shrunk so the longer side is at most max_side."""
     if max_side is not None and (not isinstance(max_side, int) or max_side < 16):
         raise LganimError(f"max_side must be an integer of at least 16 pixels, got {max_side!r}.")
@@ -133,7 +133,7 @@ def iter_video(path: str | os.PathLike, max_side: int | None = None,
     """
     path = Path(path)
     info = probe_video(path) if info is None else info
-    width, height = _output_size(info, max_side)
+    width, height = output_size(info, max_side)
     frame_bytes = width * height * 3
     cmd = ["-nostats", "-loglevel", "level+info", *ffmpeg.input_args(path),
            "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough",
@@ -193,7 +193,7 @@ def read_video(path: str | os.PathLike, max_side: int | None = None) -> VideoFra
         LganimError: see `iter_video`; also when the decoded frames would exceed MAX_BYTES of memory.
     """
     info = probe_video(path)
-    width, height = _output_size(info, max_side)
+    width, height = output_size(info, max_side)
     limit = MAX_BYTES // (width * height * 3)                                  # most frames that fit
     if info.duration is not None and info.fps is not None and info.duration * info.fps > limit * 1.05:
         raise LganimError(f"Decoding '{Path(path).name}' at {width}x{height} needs about "
@@ -211,4 +211,4 @@ def read_video(path: str | os.PathLike, max_side: int | None = None) -> VideoFra
     return VideoFrames(frames=np.stack(frames), t=t, fps=float(fps), info=info)
 
 
-__all__ = ["VideoFrames", "probe_video", "iter_video", "read_video", "MAX_BYTES"]
+__all__ = ["VideoFrames", "probe_video", "output_size", "iter_video", "read_video", "MAX_BYTES"]

@@ -5,8 +5,9 @@ is the frames given, whatever the fps):
 
 - MP4: libx264, yuv420p, `+faststart`. Frames can arrive in chunks (`Mp4Encoder`, `write_mp4_stream`), so a clip
   is encoded while it renders, in constant memory, and is playable as soon as its last frame is rendered. An audio
-  track (any file ffmpeg reads) is muxed in afterwards without re-encoding the video: AAC, padded with silence or
-  cut to the video's length, so the file keeps exactly T frames.
+  track (any file ffmpeg reads: a sound, or the video an edited clip was made from) is muxed in afterwards without
+  re-encoding the video: copied as it is where the MP4 holds its codec (AAC, MP3...), else as AAC, padded with
+  silence or cut to the video's length, so the file keeps exactly T frames.
 - GIF: made from a finished MP4 (`gif_from_mp4`, no frames in memory), one palette for the whole clip
   (palettegen/paletteuse), looping forever, every frame kept. Pillow is not used to write GIFs because it merges
   identical consecutive frames (a still first frame, or strength 0), which would change the frame count.
@@ -29,6 +30,8 @@ from ..config import MAX_FPS
 from ..errors import LganimError
 from ..files import atomic_path, publish, temp_beside
 from . import ffmpeg
+
+MP4_SOUND_CODECS = ("aac", "mp3", "alac", "ac3", "eac3")    # sound an MP4 holds as it is: copied, never re-encoded
 
 
 def _as_frames(frames) -> np.ndarray:
@@ -208,11 +211,17 @@ def _mp4_args(path: str, width: int, height: int, fps: float) -> list[str]:
 
 
 def mux_audio(video: Path, audio: Path, out: Path) -> None:
-    """Copy `video`'s frames and `audio`'s first audio stream (as AAC) into `out`; the sound is padded with silence
-    or cut so that it lasts exactly as long as the video."""
-    cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(video), *ffmpeg.input_args(audio),
-           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-af", "apad", "-c:a", "aac", "-shortest",
-           "-movflags", "+faststart", "-f", "mp4", str(out)]
+    """Copy `video`'s frames and `audio`'s first audio stream into `out`: the sound as it is where an MP4 holds its
+    codec (MP4_SOUND_CODECS: copied, not re-encoded, and read only as long as the video lasts), else encoded as AAC,
+    padded with silence or cut so that it lasts exactly as long as the video. Either way every frame is kept."""
+    if ffmpeg.probe(audio).audio_codec in MP4_SOUND_CODECS:
+        seconds = ffmpeg.probe(video).duration                  # no -shortest: a shorter sound would cut the video
+        sound = [*(["-t", f"{seconds:.3f}"] if seconds else []), *ffmpeg.input_args(audio)]
+        codec = ["-c:a", "copy"]
+    else:
+        sound, codec = ffmpeg.input_args(audio), ["-af", "apad", "-c:a", "aac", "-shortest"]
+    cmd = ["-y", "-loglevel", "error", *ffmpeg.input_args(video), *sound, "-map", "0:v:0", "-map", "1:a:0",
+           "-c:v", "copy", *codec, "-movflags", "+faststart", "-f", "mp4", str(out)]
     done = ffmpeg.run(cmd, f"the sound of '{Path(out).name}'")
     if done.returncode != 0:
         raise EncoderError(ffmpeg.last_line(done.stderr) or f"ffmpeg exited {done.returncode}")
@@ -304,4 +313,5 @@ def side_by_side(left: str | Path, right: str | Path, path: str | Path, max_byte
     return _atomic_write(path, write, max_bytes)
 
 
-__all__ = ["write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "gif_from_mp4", "side_by_side", "mux_audio"]
+__all__ = ["write_mp4_stream", "Mp4Encoder", "Mp4Recorder", "gif_from_mp4", "side_by_side", "mux_audio",
+           "MP4_SOUND_CODECS"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -36,7 +37,8 @@ class Motion:
     offsets: torch.Tensor                   # Δw [B, T, L, D], Δw[:, 0] = 0
     transforms: np.ndarray | None = None    # [T, 3, 3] where the face sits in frame t relative to frame 0 (crop
                                             # units, face.composite.crop_transform); None: it stays put
-    audio: Audio | None = None              # the sound to carry into the video, or None
+    audio: Audio | Path | None = None       # the sound to carry into the video: samples, or a media file whose sound
+                                            # is carried as it is (an edited video's own); None: silent
     track: Track | None = None              # the motion track it was made from, or None
 
 

@@ -43,6 +43,7 @@ from .bench_calibrate import format_calibrate, time_calibrate
 from .bench_edit import format_edit, time_edit
 from .bench_fit import format_fit, parse_fit_setting, time_fit
 from .bench_live import format_live, time_live
+from .bench_video import format_video, time_video
 from .costs import bf16_peak_tflops, fast_path_bytes, reference_bytes, synthesis_flops
 from .measure import PeakMemory, device_name, random_stylegan, sync
 
@@ -268,9 +269,10 @@ def run(args) -> int:
     device = _validate(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    if args.live is not None:                             # the live loop instead of the renderers (bench_live.py)
-        live = time_live(args, device)
-        return _write(args, {"live": live}, format_live(live))
+    for name, timed, table in (("live", time_live, format_live), ("video", time_video, format_video)):
+        if getattr(args, name) is not None:   # the live loop (bench_live.py) or a video's edit (bench_video.py) instead
+            result = timed(args, device)
+            return _write(args, {name: result}, table(result))
     config = GeneratorConfig(args.size, channel_multiplier=args.channel_multiplier)
     if args.fit:                                          # the prompt fit instead (bench_fit.py)
         overrides = [parse_fit_setting(text) for text in args.fit_setting]

@@ -5,7 +5,8 @@ takes the frames one at a time, in order, and never looks ahead. dlib's HOG dete
 whole frame only to find the face and to find it again when it is lost; in between, the face is followed:
 
 1. Acquire: before the face is first seen, take the highest-scoring detection with a score >= 0
-   (dlib's own threshold; ties: the largest).
+   (dlib's own threshold; ties: the largest), or with `face_index` k the (k+1)-th in that order (a frame with fewer
+   such faces is searched as a lost one).
 2. Follow: the box where the face should be comes from the previous frame's landmarks (their centroid and RMS
    radius, with dlib's own box proportions, BOX_WIDTH and BOX_OFFSET); the landmark predictor fits the 68 points
    in it. The check that tells a found face from a lost one: dlib's detector
@@ -112,11 +113,11 @@ def _similar(box: FaceBox, ref: FaceBox, distance: float, size: float) -> bool:
     return _distance(box, ref) <= distance and 1 / size <= box.width / max(ref.width, 1) <= size
 
 
-def _choose(boxes: list[FaceBox], last: FaceBox | None, following: bool) -> FaceBox | None:
+def _choose(boxes: list[FaceBox], last: FaceBox | None, following: bool, face_index: int = 0) -> FaceBox | None:
     """The tracked face among a whole frame's detections (rules 1, 3, 4 of the module doc), or None if it is lost."""
     if last is None:
-        acquired = [b for b in boxes if b.score >= 0]
-        return max(acquired, key=lambda b: (b.score, b.area), default=None)
+        acquired = sorted((b for b in boxes if b.score >= 0), key=lambda b: (b.score, b.area), reverse=True)
+        return acquired[face_index] if len(acquired) > face_index else None
     if following:
         near = [b for b in boxes if _similar(b, last, FOLLOW_DISTANCE, FOLLOW_SIZE)]
         if near:
@@ -174,12 +175,13 @@ def _check(frame: np.ndarray, box: FaceBox) -> FaceBox | None:
 class FaceTracker:
     """One face followed through frames given one at a time, in time order (the module doc's rules).
 
-    smoothing: a `OneEuroFilter` for the landmarks (the live path), or None. `searches` counts the frames whose
-    whole area was searched (the first, and those where the check failed).
+    smoothing: a `OneEuroFilter` for the landmarks (the live path), or None. face_index: which face to acquire when
+    several are in view (rule 1; 0: the clearest). `searches` counts the frames whose whole area was searched (the
+    first, and those where the check failed).
     """
 
-    def __init__(self, smoothing: OneEuroFilter | None = None):
-        self.smoothing = smoothing
+    def __init__(self, smoothing: OneEuroFilter | None = None, face_index: int = 0):
+        self.smoothing, self.face_index = smoothing, face_index
         self.searches = 0
         self.reset()
 
@@ -204,7 +206,7 @@ class FaceTracker:
             box = _check(frame, predicted_box(self._landmarks))
         if box is None:
             self.searches += 1
-            box = _choose(_detect(frame), self.last, self._landmarks is not None)
+            box = _choose(_detect(frame), self.last, self._landmarks is not None, self.face_index)
         if box is None:
             self._landmarks = None
             if self.smoothing is not None:
@@ -248,7 +250,8 @@ def _fill(t: np.ndarray, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth: float = 0.0,
-                progress: StepProgress | None = None, max_side: int | None = DETECT_SIDE) -> FaceTrack:
+                progress: StepProgress | None = None, max_side: int | None = DETECT_SIDE,
+                face_index: int = 0) -> FaceTrack:
     """Track one face through a video and turn it into a motion track.
 
     Args:
@@ -259,6 +262,7 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
         progress: called as progress(frames done, frames expected or 0) after each frame.
         max_side: for a file, the longest side the frames are tracked at (None: full size); faces
             should stay at least ~80 px across there. Coordinates come back at full size either way.
+        face_index: which face to follow when several are in view (`FaceTracker`; 0: the clearest).
 
     Returns:
         FaceTrack: the track (valid = False where the face was lost; those samples interpolated),
@@ -271,7 +275,7 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
         raise LganimError(f"The smoothing amount must be between 0 and 1, got {smooth!r}.")
     frames, name, expected, fps, factor, size = _frames(video, max_side)
     times, found = [], []                                                # per frame: t; landmarks [68, 2] or None
-    tracker = FaceTracker()
+    tracker = FaceTracker(face_index=face_index)
     try:
         for i, (t, img) in enumerate(frames):
             lm = tracker.update(img, t)
@@ -284,6 +288,9 @@ def track_video(video: str | os.PathLike | VideoFrames, neutral: int = 0, smooth
     if not times:
         raise LganimError(f"No frame could be read from {name}; use a video with at least one frame.")
     valid = np.array([lm is not None for lm in found])
+    if not valid.any() and face_index:
+        raise LganimError(f"Face {face_index} was asked for, but no frame of {name} shows {face_index + 1} faces; "
+                          f"choose a smaller face index.")
     if not valid.any():
         raise LganimError(f"No face found in {name}; use a video in which one face is clearly visible and at least "
                           f"~80 pixels across in its frames as tracked ({img.shape[1]}x{img.shape[0]}).")

@@ -29,11 +29,12 @@ def test_one_parser_reads_duration_video_rotation_and_sound():
     assert info.duration == pytest.approx(62.5) and info.has_video and info.codec == "h264"
     assert (info.width, info.height) == (1080, 1920)                 # upright: a quarter turn swaps the sides
     assert info.rotation == 270 and info.fps == pytest.approx(29.97)
-    assert info.has_audio and info.sample_rate == 44100 and info.channels == 2
+    assert info.has_audio and info.sample_rate == 44100 and info.channels == 2 and info.audio_codec == "aac"
     cover = ffmpeg.parse_header("Input #0, mp3, from 'a.mp3':\n  Duration: 00:00:03.00, start: 0\n"
                                 "  Stream #0:0: Audio: mp3, 48000 Hz, 5.1(side), fltp, 320 kb/s\n"
                                 "  Stream #0:1: Video: mjpeg (Baseline), yuvj420p, 300x300, 90k tbr (attached pic)\n")
     assert cover.has_audio and cover.channels == 6 and not cover.has_video     # cover art is not a video
+    assert cover.audio_codec == "mp3"
     assert ffmpeg.parse_header("file:/tmp/x: Invalid data found when processing input") is None
 
 

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from lganim.errors import LganimError
+from lganim.media import ffmpeg
 from lganim.media.video_reader import read_video
 from lganim.media.writers import Mp4Encoder, Mp4Recorder, gif_from_mp4, side_by_side, write_mp4_stream
 from tests.videos import count_frames, write_clip
@@ -190,6 +191,22 @@ def test_audio_is_muxed_to_the_video_length_and_every_frame_stays(tmp_path, audi
     assert count_frames(path) == num_frames
     durations = stream_durations(path)
     assert abs(durations["audio"] - num_frames / fps) <= 1 / fps    # padded or cut to the video, within a frame
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("audio_seconds", [0.5, 2.0])           # shorter, longer than the video
+def test_a_videos_own_sound_is_copied_as_it_is_and_every_frame_stays(tmp_path, audio_seconds):
+    """A sound the MP4 holds (AAC, stereo here) is copied, not re-encoded to mono: the edited video's own sound."""
+    source = tmp_path / "source.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    f"sine=frequency=440:duration={audio_seconds}", "-f", "lavfi", "-i",
+                    f"sine=frequency=660:duration={audio_seconds}", "-filter_complex", "[0:a][1:a]amerge=inputs=2",
+                    "-c:a", "aac", "-b:a", "96k", str(source)], check=True)
+    path = write_mp4(ramp(12), tmp_path / "a.mp4", 12, audio=source)
+    assert count_frames(path) == 12
+    info = ffmpeg.probe(path)
+    assert info.audio_codec == "aac" and info.channels == 2                 # as it was, both channels
+    assert stream_durations(path)["audio"] <= min(audio_seconds, 1.0) + 0.05   # read only as long as the video
     assert leftovers(tmp_path) == []
 
 

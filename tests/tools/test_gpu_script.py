@@ -85,6 +85,15 @@ def test_calibrate_stage_times_a_domains_calibration(tmp_path):
     assert result["domain"] == "demo" and result["dtype"] == "bf16" and set(result) >= {"reference", "fast"}
 
 
+def test_video_stage_times_editing_a_clip_it_makes(tmp_path):
+    done = run_script(tmp_path, "video", BENCH_SIZE="64", BENCH_VIDEO_SECONDS="0.3",
+                      BENCH_ARGS="--video-frames 2")                          # 64²: the 9 W+ layers controls need
+    assert done.returncode == 0, done.stdout + done.stderr
+    video = json.loads((tmp_path / "video.json").read_text())["video"]
+    assert video["size"] == 64 and video["dtype"] == "bfloat16" and video["frames"] == 2
+    assert video["frame_size"] == [800, 600] and video["edit_fps"] > 0
+
+
 def test_unknown_stage_is_refused(tmp_path):
     done = run_script(tmp_path, "everything")
     assert done.returncode == 2 and "unknown stage 'everything'" in done.stderr

@@ -16,6 +16,7 @@ from lganim.media.ffmpeg import MediaInfo
 from lganim.media.video_reader import VideoFrames
 from lganim.tracks.video import _detect, track_video
 from tests import FACE_PHOTO
+from tests.synth import altered_face
 
 PHOTO = Image.open(FACE_PHOTO).convert("RGB")   # 512², one face
 
@@ -183,3 +184,16 @@ def test_no_face(tmp_path):
         track_video(path)
     with pytest.raises(LganimError, match="video file path"):
         track_video(42)
+
+
+def test_face_index_follows_the_next_clearest_face_and_a_missing_one_is_one_line():
+    """Two faces in view (the photo, and an altered copy): face 0 is the clearest, face 1 the other; a face that no
+    frame shows is refused."""
+    frame = np.full((400, 800, 3), 110, np.uint8)
+    frame[:384, :384] = np.asarray(PHOTO.resize((384, 384)))
+    frame[40:360, 440:760] = np.asarray(altered_face().resize((320, 320)))
+    video = _video([frame] * 3)
+    left, right = (track_video(video, face_index=k).landmarks[:, :, 0].mean() for k in (0, 1))
+    assert left < 384 < 440 < right
+    with pytest.raises(LganimError, match="Face 9 was asked for, but no frame of the video shows 10 faces"):
+        track_video(video, face_index=9)

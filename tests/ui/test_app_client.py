@@ -20,7 +20,7 @@ from lganim.media.audio import has_audio
 from lganim.media.video_reader import read_video
 from tests import ROOT
 from tests.conftest import SHARED_SERVER
-from tests.synth import camera_clip, rolling_face_video, write_speech, write_y4m
+from tests.synth import camera_clip, rolling_face_video, write_camera_clip, write_speech, write_y4m
 from tests.ui.browser import chromium
 from tests.videos import count_frames
 
@@ -217,6 +217,17 @@ def test_talk_and_drive_endpoints(client, tmp_path):
                              fps=12, api_name="/drive")
     mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
     assert count_frames(mp4) == 6 and has_audio(mp4)
+
+
+def test_edit_video_endpoint_returns_the_edited_mp4(client, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    write_camera_clip(clip, seconds=1.0, fps=12, size=(320, 320), sound=True)
+    mp4, beside, live, status = client.predict(video=handle_file(str(clip)), domain="demo", prompt="", smile=0.1,
+                                               api_name="/edit_video")
+    mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert mp4.endswith(".mp4") and count_frames(mp4) == 12 and has_audio(mp4) and status.startswith("Done")
+    with pytest.raises(Exception, match="Give a prompt"):
+        client.predict(video=handle_file(str(clip)), domain="demo", prompt="", api_name="/edit_video")
 
 
 def test_batch_endpoint_returns_one_video_per_clip(client):

@@ -25,12 +25,14 @@ TABS = {
     "Talk": ("#examples-talk", "#talk-go", "#talk-result", ["#talk-result", "#talk-live", "#talk-plot",
                                                             "#talk-status"]),
     "Edit": (None, "#edit-animate", "#edit-clip", ["#edit-clip", "#edit-image", "#edit-status", "#edit-clip-status"]),
+    "Video": ("#examples-video", "#video-go", "#video-result", ["#video-result", "#video-live",
+                                                               "#video-side-by-side", "#video-status"]),
     "Live": (None, "#live-camera button.capture-button", "#live-puppet", ["#live-puppet", "#live-speed",
                                                                           "#live-files", "#live-status"]),
 }
 # what the first example fills in, shown once it has arrived
 FILLED = {"One clip": "#photo img[src]", "Batch": "#seeds textarea, #seeds input", "Drive": "#drive-video video[src]",
-          "Talk": "#talk-audio audio[src]"}
+          "Talk": "#talk-audio audio[src]", "Video": "#video-input video[src]"}
 # what a user does or waits for before the main button: the Edit tab shows its face first, the camera is allowed
 BEFORE = {"Edit": lambda page: page.wait_for_selector("#edit-image img[src]", timeout=60_000),
           "Live": lambda page: page.click("#live-camera div[title='grant webcam access'] button")}

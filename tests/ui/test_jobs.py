@@ -8,9 +8,9 @@ import pytest
 
 from lganim.errors import LganimError
 from lganim.media.video_reader import read_video
-from lganim.request import DriveRequest, Driving, PredictRequest, Request
+from lganim.request import DriveRequest, Driving, PredictRequest, Request, VideoEditRequest
 from tests import FACE_PHOTO
-from tests.synth import write_speech
+from tests.synth import write_camera_clip, write_speech
 from tests.videos import count_frames
 from ui import jobs
 from ui.files import REQUEST_DIR_PREFIX
@@ -100,6 +100,25 @@ def test_a_driven_face_reports_tracking_and_ends_with_the_videos(animators, tmp_
     final = updates[-1]
     assert count_frames(final.videos[0]) == 10 and final.tracks and final.curves is not None
     assert final.done == final.total == 10
+
+
+@pytest.mark.slow                # encodes or reads video with ffmpeg, or starts a process
+def test_an_edited_video_previews_then_streams_beside_its_original_and_a_stop_leaves_nothing(animators, tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_camera_clip(path, seconds=1.0, fps=12, size=(320, 320), sound=True)
+    request = VideoEditRequest(video=path, controls={"smile": 0.1})
+    stream = jobs.edit_video(animators, "demo", request, tmp_path, quiet, SETTINGS)
+    assert next(stream).status == "Reading the video…"
+    update = next(stream)
+    while not update.status.startswith("Preview"):
+        update = next(stream)
+    assert update.live.shape == (320, 640, 3) and update.total == 12                   # original | edited
+    update = next(stream)
+    assert update.status.startswith("Rendering…") and update.live.shape == (320, 640, 3)
+    stream.close()                                                         # Cancel
+    assert not list(tmp_path.glob(REQUEST_DIR_PREFIX + "*")) and list(tmp_path.rglob("*.mp4")) == [path]
+    final = list(jobs.edit_video(animators, "demo", request, tmp_path, quiet, SETTINGS))[-1]
+    assert count_frames(final.videos[0]) == 12 and final.side_by_side is not None and pickle.dumps(final)
 
 
 def test_background_work_reports_its_stages_and_stops_when_closed():

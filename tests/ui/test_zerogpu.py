@@ -2,8 +2,11 @@
 import ast
 from types import SimpleNamespace
 
-from lganim.request import Request
+import pytest
+
+from lganim.request import Request, VideoEditRequest
 from tests import ROOT
+from tests.synth import write_camera_clip
 from ui import zerogpu
 from ui.models import Animators
 
@@ -46,3 +49,17 @@ def test_gpu_time_counts_new_fits_and_a_missing_calibration():
     assert zerogpu.gpu_seconds(animators, "human", request, controls=True) == fitting + 50
     motion.fit_seconds = lambda prompts: 1000.0
     assert zerogpu.gpu_seconds(animators, "human", request, controls=True) == 300    # the cap
+
+
+@pytest.mark.slow                # reads the clips' headers with ffmpeg
+def test_gpu_time_of_an_edited_video_grows_with_its_length(tmp_path):
+    animators = Animators()
+    short, long = tmp_path / "short.mp4", tmp_path / "long.mp4"
+    write_camera_clip(short, seconds=1.0, size=(64, 48))
+    write_camera_clip(long, seconds=8.0, size=(64, 48))
+    seconds = [zerogpu.video_seconds(animators, "demo", VideoEditRequest(video=p, controls={"smile": 0.1}))
+               for p in (short, long)]
+    assert 20 <= seconds[0] < seconds[1] <= 300
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    assert zerogpu.video_seconds(animators, "demo", VideoEditRequest(video=text, prompt="The person is smiling.")) == 60
