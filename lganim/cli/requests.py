@@ -19,8 +19,16 @@ from ..media.audio import probe_audio
 from ..media.ffmpeg import MediaInfo
 from ..media.video_reader import probe_video
 from ..motion.sequences import split_prompt
-from ..request import (PROMPT_EXAMPLE, DriveRequest, Driving, EditRequest, LiveRequest, PredictRequest, Request,
-                       VideoEditRequest)
+from ..request import (
+    PROMPT_EXAMPLE,
+    DriveRequest,
+    Driving,
+    EditRequest,
+    LiveRequest,
+    PredictRequest,
+    Request,
+    VideoEditRequest,
+)
 from ..sets.manifest import Manifest, read_manifest
 from ..sets.results import check_folder, records
 from ..tracks.track import Track
@@ -270,5 +278,6 @@ def evaluate(args) -> tuple[Path, ...]:
     return folders
 
 
-__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "edit_video", "controls_of", "prompts_of", "driven",
-           "retarget", "talking", "talk", "say", "predict", "live", "track", "motion_of", "render_set", "evaluate"]
+__all__ = ["ClipFiles", "clip_files", "face", "animate", "align", "edit", "edit_video", "controls_of", "prompts_of",
+           "driven", "retarget", "talking", "talk", "say", "predict", "live", "track", "motion_of",
+           "render_set", "evaluate"]
