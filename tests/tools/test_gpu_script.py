@@ -18,7 +18,7 @@ def run_script(out: Path, *stages: str, **more: str) -> subprocess.CompletedProc
     env = {**os.environ, "PYTHON": sys.executable, "BENCH_DEVICE": "cpu", "BENCH_SIZE": "16", "BENCH_FRAMES": "3",
            "BENCH_ARGS": "--repeats 1 --warmup 0", "BENCH_LIVE_SECONDS": "1", "PYTHONPATH": str(ROOT), **more}
     return subprocess.run(["bash", str(SCRIPT), str(out), *stages], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=900, check=False)
 
 
 def test_eager_stage_writes_the_benchmark_and_picks_it(tmp_path):
