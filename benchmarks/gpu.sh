@@ -30,7 +30,8 @@
 # Environment: PYTHON (default python3), BENCH_DEVICE (cuda), BENCH_SIZE (1024), BENCH_FRAMES (64),
 # BENCH_LIVE_SECONDS (10, the live stage's clip), BENCH_LIVE_SIDE (the camera frames' longest side: BENCH_SIZE),
 # BENCH_VIDEO_SECONDS (10, the video stage's clip),
-# BENCH_FIT_STEPS (100, a whole fit), BENCH_CALIBRATE_DOMAIN (random),
+# BENCH_FIT_STEPS (100, a whole fit), BENCH_CALIBRATE_DOMAIN (random), BENCH_DTYPE (bf16: every stage's compute
+# dtype; fp32 where a CPU without native bf16 checks the script, bf16 being emulated there and many times slower),
 # BENCH_PEAK_TFLOPS (790, docs/facts.md "Speed"'s bf16 rate of the H200), BENCH_SET_MANIFEST (examples/paper.csv),
 # BENCH_SET_PROCESSES (the sets stage's processes under torchrun), BENCH_ARGS (more
 # `lganim bench` arguments, e.g. "--repeats 5"). The device, size and frames can be changed so that the script
@@ -53,6 +54,7 @@ device=${BENCH_DEVICE:-cuda}
 size=${BENCH_SIZE:-1024}
 frames=${BENCH_FRAMES:-64}
 peak=${BENCH_PEAK_TFLOPS:-790}
+dtype=${BENCH_DTYPE:-bf16}
 read -r -a extra <<<"${BENCH_ARGS:-}"
 export PYTHONUNBUFFERED=1
 mkdir -p "$out" || exit 1
@@ -69,7 +71,7 @@ if ! "$py" -c "from lganim.models.clip import import_clip; import_clip()" 2>/dev
     request=()
 fi
 bench=("$py" -m lganim bench --device "$device" --size "$size" --frames "$frames" --batch 1 --batch 16 --batch 64
-       --dtype bf16 --peak-tflops "$peak" "${request[@]}" "${extra[@]}")
+       --dtype "$dtype" --peak-tflops "$peak" "${request[@]}" "${extra[@]}")
 
 for stage in "${stages[@]}"; do
     case $stage in
@@ -84,17 +86,17 @@ for stage in "${stages[@]}"; do
         live)
             "$py" -c "import sys; from pathlib import Path; from tests.synth import write_camera_clip; \
 write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.mp4" "${BENCH_LIVE_SECONDS:-10}" \
-                && "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --live "$out/camera.mp4" \
+                && "$py" -m lganim bench --device "$device" --size "$size" --dtype "$dtype" --live "$out/camera.mp4" \
                     --live-side "${BENCH_LIVE_SIDE:-$size}" --json "$out/live.json" "${extra[@]}" 2>&1 | tee "$out/live.log" \
                 || status=1 ;;
         edit)
-            "$py" -m lganim bench --device "$device" --size "$size" --frames 16 --batch 16 --dtype bf16 --edit random \
+            "$py" -m lganim bench --device "$device" --size "$size" --frames 16 --batch 16 --dtype "$dtype" --edit random \
                 --json "$out/edit.json" "${extra[@]}" 2>&1 | tee "$out/edit.log" || status=1 ;;
         fit)
-            "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --fit --steps "${BENCH_FIT_STEPS:-100}" \
+            "$py" -m lganim bench --device "$device" --size "$size" --dtype "$dtype" --fit --steps "${BENCH_FIT_STEPS:-100}" \
                 --json "$out/fit.json" "${extra[@]}" 2>&1 | tee "$out/fit.log" || status=1 ;;
         calibrate)
-            "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 \
+            "$py" -m lganim bench --device "$device" --size "$size" --dtype "$dtype" \
                 --calibrate "${BENCH_CALIBRATE_DOMAIN:-random}" --json "$out/calibrate.json" "${extra[@]}" 2>&1 \
                 | tee "$out/calibrate.log" || status=1 ;;
         sets)
@@ -113,7 +115,7 @@ write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]))" "$out/camera.m
             "$py" -c "import sys; from pathlib import Path; from tests.synth import write_camera_clip; \
 write_camera_clip(Path(sys.argv[1]), seconds=float(sys.argv[2]), size=(800, 600), sound=True)" "$out/video-clip.mp4" \
                 "${BENCH_VIDEO_SECONDS:-10}" \
-                && "$py" -m lganim bench --device "$device" --size "$size" --dtype bf16 --video "$out/video-clip.mp4" \
+                && "$py" -m lganim bench --device "$device" --size "$size" --dtype "$dtype" --video "$out/video-clip.mp4" \
                     --json "$out/video.json" "${extra[@]}" 2>&1 | tee "$out/video.log" \
                 || status=1 ;;
     esac

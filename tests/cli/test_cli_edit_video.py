@@ -2,7 +2,6 @@
 with sound, edited with a sentence — the same frame count, the sound kept, the background untouched, strength 0 the
 clip itself, a time range edited only inside it; a 60 s clip's edit in bounded memory; mistakes in one line."""
 import os
-import resource
 import subprocess
 import sys
 
@@ -72,10 +71,14 @@ def test_a_sentence_on_a_video_keeps_its_frames_sound_and_background(clip):
 
 
 def test_a_60_second_clip_is_edited_in_bounded_memory(tmp_path):
+    """The edit's own peak: VmHWM, the high-water mark of the process's memory since it started Python (ru_maxrss
+    would count the pytest process it was forked from). 12 fps keeps the test's time down; the frames held do not
+    depend on the rate."""
     path = tmp_path / "minute.mp4"
-    write_camera_clip(path, seconds=60.0, fps=25, size=(480, 360), sound=True)      # the face stays in view
-    code = ("import resource, sys; from lganim.cli import main; status = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(status)")
+    write_camera_clip(path, seconds=60.0, fps=12, size=(480, 360), sound=True)      # the face stays in view
+    code = ("import re, sys; from lganim.cli import main; status = main(sys.argv[1:]); "
+            "status_text = open('/proc/self/status').read(); "
+            "print(re.search(r'VmHWM:\\s+(\\d+) kB', status_text).group(1), file=sys.stderr); sys.exit(status)")
     out = tmp_path / "minute-edited.mp4"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LGANIM_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, "-c", code, "edit-video", "--domain", "demo", "--video", str(path),
@@ -83,9 +86,8 @@ def test_a_60_second_clip_is_edited_in_bounded_memory(tmp_path):
                           text=True, timeout=3600)
     assert done.returncode == 0, done.stderr
     peak_kib = int(done.stderr.strip().splitlines()[-1])
-    assert peak_kib < 1.5 * 1024 ** 2, f"peak {peak_kib / 1024:.0f} MiB"
-    assert count_frames(out) == 1500 and has_audio(out)
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+    assert 100 * 1024 < peak_kib < 1.5 * 1024 ** 2, f"peak {peak_kib / 1024:.0f} MiB"       # torch alone is more
+    assert count_frames(out) == 720 and has_audio(out)
 
 
 @pytest.mark.parametrize("args, words", [
