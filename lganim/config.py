@@ -252,6 +252,7 @@ class LossWeights:
 FIT_PATHS = ("fast", "reference")      # how a fit step renders and differentiates (FitSettings.path)
 FIT_DECAYS = ("hold-cosine", "constant")   # the learning rate over a fit's steps (FitSettings.decay)
 FIT_DTYPES = ("fp32", "bf16")          # compute dtypes of the fast fit (FitSettings.dtype)
+FIT_PASSES = 200                       # passes over the fitting faces of a fit whose steps are not given
 
 
 @dataclass(frozen=True)
@@ -264,12 +265,17 @@ class FitSettings:
     "reference", 100 steps of Adam at a constant 0.02), kept selectable and as the fit benchmark's reference.
     """
 
-    steps: int = 200                # Adam steps (the budget in steps); the fast path's cost a fraction of the
-                                    # reference's, whose fits ran 100 (`reference()`)
+    steps: int | None = None        # Adam steps (the budget in steps); None = FIT_PASSES over the fitting faces: 200
+                                    # steps that render all of them, 400 of two faces of four (`faces_per_step`);
+                                    # the reference's fits ran 100 (`reference()`), each costing several fast ones
     max_seconds: float = 120.0      # wall-clock budget; the fit stops at whichever comes first
-    batch: int = 4                  # domain samples the direction is fitted on
+    batch: int = 4                  # domain samples (faces) the direction is fitted on
+    faces_per_step: int | None = None  # faces a step renders, in turn (step k: faces k·n … k·n + n − 1, mod batch):
+                                    # None = 2 on the CPU for the fast path (there a step costs in proportion to its
+                                    # faces, and a step on two gains about what one on four does), all of them
+                                    # elsewhere (a GPU renders four about as fast as one)
     frames: int = 4                 # frames of the fitting clip (the paper trains on 4)
-    lr: float = 0.03                # Adam learning rate on A (betas (0, 0.999) as in the paper), at the start
+    lr: float = 0.02                # Adam learning rate on A (betas (0, 0.999) as in the paper), at the start
     decay: str = "hold-cosine"      # the rate over the steps: "hold-cosine" (held for the first 3/4 of them,
                                     # then half a cosine down to 0 after the last step) or "constant"
     path: str = "fast"              # "fast": the batched renderer's differentiable synthesis (FastRenderer.synthesis)
@@ -285,9 +291,12 @@ class FitSettings:
     weights: dict = field(default_factory=dict)  # LossWeights overrides, e.g. {"clip": 1.0}
 
     def __post_init__(self):
-        checks.whole("Fitting steps", self.steps, 1, 100_000)
+        if self.steps is not None:
+            checks.whole("Fitting steps", self.steps, 1, 100_000)
         checks.number("The fitting time budget (seconds)", self.max_seconds, 1e-3, 1e9)
         checks.whole("The fitting batch", self.batch, 1, 64)
+        if self.faces_per_step is not None:
+            checks.whole("The faces of a fitting step", self.faces_per_step, 1, self.batch)
         checks.whole("Fitting frames", self.frames, 2, 64)
         checks.number("The fitting learning rate", self.lr, 1e-12, 1e3)
         checks.choice("The fitting learning-rate decay", self.decay, FIT_DECAYS)
@@ -326,4 +335,4 @@ __all__ = ["PAPER_EXPRESSIONS", "SCHEDULES", "DRIVEN_CHANNELS", "REGIONS", "STYL
            "LIVE_HOLD_SECONDS", "LIVE_EASE_SECONDS", "DEFAULT_LIVE_SMOOTH", "LIVE_STATS_WINDOW", "LIVE_STREAM_EVERY",
            "LIVE_TIME_LIMIT", "LIVE_RECORD_FPS",
            "StepProgress", "LossProgress", "StageProgress", "paper_prompts", "GeneratorConfig", "MotionConfig",
-           "LossWeights", "FIT_PATHS", "FIT_DECAYS", "FIT_DTYPES", "FitSettings"]
+           "LossWeights", "FIT_PATHS", "FIT_DECAYS", "FIT_DTYPES", "FIT_PASSES", "FitSettings"]

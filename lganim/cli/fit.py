@@ -21,8 +21,9 @@ def run(args) -> int:
     if args.json is not None and not args.json.parent.is_dir():
         raise LganimError(f"The folder of --json {args.json} does not exist.")
     spec = get_domain(args.domain)
-    settings = FitSettings(steps=args.steps, max_seconds=args.seconds, batch=args.batch, frames=args.frames,
-                           lr=args.lr, seed=args.seed, negatives=not args.no_negatives, weights=dict(args.weight))
+    settings = FitSettings(steps=args.steps, max_seconds=args.seconds, batch=args.batch,
+                           faces_per_step=args.faces_per_step, frames=args.frames, lr=args.lr, seed=args.seed,
+                           negatives=not args.no_negatives, weights=dict(args.weight))
     device, dtype = resolve_device(args.device), resolve_dtype(args.dtype)
     print(device_line(device), file=sys.stderr)
     files = domain_files(spec)
@@ -32,7 +33,7 @@ def run(args) -> int:
     results = []
     prompts = [seg for prompt in args.prompt for seg in split_prompt(prompt)]
     for prompt in dict.fromkeys(prompts):
-        with tqdm(total=settings.steps, desc=prompt[:40], unit="step", disable=None) as bar:
+        with tqdm(total=fitter.settings.steps, desc=prompt[:40], unit="step", disable=None) as bar:
             def progress(step, total, loss):
                 bar.update(step - bar.n)
                 bar.set_postfix(loss=f"{loss:.4f}")

@@ -13,6 +13,7 @@ from ..config import (
     DEFAULT_LIVE_SMOOTH,
     DEFAULT_SCHEDULE,
     DEFAULT_STRENGTH,
+    FIT_PASSES,
     MAX_REFINE_STEPS,
     REGIONS,
     SCHEDULES,
@@ -136,11 +137,15 @@ def add_fit(p) -> None:
     p.add_argument("--domain", default="human", help=DOMAIN_HELP)
     p.add_argument("--prompt", action="append", required=True,
                    help="the motion to fit (repeatable; 'A; then B' fits each segment)")
-    p.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps (default {d.steps})")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"Adam steps (default: {FIT_PASSES} passes over the faces; {FIT_PASSES} steps of all of them "
+                        f"on a GPU, {2 * FIT_PASSES} of two of the 4 on the CPU)")
     p.add_argument("--seconds", type=float, default=d.max_seconds,
                    help=f"time budget in seconds; stops at steps or seconds, whichever comes first "
                         f"(default {d.max_seconds:g})")
     p.add_argument("--batch", type=int, default=d.batch, help=f"domain samples to fit on (default {d.batch})")
+    p.add_argument("--faces-per-step", type=int, default=None, metavar="N",
+                   help="faces a step renders, in turn (default: 2 on the CPU, all of them on a GPU)")
     p.add_argument("--frames", type=int, default=d.frames, help=f"frames of the fitting clip (default {d.frames})")
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--seed", type=int, default=d.seed, help="first seed of the fitting faces (default 0)")

@@ -171,6 +171,10 @@ class ClipEncoder(nn.Module):
     def encode_text(self, prompts) -> torch.Tensor:
         """L2-normalised text embeddings, float32 [B, E], for a prompt or a list of B prompts."""
         tokens = self.tokenize(prompts)  # [B, 77]
+        # The text transformer is causal and the embedding is read at the end-of-text token (the largest id), so the
+        # positions after the last one change nothing: drop them (28 expression prompts: 77 -> 13 positions, 6x less
+        # work; clip's encode_text takes any length up to the context and slices its causal mask to it).
+        tokens = tokens[:, :int(tokens.argmax(dim=-1).max()) + 1]
         features = self.model.encode_text(tokens)  # [B, E] in the model dtype
         return F.normalize(features.float(), dim=-1)
 

@@ -22,7 +22,8 @@ Other choices (each measured, see benchmarks/README.md):
 - the RGB skip path is upsampled with a depthwise transposed convolution (no zero-inserted buffer) and kept in
   fp32 (3 channels: cheap, and it is where the image accumulates);
 - ToRGB (1×1, no demodulation) folds the style into a per-sample [3, C] matrix and uses one batched matmul;
-- noise maps are broadcast over the batch, never expanded;
+- noise maps are broadcast over the batch, never expanded; with the noise and the bias they make one additive map per
+  layer, built once per chunk, and kept across calls of `synthesis` with the stored noise (a fit's every step);
 - bf16/fp16: styles and demodulation coefficients are computed in fp32 and cast. For fp16 the outputs of every
   convolution layer (after bias, leaky ReLU and gain) and of every ToRGB are clamped to ±256, as
   stylegan2-ada's `conv_clamp=256` does on its fp16 layers: fp16 overflows at 65504, and one overflowing
@@ -202,6 +203,7 @@ class FastRenderer:
         self._const = stylegan.input.input.detach().to(dtype)  # [1, C4, 4, 4]
         self._convs = [self._styled(stylegan.conv1)] + [self._styled(c) for c in stylegan.convs]
         self._rgbs = [self._to_rgb(stylegan.to_rgb1)] + [self._to_rgb(t) for t in stylegan.to_rgbs]
+        self._stored_shifts: dict[int, torch.Tensor] = {}   # conv layer -> its epilogue map with the stored noise
         self._chunk_fn = self._synthesize
         if compile:
             mode = compile if isinstance(compile, str) else None
@@ -222,8 +224,23 @@ class FastRenderer:
 
     # ---- one chunk ----------------------------------------------------------------------------------------
 
-    def _conv_layer(self, x: torch.Tensor, layer: _ConvLayer, w: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """StyledConv on activations x [N, in, h, h] -> [N, out, h', h'] (h' = 2h when upsampling)."""
+    def _shift(self, layer: _ConvLayer, noise: torch.Tensor) -> torch.Tensor:
+        """The additive map of a StyledConv's epilogue, (nw · noise + bias) · √2 [1 or N, out, h', h'], in the compute
+        dtype and the activations' layout (else addcmul would convert x)."""
+        shift = (layer.noise_weight * LRELU_GAIN) * noise + (layer.bias * LRELU_GAIN)[None, :, None, None]
+        return shift.to(self.dtype, memory_format=self._memory_format)
+
+    def _stored_shift(self, j: int) -> torch.Tensor:
+        """`_shift` of conv layer j with the StyleGAN2's stored noise, made on first use and kept: a fit renders the
+        same maps at every step (at 256², building them was 7 % of a two-face step)."""
+        if j not in self._stored_shifts:
+            with torch.inference_mode(False), torch.no_grad():     # a plain tensor, whichever mode asked first
+                self._stored_shifts[j] = self._shift(self._convs[j], self.stylegan.stored_noise()[j].float())
+        return self._stored_shifts[j]
+
+    def _conv_layer(self, x: torch.Tensor, layer: _ConvLayer, w: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        """StyledConv on activations x [N, in, h, h] -> [N, out, h', h'] (h' = 2h when upsampling); shift: its
+        epilogue's additive map (`_shift`)."""
         s = layer.styles(w)                                                  # [N, in] fp32
         demod = torch.rsqrt(s.square() @ layer.wsq + 1e-8)                   # [N, out] fp32
         x = x * s.to(self.dtype)[:, :, None, None]
@@ -234,9 +251,7 @@ class FastRenderer:
             x = F.conv2d(x, layer.weight, padding=layer.padding)             # [N, out, h, h]
         # leaky_relu(y · demod + nw · noise + bias) · √2 = leaky_relu(y · demod√2 + (nw · noise + bias)√2):
         # the gain folds in (lrelu is positively homogeneous), and the additive terms make one map [1 or N, out, h', h']
-        # built once per chunk, so the epilogue is one addcmul and one in-place lrelu.
-        shift = (layer.noise_weight * LRELU_GAIN) * noise + (layer.bias * LRELU_GAIN)[None, :, None, None]
-        shift = shift.to(self.dtype, memory_format=self._memory_format)  # x's layout, or addcmul would convert x
+        # built once per chunk (`_shift`), so the epilogue is one addcmul and one in-place lrelu.
         x = torch.addcmul(shift, x, (demod * LRELU_GAIN).to(self.dtype)[:, :, None, None])
         F.leaky_relu_(x, LRELU_SLOPE)
         if self.clamp is not None:
@@ -259,19 +274,24 @@ class FastRenderer:
             y = y.clamp(-self.clamp, self.clamp)
         return y
 
-    def _synthesize(self, ws: torch.Tensor, noise: Sequence[torch.Tensor], size: int | None = None) -> torch.Tensor:
-        """One chunk: ws [n, L, D] fp32 -> images [n, 3, H, W] fp32; noise: one map per layer [n or 1, 1, r, r].
-        size: stop after the block of this resolution (the skip path's image so far, [n, 3, size, size])."""
+    def _synthesize(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None,
+                    size: int | None = None) -> torch.Tensor:
+        """One chunk: ws [n, L, D] fp32 -> images [n, 3, H, W] fp32; noise: one map per layer [n or 1, 1, r, r] (None:
+        the stored noise, whose epilogue maps are kept). size: stop after the block of this resolution (the skip
+        path's image so far, [n, 3, size, size])."""
+        def shift(j: int) -> torch.Tensor:
+            return self._stored_shift(j) if noise is None else self._shift(self._convs[j], noise[j])
+
         x = self._const.expand(ws.shape[0], -1, -1, -1)
         x = x.contiguous(memory_format=self._memory_format)
-        x = self._conv_layer(x, self._convs[0], ws[:, 0], noise[0])
+        x = self._conv_layer(x, self._convs[0], ws[:, 0], shift(0))
         skip = self._rgb_layer(x, self._rgbs[0], ws[:, 1])
         for k, rgb in enumerate(self._rgbs[1:]):
             if size is not None and skip.shape[-1] >= size:
                 break
             i = 1 + 2 * k  # W+ index of the upsampling conv of this resolution
-            x = self._conv_layer(x, self._convs[1 + 2 * k], ws[:, i], noise[1 + 2 * k])
-            x = self._conv_layer(x, self._convs[2 + 2 * k], ws[:, i + 1], noise[2 + 2 * k])
+            x = self._conv_layer(x, self._convs[1 + 2 * k], ws[:, i], shift(1 + 2 * k))
+            x = self._conv_layer(x, self._convs[2 + 2 * k], ws[:, i + 1], shift(2 + 2 * k))
             skip = self._rgb_layer(x, rgb, ws[:, i + 2]) + upsample_skip(skip, self._skip_kernel)
         return skip
 
@@ -383,8 +403,9 @@ class FastRenderer:
         g = self.stylegan
         if size is not None and (size < 4 or size > g.size or size & (size - 1)):
             raise LganimError(f"size must be a power of two from 4 to {g.size}, got {size}")
+        stored = noise is None
         ws, noise = self._prepare(ws, noise)
-        return self._synthesize(ws, noise, size)
+        return self._synthesize(ws, None if stored else noise, size)   # stored noise: its epilogue maps are kept
 
     def __call__(self, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """Render all of ws [N, L, D] (or [N, D]) -> images [N, 3, H, W] fp32 on the StyleGAN2's device."""

@@ -4,7 +4,8 @@ that say so before a fit and after one its time budget stopped.
 
 The record is `fitted/step_seconds.json` in the cache: {key: {"seconds": median step seconds of the last fit,
 "fits": fits measured}}, the key naming the device (the GPU's or the CPU's name, and the CPU threads), the domain
-and what a step costs (path, dtype, batch). It is advice, not data: a damaged or missing record only means a guess.
+and what a step costs (path, dtype, the faces it renders). It is advice, not data: a damaged or missing record only
+means a guess.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from ..config import FitSettings
 from ..files import cache_dir, write_json
 
 # First guesses of one fast-path fit step (before a fit measured one on the device), on the generous side:
-# seconds = overhead + batch · per_frame · size / 1024. CPU: 2 cores measured 4-6 s at 128² and 35-50 s at 1024²
-# (batch 4, benchmarks/README.md "Prompt fit"); CUDA: predicted well under 0.1 s at 1024² on an H200.
+# seconds = overhead + faces · per_face · size / 1024. CPU: 2 cores measured 4-6 s at 128² and 35-50 s at 1024²
+# for 4 faces on busy machines (benchmarks/README.md "Prompt fit"); CUDA: predicted well under 0.1 s at 1024² on an
+# H200.
 PRIOR = {"cpu": (1.0, 10.0), "cuda": (0.05, 0.02)}
 
 
@@ -33,7 +35,8 @@ def device_label(device: torch.device) -> str:
 
 def record_key(device: torch.device, domain: str, settings: FitSettings) -> str:
     """What a measured step time is kept under: the device, the domain (its generator) and what a step costs."""
-    return f"{device_label(device)} | {domain} | {settings.path} {settings.dtype or 'own dtype'} batch {settings.batch}"
+    return (f"{device_label(device)} | {domain} | {settings.path} {settings.dtype or 'own dtype'} "
+            f"{settings.faces_per_step} faces a step")
 
 
 def record_path() -> Path:
@@ -67,10 +70,11 @@ def record_step_seconds(key: str, step_seconds: list[float]) -> None:
     write_json(record_path(), record)
 
 
-def prior_step_seconds(device: torch.device, size: int, batch: int) -> float:
-    """A first guess of one step's seconds on a device where no fit was measured (`PRIOR`)."""
-    overhead, per_frame = PRIOR["cuda" if device.type == "cuda" else "cpu"]
-    return overhead + batch * per_frame * size / 1024
+def prior_step_seconds(device: torch.device, size: int, faces: int) -> float:
+    """A first guess of the seconds of one step that renders `faces` faces, on a device where no fit was measured
+    (`PRIOR`)."""
+    overhead, per_face = PRIOR["cuda" if device.type == "cuda" else "cpu"]
+    return overhead + faces * per_face * size / 1024
 
 
 def fit_seconds(settings: FitSettings, step_seconds: float) -> float:

@@ -22,7 +22,10 @@ Two paths compute a step (`FitSettings.path`; benchmarks/README.md, "Prompt fit"
   natively (CUDA; CPUs with AVX512-BF16 or AMX) with the loss CLIP's image tower under autocast, the direction and
   the Adam state in fp32; the loss image only up to `FitSettings.loss_size` (256²: CLIP sees 224², ArcFace pools to
   256²), so a 512² or 1024² StyleGAN2 skips its finest blocks, whose W+ layers then get no CLIP gradient and stay
-  where the regularisation holds them (at 0); Adam at 0.03, decayed over the last quarter of the steps;
+  where the regularisation holds them (at 0); on the CPU a step renders two of the faces, in turn
+  (`FitSettings.faces_per_step`: there a step costs in proportion to its faces, and one on two gains about what one
+  on four does, so the same loss comes in about half the time), on a GPU all of them; Adam at the paper's 0.02,
+  decayed over the last quarter of the steps;
 - "reference": the fit before it (`FitSettings.reference()`): the fp32 grouped-convolution `Generator.synthesis` at
   full resolution, Adam at a constant 0.02.
 Measured on random weights of the real 1024² architecture: the CLIP term of the 256² image is within 0.2 % of the
@@ -45,7 +48,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import FIT_LOCK_GRACE, FitSettings, LossProgress, paper_prompts
+from ..config import FIT_LOCK_GRACE, FIT_PASSES, FitSettings, LossProgress, paper_prompts
 from ..device import native_bf16
 from ..errors import LganimError
 from ..files import cache_dir, file_lock
@@ -63,10 +66,12 @@ from .objective import MotionObjective
 from .sequences import plan_sequence, split_prompt
 from .source import LanguageMotion, Motion
 
-FIT_VERSION = 2         # 2: the fast fit (FitSettings path, decay, dtype, loss_size); 1: the reference fit alone
+FIT_VERSION = 3         # 3: the faces a step renders (FitSettings.faces_per_step), steps in passes over them, Adam at
+                        # 0.02; 2: the fast fit (FitSettings path, decay, dtype, loss_size); 1: the reference fit alone
 COMPUTE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}   # FitSettings.dtype
 Notify = Callable[[str], None]      # a status line for the user (the CLI prints it, the app shows it)
 HOLD = 0.75                         # "hold-cosine": the share of the steps at the full learning rate
+CPU_FACES = 2                       # faces a fast step renders on the CPU unless told (FitSettings.faces_per_step)
 
 
 @dataclass
@@ -165,10 +170,22 @@ def clear_fits(domain: str | None = None) -> int:
 
 
 def applied_settings(settings: FitSettings, stylegan: Generator) -> FitSettings:
-    """`settings` as a fitter of `stylegan` applies them, so that they name its results honestly: on the fast path
-    the compute dtype resolved (`settings.dtype`, else bf16 where the device computes it natively — `native_bf16`: a
-    CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX — or the StyleGAN2 is kept in it, and fp32 otherwise); on the
-    reference path neither (the StyleGAN2's own dtype, its full resolution)."""
+    """`settings` as a fitter of `stylegan` applies them, so that they name its results honestly:
+
+    - the faces a step renders (`faces_per_step`): as given, else all of them on the reference path and on a GPU,
+      `CPU_FACES` on the CPU (the fast path there costs in proportion to the faces, and a step on two gains about
+      what a step on four does: benchmarks/README.md, "Prompt fit");
+    - the steps: as given, else `FIT_PASSES` passes over the faces (200 steps of all of them, 400 of two of four);
+    - the compute dtype of the fast path: `settings.dtype`, else bf16 where the device computes it natively
+      (`native_bf16`: a CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX) or the StyleGAN2 is kept in it, and fp32
+      otherwise; the reference path has neither a dtype nor a loss size (the StyleGAN2's own dtype, its full
+      resolution)."""
+    faces = settings.faces_per_step
+    if faces is None:
+        faces = min(CPU_FACES, settings.batch) if settings.path == "fast" and stylegan.device.type == "cpu" \
+            else settings.batch
+    steps = settings.steps if settings.steps is not None else FIT_PASSES * settings.batch // faces
+    settings = replace(settings, faces_per_step=faces, steps=steps)
     if settings.path == "reference":
         return replace(settings, dtype=None, loss_size=None)
     if settings.dtype is not None:
@@ -228,19 +245,28 @@ class FitRun:
             return s.lr
         return s.lr * 0.5 * (1.0 + math.cos(math.pi * (step - hold) / (s.steps - hold)))
 
-    def loss(self) -> tuple[torch.Tensor, dict]:
-        """The objective at the current direction: (total, weighted terms)."""
-        dw = self.profile[None, :, None, None] * self.direction.to(self.w0)[None, None]   # [N, T, L, D]
-        return self.objective(self.w0, dw, [self.prompt] * self.w0.shape[0], negatives=self.negatives)
+    def faces(self, step: int) -> list[int] | None:
+        """The fitting faces step `step` renders: n = `faces_per_step` in turn from face step·n (mod the batch), so
+        that every face counts alike; None: all of them."""
+        n, batch = self.settings.faces_per_step, self.w0.shape[0]
+        if n is None or n >= batch:
+            return None
+        return [(step * n + j) % batch for j in range(n)]
+
+    def loss(self, faces: list[int] | None = None) -> tuple[torch.Tensor, dict]:
+        """The objective at the current direction on `faces` (None: all of them): (total, weighted terms)."""
+        w0 = self.w0 if faces is None else self.w0[faces]                                  # [n, L, D]
+        dw = self.profile[None, :, None, None] * self.direction.to(w0)[None, None]        # [n, T, L, D]
+        return self.objective(w0, dw, [self.prompt] * w0.shape[0], negatives=self.negatives)
 
     def step(self) -> float:
-        """One Adam step; returns the loss before it. Runs with autograd even when the caller is under
-        torch.inference_mode (the pipeline's prepare)."""
+        """One Adam step on this step's faces (`faces`); returns their loss before it. Runs with autograd even when
+        the caller is under torch.inference_mode (the pipeline's prepare)."""
         start = time.perf_counter()
         with torch.inference_mode(False), torch.enable_grad():
             for group in self.optim.param_groups:
                 group["lr"] = self.learning_rate(self.steps)
-            loss, _ = self.loss()
+            loss, _ = self.loss(self.faces(self.steps))
             self.optim.zero_grad(set_to_none=True)
             loss.backward()
             self.optim.step()
@@ -251,7 +277,7 @@ class FitRun:
         return value
 
     def evaluate(self) -> tuple[float, dict]:
-        """The objective at the current direction, without a gradient: (total, weighted terms)."""
+        """The objective at the current direction on all the faces, without a gradient: (total, weighted terms)."""
         with torch.no_grad():
             loss, terms = self.loss()
         return float(loss), terms
@@ -316,7 +342,7 @@ class PromptFitter:
         if self.is_fitted(prompt):
             return 0.0
         step = self.step_seconds() or fit_time.prior_step_seconds(self.stylegan.device, self.stylegan.size,
-                                                                  self.settings.batch)
+                                                                  self.settings.faces_per_step)
         return fit_time.fit_seconds(self.settings, step)
 
     def _say(self, line: str) -> None:
@@ -417,6 +443,8 @@ class PromptFitter:
             self._say(fit_time.estimate_line(prompt, s, measured, device, "measured by earlier fits"))
         run = self.start(prompt)
         start = time.perf_counter()
+        # a step that renders some of the faces measures their loss only: the loss before fitting is taken on all
+        loss_first = None if run.faces(0) is None else run.evaluate()[0]
         while run.steps < s.steps and time.perf_counter() - start < s.max_seconds:
             loss = run.step()
             if measured is None and run.steps == 1 and s.steps > 1:
@@ -424,8 +452,9 @@ class PromptFitter:
             if progress is not None:
                 progress(run.steps, s.steps, loss)
         loss_last, terms = run.evaluate()
-        result = FitResult(prompt, run.direction.detach().float().cpu(), loss_last if run.loss_first is None
-                           else run.loss_first, loss_last, run.steps, time.perf_counter() - start, terms,
+        loss_first = next(v for v in (loss_first, run.loss_first, loss_last) if v is not None)
+        result = FitResult(prompt, run.direction.detach().float().cpu(), loss_first, loss_last, run.steps,
+                           time.perf_counter() - start, terms,
                            complete=run.steps == s.steps, planned=s.steps)
         if self.cache:
             fit_time.record_step_seconds(self._record_key(), run.step_seconds)

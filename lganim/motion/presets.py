@@ -12,9 +12,10 @@ A bundle is a folder, or a Hub model repo `USER/NAME[@REVISION]` holding the sam
     README.md, strips/      the model card and a strip per prompt (for people; never read here)
 
 Loading checks a bundle against what loads it and refuses it in one line naming the first mismatch: another domain,
-another generator file (its sha256), other fit settings (the compute dtype aside: bf16 and fp32 fit the same
-objective), another fit or bundle version, a missing or damaged file, a tensor of another shape or not finite. A
-bundle is read whole before anything uses it, so nothing is loaded half.
+another generator file (its sha256), other fit settings (how a step computes aside: bf16 and fp32, one face a step
+or all of them, fit the same objective; the steps count as passes over the faces), another fit or bundle version, a
+missing or damaged file, a tensor of another shape or not finite. A bundle is read whole before anything uses it, so
+nothing is loaded half.
 
 `LGANIM_PRESETS` names the bundles `Animator.from_pretrained` loads when it is given none: one or more, separated by
 commas, each serving its own domain (its index says which); a Hub repo's files come through `hf_hub_download`.
@@ -144,6 +145,17 @@ def bundle_for(domain: Domain, presets: str | Path | None) -> Bundle | None:
 
 
 # -- loading one ------------------------------------------------------------------------------------------------
+def what_is_fitted(settings: dict) -> dict:
+    """A fit's settings (`FitSettings.key_dict()`, applied) as they decide what is fitted, not how a step computes it
+    on a device: without the compute dtype (bf16 and fp32 fit one objective) and the faces a step renders, and with
+    the steps counted in passes over the faces (800 steps of one face of 4 fit as long as 200 of all 4)."""
+    out = {k: v for k, v in settings.items() if k not in ("dtype", "faces_per_step")}
+    faces, batch, steps = settings.get("faces_per_step"), settings.get("batch"), settings.get("steps")
+    if all(isinstance(v, int) and v > 0 for v in (faces, batch, steps)):
+        out["steps"] = f"{steps * faces / batch:g} passes over the faces"
+    return out
+
+
 def load_presets(bundle: Bundle, domain: Domain, files: DomainFiles, stylegan: Generator,
                  settings: FitSettings) -> Presets:
     """Check `bundle` against the loaded domain (its generator file, the fit settings and version) and read it
@@ -159,9 +171,8 @@ def load_presets(bundle: Bundle, domain: Domain, files: DomainFiles, stylegan: G
     if theirs != mine:
         raise LganimError(f"The presets in {src} were fitted on another {domain.name} generator file (sha256 "
                           f"{str(theirs)[:12]}…; the one loaded is {mine[:12]}…): {again}.")
-    # the settings as this Animator's fitter applies them, but the compute dtype (bf16 and fp32 fit one objective)
-    want = {k: v for k, v in applied_settings(settings, stylegan).key_dict().items() if k != "dtype"}
-    have = {k: v for k, v in index["settings"].items() if k != "dtype"}
+    # the settings as this Animator's fitter applies them, but how a step computes (the objective is one)
+    want, have = what_is_fitted(applied_settings(settings, stylegan).key_dict()), what_is_fitted(index["settings"])
     for key in sorted(set(want) | set(have)):
         if want.get(key) != have.get(key):
             raise LganimError(f"The presets in {src} were fitted with {key}={have.get(key)!r}, this Animator fits "
@@ -258,5 +269,5 @@ def read_prompt_tensors(out: Path, index: dict) -> dict[str, torch.Tensor]:
 
 
 __all__ = ["FORMAT", "BUNDLE_VERSION", "INDEX", "ENV", "Bundle", "Presets", "open_bundle", "configured_bundles",
-           "bundle_for", "load_presets", "new_index", "matches", "write_prompt",
+           "what_is_fitted", "bundle_for", "load_presets", "new_index", "matches", "write_prompt",
            "write_directions", "read_prompt_tensors"]

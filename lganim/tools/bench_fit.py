@@ -8,37 +8,41 @@ time budget:
 
 - reference: `FitSettings.reference()`, the fit before the fast path (fp32 `Generator.synthesis`, Adam at a constant
   0.02), exactly as lganim ran it, `--steps` steps;
-- fast: `FitSettings()` in `--dtype` (fp32 or bf16; by default the fast fit's own: bf16 where the device computes it
-  natively), with `--fit-setting NAME=VALUE` overrides (`decay=constant lr=0.02 loss_size=none` leaves only the
-  renderer and the dtype to compare, `path=reference` only the schedule), `FAST_STEPS` × `--steps` steps: its default
-  plan has twice the reference's steps (200 against 100), as each costs a fraction of one of the reference's.
+- fast: `FitSettings()` as the device applies it (one face a step on the CPU, all of them on a GPU), in `--dtype`
+  (fp32 or bf16; by default the fast fit's own: bf16 where the device computes it natively), with `--fit-setting
+  NAME=VALUE` overrides (`decay=constant lr=0.02 loss_size=none faces_per_step=4` leaves only the renderer and the
+  dtype to compare, `path=reference` only the schedule), for `FAST_PASSES` × `--steps` passes over the faces (× 4
+  steps of one face of 4): its default plan has twice the reference's passes (200 against 100), as each costs a
+  fraction of one of the reference's.
 
 The steps are timed in alternation while both fits have steps left (reference first on even steps, fast first on
 odd ones), so that load from other processes slows both alike; a path's time includes its setup
 (`PromptFitter.start`) and its first step's prompt embeddings. After every step the judge, the reference objective
 in fp32 at full resolution on the fitting faces, scores the path's current direction; its time is not counted.
 `fast.seconds_to_reference_loss` is the fast fit's time at its first step whose judged loss is at most the
-reference's final one (null if none is).
+reference's final one (null if none is). A fit through `PromptFitter.fit` also scores the direction on all its faces
+after its last step, and before its first where a step renders some of them: neither is counted here for either path.
 """
 from __future__ import annotations
 
 import datetime
 import os
 import time
+from dataclasses import replace
 
 import torch
 
-from ..config import DEFAULT_PROMPT, FIT_DTYPES, FitSettings, GeneratorConfig, paper_prompts
+from ..config import DEFAULT_PROMPT, FIT_DTYPES, FIT_PASSES, FitSettings, GeneratorConfig, paper_prompts
 from ..errors import LganimError
 from ..models.clip import random_clip
-from ..motion.fitted import FitRun, PromptFitter
+from ..motion.fitted import FitRun, PromptFitter, applied_settings
 from ..motion.objective import MotionObjective
 from ..weights.registry import CLIP_LOSS_MODEL, Domain
 from .measure import PeakMemory, device_name, random_stylegan, sync
 
 FIT_PROMPT = DEFAULT_PROMPT
 PATHS = ("reference", "fast")
-FAST_STEPS = FitSettings().steps // FitSettings.reference().steps   # 2: the fast fit's steps per reference step
+FAST_PASSES = FIT_PASSES // FitSettings.reference().steps   # 2: the fast fit's passes over the faces per reference step
 
 
 def parse_fit_setting(text: str) -> tuple[str, object]:
@@ -55,14 +59,17 @@ def parse_fit_setting(text: str) -> tuple[str, object]:
     return name, {"none": None, "true": True, "false": False}.get(value.lower(), value)
 
 
-def fit_settings(steps: int, dtype: str | None, overrides: list[tuple[str, object]]) -> dict[str, FitSettings]:
-    """The two paths' settings, no time budget: the reference's `steps` steps; the fast fit's `FAST_STEPS` times as
-    many, in `dtype` (None: the fast fit's own for the device) with `overrides`."""
+def fit_settings(steps: int, dtype: str | None, overrides: list[tuple[str, object]],
+                 stylegan) -> dict[str, FitSettings]:
+    """The two paths' settings as fitters of `stylegan` apply them, no time budget: the reference's `steps` steps;
+    the fast fit's `FAST_PASSES` times as many passes over the faces, in `dtype` (None: the fast fit's own for the
+    device) with `overrides`."""
     if dtype is not None and dtype not in FIT_DTYPES:
         raise LganimError(f"--fit runs the fast path in {' or '.join(FIT_DTYPES)}, got --dtype {dtype}")
-    fast = {"dtype": dtype, **dict(overrides)}
-    return {"reference": FitSettings.reference(steps=steps, max_seconds=1e9),
-            "fast": FitSettings(steps=FAST_STEPS * steps, max_seconds=1e9, **fast)}
+    fast = applied_settings(FitSettings(max_seconds=1e9, **{"dtype": dtype, **dict(overrides)}), stylegan)
+    fast = replace(fast, steps=FAST_PASSES * steps * fast.batch // fast.faces_per_step)
+    return {"reference": applied_settings(FitSettings.reference(steps=steps, max_seconds=1e9), stylegan),
+            "fast": fast}
 
 
 def judged_loss(judge: MotionObjective, run: FitRun, w0: torch.Tensor) -> float:
@@ -83,8 +90,8 @@ def time_fit(config: GeneratorConfig, steps: int, dtype: str | None, overrides: 
     """Fit `FIT_PROMPT` on both paths in alternation and judge each after every step (module doc): the JSON.
     config: the StyleGAN2's architecture (random weights); clip: the loss CLIP (default: CLIP ViT-B/32's
     architecture with random weights)."""
-    settings = fit_settings(steps, dtype, overrides)
     g = random_stylegan(config, device, seed)
+    settings = fit_settings(steps, dtype, overrides, g)
     clip = random_clip(CLIP_LOSS_MODEL, device) if clip is None else clip
     domain = Domain("random", "Random weights (benchmark)", "person", g.config, None, "-")
     fitters = {name: PromptFitter(domain, g, clip_loader=lambda: clip, model_id="bench", settings=settings[name],
@@ -126,7 +133,7 @@ def time_fit(config: GeneratorConfig, steps: int, dtype: str | None, overrides: 
         "device": device.type, "device_name": device_name(device), "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(), "size": config.size, "channel_multiplier": config.channel_multiplier,
         "steps": steps, "dtype": fitters["fast"].settings.dtype, "batch": settings["fast"].batch,
-        "frames": settings["fast"].frames,
+        "frames": settings["fast"].frames, "faces_per_step": settings["fast"].faces_per_step,
         "prompt": FIT_PROMPT, "negatives": len(paper_prompts(domain.subject)) - 1, "clip": clip.name,
         "seed": seed, "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "judge": "the reference objective: fp32 Generator.synthesis at full resolution, on the fitting faces",
@@ -140,7 +147,8 @@ def format_fit(result: dict) -> str:
     """A short plain-text table of a `time_fit` result."""
     head = (f"prompt fit, {result['device_name']} ({result['device']}), {result['size']}² "
             f"cm{result['channel_multiplier']}, CLIP {result['clip']}, {result['steps']} steps, batch "
-            f"{result['batch']}, fast dtype {result['dtype']}; random weights")
+            f"{result['batch']}, fast dtype {result['dtype']}, {result['faces_per_step']} faces a fast step; "
+            f"random weights")
     rows = [f"{'path':<11}{'s/step':>9}{'seconds':>10}{'judged loss first -> last':>30}{'peak MiB':>10}"]
     for name in PATHS:
         m = result[name]

@@ -75,6 +75,17 @@ def test_embeddings_shapes_and_unit_norm(encoders, kind):
     assert not torch.allclose(text[0], text[1])  # different prompts, different embeddings
 
 
+@pytest.mark.parametrize("kind", ["RN", "ViT"])
+def test_text_embeddings_skip_the_positions_after_end_of_text(encoders, kind):
+    """The text transformer is causal and read at end-of-text: the embedding equals the full 77-position one."""
+    enc = encoders[kind]
+    tokens = enc.tokenize(PROMPTS)
+    assert int(tokens.argmax(dim=-1).max()) + 1 < 77
+    with torch.inference_mode():
+        full = torch.nn.functional.normalize(enc.model.encode_text(tokens).float(), dim=-1)   # [3, 48]
+        torch.testing.assert_close(enc.encode_text(PROMPTS), full, rtol=0, atol=1e-6)
+
+
 def test_same_seed_same_weights_and_embeddings(tmp_path, encoders):
     a, b, c = build_tiny_clip("ViT", 48, seed=0), build_tiny_clip("ViT", 48, seed=0), build_tiny_clip("ViT", 48, seed=1)
     assert all(torch.equal(a[k], b[k]) for k in a)

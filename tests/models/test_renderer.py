@@ -119,6 +119,27 @@ def test_differentiable_synthesis_matches_the_reference_and_its_gradient(channel
     assert all(p.grad is None for p in g.parameters())                   # the StyleGAN2 stays frozen
 
 
+def test_differentiable_synthesis_keeps_the_epilogue_maps_of_the_stored_noise():
+    """A fit renders the same noise and bias maps at every step: made once per layer, whichever mode asked first."""
+    g = tiny_generator(size=64)
+    ws = codes(g, 2)
+    fast = FastRenderer(g)
+    made = []
+    shift = fast._shift
+    fast._shift = lambda layer, noise: made.append(layer) or shift(layer, noise)
+    with torch.inference_mode():
+        first = fast.synthesis(ws, size=16)                                      # layers of 4² to 16²: 5 maps
+    assert len(made) == 5
+    weight = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    img, grad = image_and_gradient(fast.synthesis, ws, weight)                   # with autograd, all 9 layers
+    again, _ = image_and_gradient(fast.synthesis, ws, weight)
+    assert len(made) == 9 and torch.equal(img, again)
+    torch.testing.assert_close(first, fast.synthesis(ws, noise=g.stored_noise(), size=16), rtol=0, atol=0)
+    assert len(made) == 9 + 5                                                    # explicit noise: made per call
+    _, ref_grad = image_and_gradient(g.synthesis, ws, weight)
+    assert ((grad - ref_grad).norm() / ref_grad.norm()).item() < 1e-4
+
+
 def reference_up_to(g: Generator, ws: torch.Tensor, size: int) -> torch.Tensor:
     """`Generator.synthesis` stopped after the block of resolution `size`: the skip path's image there."""
     noise = g.stored_noise()

@@ -10,10 +10,11 @@ CPU = torch.device("cpu")
 
 def test_the_record_keeps_the_median_step_per_device_and_kind_of_fit(tmp_path, monkeypatch):
     monkeypatch.setenv("LGANIM_CACHE", str(tmp_path))
-    fast = fit_time.record_key(CPU, "human", FitSettings(dtype="fp32"))
-    reference = fit_time.record_key(CPU, "human", FitSettings.reference())
-    assert len({fast, reference, fit_time.record_key(CPU, "dog", FitSettings(dtype="fp32")),
-                fit_time.record_key(CPU, "human", FitSettings(dtype="fp32", batch=8))}) == 4
+    fast = fit_time.record_key(CPU, "human", FitSettings(dtype="fp32", faces_per_step=1))
+    reference = fit_time.record_key(CPU, "human", FitSettings.reference(faces_per_step=4))
+    assert len({fast, reference, fit_time.record_key(CPU, "dog", FitSettings(dtype="fp32", faces_per_step=1)),
+                fit_time.record_key(CPU, "human", FitSettings(dtype="fp32", faces_per_step=2))}) == 4
+    assert fit_time.record_key(CPU, "human", FitSettings(dtype="fp32", faces_per_step=1, batch=8)) == fast
     assert fit_time.measured_step_seconds(fast) is None
     fit_time.record_step_seconds(fast, [9.0, 2.0, 3.0])                          # the first step embeds the prompts
     fit_time.record_step_seconds(reference, [])                                 # no step: nothing to keep

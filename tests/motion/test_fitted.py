@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -11,14 +12,14 @@ from torch import nn
 
 import lganim.motion.fitted
 from lganim.cli import main
-from lganim.config import FitSettings, GeneratorConfig
+from lganim.config import FIT_PASSES, FitSettings, GeneratorConfig
 from lganim.device import native_bf16
 from lganim.errors import LganimError
 from lganim.files import file_lock
 from lganim.models.renderer import FastRenderer
 from lganim.models.stylegan2 import Generator
 from lganim.motion import fit_time
-from lganim.motion.fitted import FittedMotion, PromptFitter, cache_key, motion_profile
+from lganim.motion.fitted import FittedMotion, PromptFitter, applied_settings, cache_key, motion_profile
 from lganim.request import Request
 from lganim.weights.registry import get_domain
 from tests import ROOT
@@ -101,14 +102,51 @@ def test_a_fitter_names_its_compute_dtype(monkeypatch):
 
 def test_the_fast_path_steps_the_reference_fit_in_fp32():
     """Same schedule, fp32: FastRenderer.synthesis computes Generator.synthesis, so the two fits agree step by step."""
-    fast = tiny_fitter(FitSettings(steps=4, batch=2, lr=0.05, decay="constant", dtype="fp32"))[0].start(
-        "The person is red.")
+    settings = FitSettings(steps=4, batch=2, faces_per_step=2, lr=0.05, decay="constant", dtype="fp32")
+    fast = tiny_fitter(settings)[0].start("The person is red.")
     ref = tiny_fitter(FitSettings.reference(steps=4, batch=2, lr=0.05))[0].start("The person is red.")
     assert isinstance(fast.objective.stylegan.renderer, FastRenderer) and isinstance(ref.objective.stylegan, Generator)
     for _ in range(4):
         assert fast.step() == pytest.approx(ref.step(), rel=1e-5)
     assert torch.allclose(fast.direction, ref.direction, atol=1e-5)
     assert fast.direction.abs().max() > 0 and fast.steps == ref.steps == 4
+
+
+def test_a_fitter_resolves_the_faces_of_a_step_and_the_steps(monkeypatch):
+    cpu = tiny_fitter(FitSettings(batch=4))[0].settings
+    assert cpu.faces_per_step == 2 and cpu.steps == FIT_PASSES * 2                 # the CPU: two faces a step, in turn
+    assert tiny_fitter(FitSettings(batch=1))[0].settings.faces_per_step == 1
+    assert tiny_fitter(FitSettings(batch=4, faces_per_step=1))[0].settings.steps == FIT_PASSES * 4
+    assert tiny_fitter(FitSettings(batch=4, faces_per_step=2, steps=7))[0].settings.steps == 7
+    reference = tiny_fitter(FitSettings.reference(batch=4))[0].settings
+    assert reference.faces_per_step == 4 and reference.steps == 100              # today's fit: all faces, 100 steps
+    monkeypatch.setattr(lganim.motion.fitted, "native_bf16", lambda device: True)
+    gpu = applied_settings(FitSettings(batch=4), SimpleNamespace(device=torch.device("cuda"), dtype=torch.float32))
+    assert gpu.faces_per_step == 4 and gpu.steps == FIT_PASSES and gpu.dtype == "bf16"
+    with pytest.raises(LganimError, match="faces of a fitting step must be a whole number from 1 to 2"):
+        FitSettings(batch=2, faces_per_step=3)
+
+
+def test_a_step_renders_its_faces_in_turn_and_the_fit_scores_them_all():
+    fitter, _ = tiny_fitter(FitSettings(steps=3, batch=3, faces_per_step=2, lr=0.05), cache=False)
+    run = fitter.start("The person is red.")
+    assert [run.faces(k) for k in range(3)] == [[0, 1], [2, 0], [1, 2]]
+    images, rendered = run.objective.stylegan, []
+    render = images.synthesis
+    images.synthesis = lambda ws: rendered.append(ws.detach().clone()) or render(ws)
+    directions = []
+    for _ in range(3):
+        directions.append(run.direction.detach().clone())
+        run.step()
+    for k, faces in enumerate([[0, 1], [2, 0], [1, 2]]):                      # the last frame: w0 + 1 · A
+        torch.testing.assert_close(rendered[k], run.w0[faces] + directions[k])
+    run.evaluate()
+    assert rendered[-1].shape[0] == 3                                           # the score: all of them
+    # the fit's first loss is the loss of all the faces before the first step, not of the first step's faces
+    fitter, _ = tiny_fitter(FitSettings(steps=2, batch=3, faces_per_step=1, lr=0.05), cache=False)
+    result = fitter.fit("The person is red.")
+    assert result.loss_first == pytest.approx(fitter.start("The person is red.").evaluate()[0])
+    assert result.loss_first != pytest.approx(fitter.start("The person is red.").step())
 
 
 def test_the_loss_image_is_rendered_only_up_to_the_loss_size():

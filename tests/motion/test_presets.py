@@ -13,7 +13,7 @@ from lganim.config import FitSettings
 from lganim.errors import LganimError
 from lganim.models.renderer import make_renderer
 from lganim.motion.fitted import fitted_dir
-from lganim.motion.presets import ENV, bundle_for, configured_bundles, load_presets, open_bundle
+from lganim.motion.presets import ENV, bundle_for, configured_bundles, load_presets, open_bundle, what_is_fitted
 from lganim.pipeline import Animator
 from lganim.tools.prefit import prefit
 from lganim.weights.domain_files import domain_files, resolve
@@ -115,7 +115,7 @@ def test_lganim_presets_names_bundles_each_for_its_own_domain(bundle, fits, monk
 @pytest.mark.parametrize("changes, message", [
     ({"generator": {"file": "generator.pt", "sha256": "0" * 64}}, "another demo generator file .sha256 000000000000"),
     ({"domain": "human"}, "for the human domain, not demo"),
-    ({"fit_version": 1}, "fit version 1; this lganim fits with version 2"),
+    ({"fit_version": 2}, "fit version 2; this lganim fits with version 3"),
     ({"bundle_version": 9}, "bundle version 9"),
     ({"format": "something"}, "not a presets index"),
     ({"prompts": []}, "'prompts' is missing or wrong"),
@@ -131,11 +131,21 @@ def test_a_bundle_made_for_something_else_is_refused_in_one_line(bundle, demo, t
 
 def test_other_fit_settings_are_refused_naming_the_setting(bundle, demo):
     spec, files, g = demo
-    with pytest.raises(LganimError, match=r"fitted with steps=2, this Animator fits with steps=200"):
+    with pytest.raises(LganimError, match=r"fitted with steps='2 passes over the faces', this Animator fits with "
+                                          r"steps='200 passes over the faces'"):
         load_presets(open_bundle(bundle), spec, files, g, FitSettings(batch=1))
     with pytest.raises(LganimError, match=r"fitted with decay='hold-cosine', this Animator fits with decay='constant'"):
         load_presets(open_bundle(bundle), spec, files, g, FitSettings.reference(steps=2, batch=1))
     load_presets(open_bundle(bundle), spec, files, g, FitSettings(steps=2, batch=1, dtype="fp32"))  # dtype aside
+
+
+def test_how_a_step_computes_is_not_what_is_fitted():
+    """A GPU's bundle (all four faces a step, bf16) serves a CPU that fits fewer a step in fp32: the same passes."""
+    gpu = FitSettings(batch=4, faces_per_step=4, steps=200, dtype="bf16").key_dict()
+    cpu = FitSettings(batch=4, faces_per_step=1, steps=800, dtype="fp32").key_dict()
+    assert what_is_fitted(gpu) == what_is_fitted(cpu)
+    assert what_is_fitted(gpu)["steps"] == "200 passes over the faces" and "faces_per_step" not in what_is_fitted(gpu)
+    assert what_is_fitted(FitSettings(batch=4, faces_per_step=1, steps=200).key_dict()) != what_is_fitted(gpu)
 
 
 def test_a_damaged_bundle_is_refused_and_nothing_is_loaded(bundle, demo, tmp_path):
