@@ -116,7 +116,8 @@ def model_card(index: dict, domain: Domain) -> str:
     example = next(iter(index["prompts"]), f"The {domain.subject} is smiling.")
     methods = ", ".join(f"{c} {m}" for c, m in (index["directions"] or {"method": {}})["method"].items())
     fit = (f"path {s['path']} in {s['dtype'] or 'the generator dtype'}, {s['steps']} steps of Adam at {s['lr']} "
-           f"({s['decay']}), {s['batch']} fitting faces (seeds {s['seed']} to {s['seed'] + s['batch'] - 1}), "
+           f"({s['decay']}), {s['batch']} fitting faces (seeds {s['seed']} to {s['seed'] + s['batch'] - 1}, "
+           f"{s['faces_per_step']} a step), "
            f"{s['frames']} frames, the loss image up to {s['loss_size'] or 'the full'} px, "
            f"{'the paper’s other expressions as negatives' if s['negatives'] else 'no negatives'}, loss weights "
            f"{s['weights'] or 'the paper’s'}")
