@@ -32,6 +32,7 @@ from lganim.motion.directions import (
     directions_cached,
     store_directions,
 )
+from lganim.motion.fitted import build_fitter
 from lganim.startcodes import seed_codes
 from lganim.weights.domain_files import domain_files, resolve
 from lganim.weights.registry import Domain, get_domain
@@ -199,8 +200,9 @@ def test_calibration_time_estimates(tmp_path, monkeypatch):
     assert measured_renders() == 2 * 3 * 5 * 8 + 4 * (1 + 4 * 8)
     per_render = RENDER_SECONDS["cpu"] * 64 / 1024 + MEASURE_SECONDS
     assert calibration_seconds(people, files, g) == pytest.approx(measured_renders() * per_render)
-    step = fit_time.prior_step_seconds(g.device, 64, FitSettings().batch)                 # 4 expressions' fits
-    assert calibration_seconds(dogs, files, g) == pytest.approx(4 * min(100 * step, FitSettings().max_seconds))
+    fit = build_fitter(dogs, files, g).settings                    # as the CPU applies them: 2 faces a step, 400 steps
+    step = fit_time.prior_step_seconds(g.device, 64, fit.faces_per_step)                  # 4 expressions' fits
+    assert calibration_seconds(dogs, files, g) == pytest.approx(4 * min(fit.steps * step, fit.max_seconds))
     fallback = calibrate(replace(people, untrained=True), g)
     store_directions(fallback, people, files)
     assert calibration_seconds(people, files, g) == 0.0                                   # cached
