@@ -8,12 +8,12 @@ time budget:
 
 - reference: `FitSettings.reference()`, the fit before the fast path (fp32 `Generator.synthesis`, Adam at a constant
   0.02), exactly as lganim ran it, `--steps` steps;
-- fast: `FitSettings()` as the device applies it (one face a step on the CPU, all of them on a GPU), in `--dtype`
+- fast: `FitSettings()` as the device applies it (two faces a step on the CPU, all of them on a GPU), in `--dtype`
   (fp32 or bf16; by default the fast fit's own: bf16 where the device computes it natively), with `--fit-setting
   NAME=VALUE` overrides (`decay=constant lr=0.02 loss_size=none faces_per_step=4` leaves only the renderer and the
-  dtype to compare, `path=reference` only the schedule), for `FAST_PASSES` × `--steps` passes over the faces (× 4
-  steps of one face of 4): its default plan has twice the reference's passes (200 against 100), as each costs a
-  fraction of one of the reference's.
+  dtype to compare, `path=reference` only the schedule), for `FAST_PASSES` × `--steps` passes over the faces (each
+  two steps of two faces of 4 on the CPU): its default plan has twice the reference's passes (200 against 100), as
+  each costs a fraction of one of the reference's.
 
 The steps are timed in alternation while both fits have steps left (reference first on even steps, fast first on
 odd ones), so that load from other processes slows both alike; a path's time includes its setup
